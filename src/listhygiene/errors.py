@@ -1,0 +1,57 @@
+"""Domain exceptions, each carrying the exit code the CLI turns it into."""
+
+from __future__ import annotations
+
+
+class ListHygieneError(Exception):
+    """Base of every error a user can act on; the CLI prints it without a traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(ListHygieneError):
+    """The pipeline file or a command-line option is wrong (exit 2)."""
+
+    exit_code = 2
+
+
+class InputError(ListHygieneError):
+    """An input file cannot be used at all: missing column, unreadable, empty export (exit 3).
+
+    Carries where the problem is so the message can name file, row and column.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
+                 column: str | None = None, hint: str | None = None):
+        self.file, self.row, self.column, self.hint = file, row, column, hint
+        where = ", ".join(
+            part for part in (
+                f"file {file}" if file else None,
+                f"row {row}" if row is not None else None,
+                f"column {column!r}" if column else None,
+            ) if part
+        )
+        text = f"{where}: {message}" if where else message
+        if hint:
+            text = f"{text} {hint}"
+        super().__init__(text)
+
+
+class ValidationFailed(ListHygieneError):
+    """Too many rows of an input file were quarantined (exit 3); nothing was published."""
+
+    exit_code = 3
+
+
+class DropGuardTripped(ListHygieneError):
+    """A list's sendable count fell by more than the allowed fraction (exit 4)."""
+
+    exit_code = 4
+
+
+class LockHeld(ListHygieneError):
+    """Another run holds the store's lock (exit 5)."""
+
+    exit_code = 5
