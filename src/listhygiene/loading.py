@@ -1,0 +1,171 @@
+"""Loads the pipeline's input files into the store: once per file content, with lineage."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from . import models
+from .config import Config, Source
+from .errors import InputError, ValidationFailed
+from .ingest import ReadResult, file_sha256, read_input
+from .normalize import normalize_addresses
+
+log = logging.getLogger("listhygiene")
+
+TABLE_OF_KIND = {
+    "contacts": "contact_rows",
+    "unsubscribes": "unsubscribe_events",
+    "bounces": "bounce_events",
+}
+
+
+@dataclass
+class FileLoad:
+    """What happened to one input file in this run."""
+
+    source: str
+    kind: str
+    path: Path
+    sha256: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    status: str  # loaded | already_loaded | rejected
+
+
+@dataclass
+class LoadReport:
+    files: list[FileLoad] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: datetime) -> LoadReport:
+    """Load every new file of every source; raise before anything is committed if one is unusable.
+
+    Runs inside the caller's transaction: on any error the caller rolls back, so the store is
+    left exactly as it was.
+    """
+    report = LoadReport()
+    rejected: list[str] = []
+    for source in config.sources:
+        files = source.files()
+        if not files:
+            _no_files(source, report)
+            continue
+        for path in files:
+            outcome, problem = _load_file(con, source, path, config, loaded_at, report)
+            report.files.append(outcome)
+            if problem:
+                rejected.append(problem)
+    if rejected:
+        raise ValidationFailed(
+            "inputs failed validation; nothing was loaded or published:\n"
+            + "\n".join(f"  - {p}" for p in rejected)
+            + "\nFix the rows named above (or raise [policy] max_quarantine_fraction), then run again."
+        )
+    return report
+
+
+def _no_files(source: Source, report: LoadReport) -> None:
+    if source.kind == "contacts":
+        raise InputError(
+            f"contacts source {source.name!r} matches no file ({source.path}).",
+            hint="An empty export would make every contact vanish; check the path in the "
+                 "pipeline file or that tonight's export arrived.",
+        )
+    message = f"{source.kind} source {source.name!r} matches no file ({source.path}): no events from it."
+    report.warnings.append(message)
+    log.warning(message)
+
+
+def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datetime,
+               report: LoadReport) -> tuple[FileLoad, str | None]:
+    sha = file_sha256(path)
+    known = con.execute(
+        "select rows_read, rows_loaded, rows_quarantined from input_files where source = ? and sha256 = ?",
+        [source.name, sha],
+    ).fetchone()
+    if known:
+        log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0])
+        return FileLoad(source.name, source.kind, path, sha, *known, status="already_loaded"), None
+
+    result = read_input(path, source=source.name, kind=source.kind)
+    for warning in result.warnings:
+        message = f"{source.name} {path.name}: {warning}"
+        report.warnings.append(message)
+        log.warning(message)
+    quarantined = result.quarantine.height
+    log.info("%s %s: %d rows read, %d loaded, %d quarantined",
+             source.name, path.name, result.rows_read, result.rows.height, quarantined)
+
+    limit = config.policy.max_quarantine_fraction
+    if result.rows_read and quarantined / result.rows_read > limit:
+        outcome = FileLoad(source.name, source.kind, path, sha, result.rows_read,
+                           result.rows.height, quarantined, status="rejected")
+        return outcome, _rejection(result, limit)
+
+    _insert(con, source, result, loaded_at)
+    outcome = FileLoad(source.name, source.kind, path, sha, result.rows_read,
+                       result.rows.height, quarantined, status="loaded")
+    return outcome, None
+
+
+def _rejection(result: ReadResult, limit: float) -> str:
+    q = result.quarantine
+    examples = q.sort("row_number").head(3)
+    lines = [
+        f"row {r['row_number']}" + (f", column {r['column']!r}" if r["column"] else "") + f": {r['error']}"
+        for r in examples.iter_rows(named=True)
+    ]
+    return (
+        f"file {result.path} ({result.source}): {q.height} of {result.rows_read} rows quarantined "
+        f"({q.height / result.rows_read:.1%}, limit {limit:.1%}); first: " + "; ".join(lines)
+    )
+
+
+def _insert(con, source: Source, result: ReadResult, loaded_at: datetime) -> None:
+    file_id = con.execute("select nextval('input_file_ids')").fetchone()[0]
+    rows = result.rows
+    attribute_columns = None
+    if source.kind == "contacts":
+        attribute_columns = _attribute_columns(rows)
+    con.execute(
+        """insert into input_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [file_id, source.name, source.kind, str(result.path.resolve()), result.sha256, result.size,
+         result.rows_read, rows.height, result.quarantine.height, result.snapshot_at, loaded_at,
+         attribute_columns],
+    )
+    if rows.height:
+        addresses = normalize_addresses(rows["email_raw"])
+        batch = rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id))
+        if source.kind == "bounces":
+            con.register("new_bounces", batch.to_arrow())
+            batch_sql = models.model_sql("bounce_classes")
+        else:
+            con.register("new_rows", batch.to_arrow())
+            batch_sql = "select * from new_rows"
+        table = TABLE_OF_KIND[source.kind]
+        con.execute(f"insert into {table} by name {batch_sql}")
+        con.unregister("new_bounces" if source.kind == "bounces" else "new_rows")
+    if result.quarantine.height:
+        con.register("new_quarantine", result.quarantine.to_arrow())
+        con.execute(
+            "insert into quarantine select ?, row_number, \"column\", error, raw from new_quarantine",
+            [file_id],
+        )
+        con.unregister("new_quarantine")
+
+
+def _attribute_columns(rows: pl.DataFrame) -> list[str]:
+    """The extra columns of a contacts file, in header order (they all share one JSON shape)."""
+    if not rows.height:
+        return []
+    import json
+
+    return list(json.loads(rows["attributes"][0]).keys())

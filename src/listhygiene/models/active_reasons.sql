@@ -1,0 +1,181 @@
+-- active_reasons: every reason active at the as-of time, per candidate (address, list).
+-- Event reasons are active while some cause has no applicable lift after it; their reason_at
+-- is the first cause since the last lift. Export reasons follow the latest export.
+-- is_global marks reasons that hold for the address as a whole.
+
+with
+
+params as (
+    select as_of from run_params
+),
+
+latest_records as (
+    select * from contact_records where is_latest
+),
+
+placed_causes as (
+    -- a cause with list_id null covers every candidate of the address
+    select k.email, k.list_id, c.reason, c.occurred_at, c.origin, c.source, c.detail, c.list_id is null as is_global
+    from suppression_causes c
+    join candidates k on k.email = c.email and (c.list_id is null or c.list_id = k.list_id)
+),
+
+unlifted_causes as (
+    select p.*
+    from placed_causes p
+    where not exists (
+        select 1
+        from suppression_lifts l
+        where l.email = p.email
+          and l.reason = p.reason
+          and l.occurred_at > p.occurred_at
+          and (l.list_id is null or l.list_id = p.list_id)
+          and (l.only_origin is null or l.only_origin = p.origin)
+    )
+),
+
+event_reasons as (
+    select
+        email, list_id, reason,
+        min(occurred_at) as reason_at,
+        arg_min(detail, occurred_at) as detail,
+        arg_min(origin, occurred_at) as origin,
+        arg_min(source, occurred_at) as source,
+        bool_or(is_global) as is_global
+    from unlifted_causes
+    group by email, list_id, reason
+),
+
+export_observations as (
+    -- what each usable snapshot says per (source, address, list): status and flag
+    select
+        source, email, list_id, snapshot_at, is_latest,
+        bool_or(status = 'unsubscribed') as says_unsubscribed,
+        bool_or(status = 'cleaned') as says_cleaned,
+        bool_or(do_not_contact) as says_do_not_contact,
+        arg_min(lineage, row_number) as lineage,
+        arg_min(status_raw, row_number) filter (where status in ('unsubscribed', 'cleaned')) as status_raw
+    from contact_records
+    group by source, email, list_id, snapshot_at, is_latest
+),
+
+export_claims as (
+    -- the three things an export can assert about an (address, list)
+    select o.*, c.reason,
+        case c.reason when 'source_unsubscribed' then o.says_unsubscribed
+                      when 'source_cleaned' then o.says_cleaned
+                      else o.says_do_not_contact end as asserted
+    from export_observations o
+    cross join (values ('source_unsubscribed'), ('source_cleaned'), ('do_not_contact')) as c(reason)
+),
+
+asserted_now as (
+    select source, email, list_id, reason, lineage, status_raw
+    from export_claims
+    where is_latest and asserted
+),
+
+export_states as (
+    -- since: the first snapshot of the current unbroken run of snapshots asserting it
+    select a.source, a.email, a.list_id, a.reason, a.lineage, a.status_raw,
+        min(h.snapshot_at) filter (where h.asserted and h.snapshot_at > h.last_denied_at) as since
+    from asserted_now a
+    join (
+        select *, coalesce(
+            max(snapshot_at) filter (where not asserted)
+                over (partition by source, email, list_id, reason),
+            '-infinity'::timestamptz) as last_denied_at
+        from export_claims
+    ) h
+      on h.source = a.source and h.email = a.email and h.reason = a.reason
+     and h.list_id is not distinct from a.list_id
+    group by all
+),
+
+export_reasons as (
+    -- a row with no list speaks for the address as a whole (e.g. Bulk Email: Do Not Allow),
+    -- and the do_not_contact flag always does
+    select
+        k.email, k.list_id, e.reason,
+        min(e.since) as reason_at,
+        arg_min(
+            case when e.reason = 'do_not_contact'
+                 then 'do_not_contact flag set in the export'
+                 else 'export status "' || coalesce(e.status_raw, e.reason) || '"' end
+            || ' since ' || strftime(e.since::timestamp, '%Y-%m-%dT%H:%MZ') || ' (' || e.lineage || ')',
+            e.since) as detail,
+        'export' as origin,
+        arg_min(e.source, e.since) as source,
+        bool_or(e.list_id is null or e.reason = 'do_not_contact') as is_global
+    from export_states e
+    join candidates k
+      on k.email = e.email
+     and (e.list_id is null or e.reason = 'do_not_contact' or e.list_id = k.list_id)
+    group by k.email, k.list_id, e.reason
+),
+
+invalid_addresses as (
+    select
+        k.email, k.list_id, 'invalid_address' as reason,
+        min(r.snapshot_at) as reason_at,
+        arg_min('"' || r.email_raw || '" is not a valid address (' || r.lineage || ')', r.snapshot_at) as detail,
+        'export' as origin,
+        arg_min(r.source, r.snapshot_at) as source,
+        true as is_global
+    from contact_records r
+    join candidates k on k.email = r.email
+    where not r.email_valid
+    group by k.email, k.list_id
+),
+
+confirmations as (
+    select email, list_id from contact_records
+    where confirmed_at is not null and confirmed_at <= (select as_of from params)
+    union
+    select email, list_id from events where kind = 'resubscribe' and evidence = 'confirmed_optin'
+),
+
+unconfirmed as (
+    -- double opt-in lists need a recorded confirmation; an export saying pending needs one too
+    select
+        m.email, m.list_id, 'unconfirmed' as reason,
+        m.first_seen_at as reason_at,
+        case when m.latest_pending
+             then 'export status pending, no confirmation recorded (' || m.pending_lineage || ')'
+             else 'list ' || m.list_id || ' requires confirmed opt-in; none recorded'
+        end as detail,
+        'export' as origin,
+        null::varchar as source,
+        false as is_global
+    from memberships m
+    left join list_settings s on s.list_id = m.list_id
+    where m.in_latest
+      and (coalesce(s.require_confirmed_optin, false) or m.latest_pending)
+      and not exists (
+          select 1 from confirmations c
+          where c.email = m.email and (c.list_id is null or c.list_id = m.list_id)
+      )
+),
+
+not_in_source as (
+    select
+        m.email, m.list_id, 'not_in_source' as reason,
+        (select min(r.snapshot_at) from contact_records r where r.snapshot_at > m.last_seen_at) as reason_at,
+        'absent from the latest export; last seen ' || strftime(m.last_seen_at::timestamp, '%Y-%m-%dT%H:%MZ')
+            || ' (' || m.last_seen_lineage || ')' as detail,
+        'export' as origin,
+        null::varchar as source,
+        false as is_global
+    from memberships m
+    where not m.in_latest
+),
+
+final as (
+    select * from event_reasons
+    union all by name select * from export_reasons
+    union all by name select * from invalid_addresses
+    union all by name select * from unconfirmed
+    union all by name select * from not_in_source
+)
+
+select * from final

@@ -1,0 +1,35 @@
+-- candidates: every (address, list) the run evaluates: each membership ever exported; each
+-- known address on its own (list_id null: the address as a whole, for suppressions and for
+-- contacts on no list); and pairs a list unsubscribe names for an address not on that list,
+-- so that the suppression is kept even before the address joins.
+
+with
+
+members as (
+    select email, list_id, true as on_list from memberships
+),
+
+addresses as (
+    select email from contact_records
+    union
+    select email from events
+),
+
+list_causes_of_non_members as (
+    select distinct c.email, c.list_id, false as on_list
+    from suppression_causes c
+    where c.list_id is not null
+      and not exists (
+          select 1 from memberships m where m.email = c.email and m.list_id = c.list_id
+      )
+),
+
+final as (
+    select * from members
+    union all
+    select email, null::varchar as list_id, false as on_list from addresses
+    union all
+    select * from list_causes_of_non_members
+)
+
+select * from final

@@ -1,0 +1,51 @@
+-- suppression_causes: every event that starts a suppression, with its scope (list_id null =
+-- every list of the address), the reason it gives, when, and where it came from.
+
+with
+
+complaints as (
+    -- a spam complaint stops all marketing to the address, whichever list the mail was for
+    select email, null::varchar as list_id, 'complaint' as reason, occurred_at, origin, source, detail
+    from events
+    where kind = 'complaint'
+),
+
+hard_bounces as (
+    select email, null::varchar as list_id, 'hard_bounce' as reason, occurred_at, origin, source, detail
+    from events
+    where kind = 'bounce' and bounce_class = 'hard'
+),
+
+unsubscribes as (
+    -- honoured whoever clicked: a forwarded email's unsubscribe link still speaks for the address
+    select
+        email,
+        list_id,
+        case when list_id is null then 'unsubscribed' else 'list_unsubscribed' end as reason,
+        occurred_at, origin, source, detail
+    from events
+    where kind = 'unsubscribe'
+),
+
+do_not_contact_events as (
+    -- a kill switch over all marketing; it changes no membership
+    select email, null::varchar as list_id, 'do_not_contact' as reason, occurred_at, origin, source, detail
+    from events
+    where kind = 'do_not_contact'
+),
+
+soft_bounce_limits as (
+    select s.email, null::varchar as list_id, 'soft_bounce_limit' as reason, s.occurred_at,
+           'bounce_log' as origin, s.source, s.detail
+    from soft_bounce_streaks s
+),
+
+final as (
+    select * from complaints
+    union all select * from hard_bounces
+    union all select * from unsubscribes
+    union all select * from do_not_contact_events
+    union all select * from soft_bounce_limits
+)
+
+select * from final

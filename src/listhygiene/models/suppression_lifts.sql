@@ -1,0 +1,100 @@
+-- suppression_lifts: every event that lifts a suppression started before it. Scope as for
+-- causes: a lift with list_id null applies to every list, one with a list id to that list only.
+-- only_origin, when set, restricts the lift to causes of that origin.
+
+with
+
+consent as (
+    -- resubscribes carrying evidence of consent, and confirmations recorded in the exports
+    -- (an export's confirmed_at after an unsubscribe counts as confirmed_optin)
+    select email, list_id, occurred_at, evidence
+    from events
+    where kind = 'resubscribe' and evidence in (select evidence from accepted_evidence)
+    union all
+    select email, list_id, confirmed_at as occurred_at, 'confirmed_optin' as evidence
+    from contact_records
+    where confirmed_at is not null and confirmed_at <= (select as_of from run_params)
+),
+
+complaint_lifts as (
+    -- a complaint is never lifted by a sign-up form: only confirmed opt-in or written consent
+    select email, list_id, 'complaint' as reason, occurred_at, null::varchar as only_origin
+    from consent
+    where evidence in (select evidence from accepted_evidence where lifts_complaint)
+),
+
+unsubscribe_lifts as (
+    -- a resubscribe with evidence lifts the unsubscribe for its own scope: a list-scoped one
+    -- re-opens that list only, a global one every list
+    select c.email, c.list_id, r.reason, c.occurred_at, null::varchar as only_origin
+    from consent c
+    cross join (values ('unsubscribed'), ('list_unsubscribed')) as r(reason)
+),
+
+crm_follow as (
+    -- an Integration unsubscribe follows the CRM: the next export showing the contact subscribed
+    -- reverses it (a global one wherever the export lists the address as subscribed, since its
+    -- other memberships still follow their own export status; a list one on that list only).
+    -- A Contact unsubscribe is never reversed by an export.
+    select
+        c.email,
+        case r.reason when 'unsubscribed' then null else c.list_id end as list_id,
+        r.reason,
+        c.snapshot_at as occurred_at,
+        'integration' as only_origin
+    from contact_records c
+    cross join (values ('unsubscribed'), ('list_unsubscribed')) as r(reason)
+    where c.status = 'subscribed'
+      and (r.reason = 'unsubscribed' or c.list_id is not null)
+      and c.email in (select email from events where kind = 'unsubscribe' and origin = 'integration')
+),
+
+deliverability_lifts as (
+    -- a delivery or a confirmed opt-in proves the address works: it lifts hard bounces and
+    -- soft-bounce streaks on every list
+    select e.email, null::varchar as list_id, r.reason, e.occurred_at, null::varchar as only_origin
+    from events e
+    cross join (values ('hard_bounce'), ('soft_bounce_limit')) as r(reason)
+    where e.kind = 'delivery'
+    union all
+    select c.email, null::varchar as list_id, r.reason, c.occurred_at, null::varchar as only_origin
+    from consent c
+    cross join (values ('hard_bounce'), ('soft_bounce_limit')) as r(reason)
+    where c.evidence = 'confirmed_optin'
+),
+
+flag_history as (
+    -- the export's do_not_contact flag per address and snapshot, to see it being cleared
+    select source, email, snapshot_at, bool_or(do_not_contact) as flagged
+    from contact_records
+    group by source, email, snapshot_at
+),
+
+flag_cleared as (
+    select email, snapshot_at as occurred_at
+    from (
+        select *, lag(flagged) over (partition by source, email order by snapshot_at) as was_flagged
+        from flag_history
+    )
+    where was_flagged and not flagged
+),
+
+do_contact_lifts as (
+    select email, null::varchar as list_id, 'do_not_contact' as reason, occurred_at, null::varchar as only_origin
+    from events
+    where kind = 'do_contact'
+    union all
+    select email, null::varchar as list_id, 'do_not_contact' as reason, occurred_at, null::varchar as only_origin
+    from flag_cleared
+),
+
+final as (
+    select * from complaint_lifts
+    union all select * from unsubscribe_lifts
+    union all select * from crm_follow
+    union all select * from deliverability_lifts
+    union all select * from do_contact_lifts
+)
+
+select * from final
+where email in (select email from suppression_causes)

@@ -1,0 +1,262 @@
+"""The nightly run: load, evaluate the rules as of a time, guard, publish."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from . import __version__, models, publish, store
+from .config import Config
+from .errors import DropGuardTripped
+from .loading import LoadReport, load_sources
+from .reasons import COMPLAINT_EVIDENCE, REASONS, RESUBSCRIBE_EVIDENCE
+
+log = logging.getLogger("listhygiene")
+
+
+@dataclass
+class ListCount:
+    list_id: str
+    sendable: int
+    previous: int | None
+    vanished: int
+    vanished_by_reason: dict[str, int]
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    as_of: datetime
+    path: Path
+    lists: list[ListCount]
+    load: LoadReport
+    forced: bool
+    manifest: dict
+
+
+def iso_utc(column: str) -> str:
+    """SQL turning a timestamptz column into ISO 8601 text in UTC (no pytz round trip)."""
+    return f"strftime({column}::timestamp, '%Y-%m-%dT%H:%M:%S.%fZ')"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_run_id(as_of: datetime, started_at: datetime) -> str:
+    """Sorts by as-of, then by start; a random tail keeps two starts in one microsecond apart."""
+    return f"{as_of:%Y%m%dT%H%M%SZ}-{started_at:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(2)}"
+
+
+def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -> RunResult:
+    """Load new inputs and publish a run as of `as_of` (default now); all or nothing."""
+    started_at = utc_now()
+    as_of = (as_of or started_at.replace(microsecond=0)).astimezone(timezone.utc)
+    run_id = make_run_id(as_of, started_at)
+    runs_dir = config.output / "runs"
+    staging = runs_dir / f".staging-{run_id}"
+    final = runs_dir / f"run_id={run_id}"
+
+    con = store.connect(config.database)
+    try:
+        con.begin()
+        load = load_sources(con, config, started_at)
+        previous = _previous_run(con, as_of)
+        _prepare_run_tables(con, config, as_of, previous)
+        log.info("evaluating rules as of %s", as_of.isoformat())
+        models.build_all(con)
+        lists = _list_counts(con, previous is not None)
+        _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
+
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        output_counts = publish.write_outputs(con, staging)
+        finished_at = utc_now()
+        manifest = _manifest(config, run_id, as_of, started_at, finished_at, con, lists,
+                             output_counts, previous, force, load)
+        publish.write_manifest(staging, manifest)
+        con.execute(
+            "insert into runs values (?, ?, ?, ?, 'published', ?, ?, ?)",
+            [run_id, as_of, started_at, finished_at, force, str(final), _json(manifest)],
+        )
+        publish.publish(staging, final, config.output / "latest")
+        con.commit()
+    except BaseException:
+        _rollback(con)
+        publish.discard(staging)
+        raise
+    finally:
+        con.close()
+    log.info("published run %s", run_id)
+    return RunResult(run_id, as_of, final, lists, load, force, manifest)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.rollback()
+    except duckdb.Error:
+        pass  # no transaction open: nothing to undo
+
+
+def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
+    """The latest published run with an earlier as-of whose outputs are still there."""
+    row = con.execute(
+        "select run_id, path from runs where as_of < ? order by as_of desc, run_id desc limit 1",
+        [as_of],
+    ).fetchone()
+    if row is None:
+        return None
+    run_id, path = row[0], Path(row[1])
+    if not (path / "contact_status.parquet").exists():
+        log.warning("previous run %s has no outputs at %s any more: no vanished report", run_id, path)
+        return None
+    return run_id, path
+
+
+def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
+    """The small tables the models read their settings from."""
+    con.execute(
+        "create or replace temp table run_params as select ?::timestamptz as as_of, "
+        "?::integer as soft_bounce_limit, ?::integer as soft_bounce_window_days, "
+        "?::varchar as previous_run_id",
+        [as_of, config.policy.soft_bounce_limit, config.policy.soft_bounce_window_days,
+         previous[0] if previous else None],
+    )
+    con.execute("create or replace temp table run_sources (source varchar, kind varchar)")
+    con.executemany("insert into run_sources values (?, ?)",
+                    [[s.name, s.kind] for s in config.sources])
+    con.execute("create or replace temp table list_settings "
+                "(list_id varchar, require_confirmed_optin boolean)")
+    if config.lists:
+        con.executemany("insert into list_settings values (?, ?)",
+                        [[l.list_id, l.require_confirmed_optin] for l in config.lists.values()])
+    con.execute("create or replace temp table reason_precedence "
+                "(reason varchar, precedence integer, scope varchar, blocks_transactional boolean)")
+    con.executemany("insert into reason_precedence values (?, ?, ?, ?)",
+                    [[r.name, i, r.scope, r.blocks_transactional]
+                     for i, r in enumerate(REASONS, start=1)])
+    con.execute("create or replace temp table accepted_evidence (evidence varchar, lifts_complaint boolean)")
+    con.executemany("insert into accepted_evidence values (?, ?)",
+                    [[e, e in COMPLAINT_EVIDENCE] for e in RESUBSCRIBE_EVIDENCE])
+    if previous:
+        con.execute(
+            "create or replace temp table previous_status as select * from read_parquet(?)",
+            [str(previous[1] / "contact_status.parquet")],
+        )
+    else:
+        con.execute(
+            "create or replace temp table previous_status (email varchar, list_id varchar, "
+            "contact_id varchar, sendable boolean)"
+        )
+
+
+def _list_counts(con, has_previous: bool) -> list[ListCount]:
+    rows = con.execute(
+        """
+        with lists as (
+            select list_id from contact_status where list_id is not null
+            union select list_id from previous_status where list_id is not null
+        ),
+        now_sendable as (
+            select list_id, count(*) as n from contact_status where sendable group by list_id
+        ),
+        before as (
+            select list_id, count(*) as n from previous_status where sendable group by list_id
+        ),
+        gone as (
+            select list_id, count(*) as n, map(list(reason), list(k)) as by_reason
+            from (select list_id, reason, count(*) as k from vanished group by list_id, reason)
+            group by list_id
+        )
+        select l.list_id, coalesce(s.n, 0), coalesce(b.n, 0), coalesce(g.n, 0), g.by_reason
+        from lists l
+        left join now_sendable s using (list_id)
+        left join before b using (list_id)
+        left join gone g using (list_id)
+        order by l.list_id
+        """
+    ).fetchall()
+    return [
+        ListCount(list_id, sendable, previous if has_previous else None, vanished,
+                  dict(sorted((by_reason or {}).items(), key=lambda kv: -kv[1])))
+        for list_id, sendable, previous, vanished, by_reason in rows
+    ]
+
+
+def _check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> None:
+    """A platform mistake can mark half a list as bounced: refuse to publish such a drop."""
+    tripped = [
+        c for c in lists
+        if c.previous and (c.previous - c.sendable) / c.previous > max_drop
+    ]
+    if not tripped:
+        return
+    if force:
+        for c in tripped:
+            log.warning("drop guard overridden by --force for list %s: %d -> %d",
+                        c.list_id, c.previous, c.sendable)
+        return
+    lines = []
+    for c in tripped:
+        top = ", ".join(f"{reason} {n}" for reason, n in list(c.vanished_by_reason.items())[:3])
+        lines.append(
+            f"  - list {c.list_id}: sendable {c.previous} -> {c.sendable} "
+            f"({(c.previous - c.sendable) / c.previous:.0%} drop, limit {max_drop:.0%}); "
+            f"top reasons: {top or 'none'}"
+        )
+    raise DropGuardTripped(
+        "drop guard tripped; nothing was published:\n" + "\n".join(lines)
+        + "\nCheck tonight's inputs; if the drop is real, run again with --force."
+    )
+
+
+def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists,
+              output_counts, previous, forced, load: LoadReport) -> dict:
+    inputs = con.execute(
+        f"""select f.source, f.kind, f.path, f.sha256, f.rows_read, f.rows_loaded,
+                  f.rows_quarantined, {iso_utc('f.snapshot_at')}, {iso_utc('f.loaded_at')}
+           from input_files f join run_sources s on s.source = f.source and s.kind = f.kind
+           order by f.source, f.path, f.file_id"""
+    ).fetchall()
+    new_this_run = {(f.source, f.sha256) for f in load.files if f.status == "loaded"}
+    return {
+        "run_id": run_id,
+        "as_of": _iso(as_of),
+        "started_at": _iso(started_at),
+        "finished_at": _iso(finished_at),
+        "version": __version__,
+        "config": {"path": str(config.path), "sha256": config.digest},
+        "previous_run_id": previous[0] if previous else None,
+        "forced": forced,
+        "inputs": [
+            {
+                "source": source, "kind": kind, "path": path, "sha256": sha,
+                "rows_read": read, "rows_loaded": loaded, "rows_quarantined": quarantined,
+                "snapshot_at": snapshot_at,
+                "loaded_at": loaded_at,
+                "loaded_in_this_run": (source, sha) in new_this_run,
+            }
+            for source, kind, path, sha, read, loaded, quarantined, snapshot_at, loaded_at in inputs
+        ],
+        "warnings": load.warnings,
+        "lists": {
+            c.list_id: {"sendable": c.sendable, "previous": c.previous, "vanished": c.vanished,
+                        "vanished_by_reason": c.vanished_by_reason}
+            for c in lists
+        },
+        "outputs": dict(sorted(output_counts.items())),
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json(value: dict) -> str:
+    import json
+
+    return json.dumps(value, default=str)

@@ -1,0 +1,112 @@
+"""Writes a run's outputs to a hidden folder, then moves it into place and points `latest` at it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from .models import quote_ident
+
+# Each output, the query that fills it, and a stable order so identical runs write identical rows.
+OUTPUT_QUERIES = {
+    "contact_status.parquet": """
+        select email, list_id, contact_id, sendable, transactional_ok, reason, reasons, reason_at, detail
+        from contact_status order by list_id nulls first, email""",
+    "suppressions.parquet": """
+        select email, scope, reason, since, source, origin, detail
+        from suppressions order by email, scope, reason""",
+    "vanished.parquet": """
+        select list_id, email, contact_id, previous_run_id, reason, reasons, reason_at, detail
+        from vanished order by list_id, email""",
+    "blocked_resubscribes.parquet": """
+        select email, list_id, attempted_at, source, evidence, why
+        from blocked_resubscribes order by attempted_at, email, list_id nulls first, source""",
+    "quarantine.parquet": """
+        select f.source, f.path as file, q.row_number, q.column_name as "column", q.error, q.raw
+        from quarantine q
+        join input_files f using (file_id)
+        join run_sources s on s.source = f.source and s.kind = f.kind
+        order by f.source, f.path, q.row_number""",
+}
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
+    """Write every Parquet output of the run into `folder`; return rows written per file."""
+    folder.mkdir(parents=True)
+    counts = {}
+    for name, query in OUTPUT_QUERIES.items():
+        counts[name] = _copy(con, query, folder / name)
+    counts["sendable.parquet"] = _write_sendable(con, folder / "sendable.parquet")
+    return counts
+
+
+def _copy(con, query: str, target: Path) -> int:
+    con.execute(f"copy ({query}) to '{_sql_path(target)}' (format parquet, compression zstd)")
+    return con.execute(f"select count(*) from read_parquet('{_sql_path(target)}')").fetchone()[0]
+
+
+def _write_sendable(con, target: Path) -> int:
+    """sendable.parquet: list_id, email, contact_id, then the contact attributes of the export."""
+    keys = _attribute_keys(con)
+    frame = con.sql(
+        """select s.list_id, s.email, s.contact_id, coalesce(p.attributes::varchar, '{}') as attributes
+           from contact_status s
+           left join primary_records p on p.email = s.email and p.list_id = s.list_id
+           where s.sendable
+           order by s.list_id, s.email"""
+    ).pl()
+    if keys:
+        attributes = pl.col("attributes").str.json_decode(pl.Struct({k: pl.String for k in keys}))
+        frame = frame.with_columns(attributes).unnest("attributes")
+    else:
+        frame = frame.drop("attributes")
+    frame.write_parquet(target, compression="zstd")
+    return frame.height
+
+
+def _attribute_keys(con) -> list[str]:
+    """Extra contact columns of the snapshots in use, in order of first appearance."""
+    rows = con.execute(
+        """select f.attribute_columns
+           from input_files f
+           where f.file_id in (select distinct file_id from contact_records)
+           order by f.file_id"""
+    ).fetchall()
+    keys: list[str] = []
+    reserved = {"list_id", "email", "contact_id"}
+    for (columns,) in rows:
+        for key in columns or []:
+            if key not in keys and key.lower() not in reserved:
+                keys.append(key)
+    return keys
+
+
+def _sql_path(path: Path) -> str:
+    # a file path inside a SQL string literal (COPY takes no parameters)
+    return str(path).replace("'", "''")
+
+
+def publish(staging: Path, final: Path, latest: Path) -> None:
+    """Move a finished run into place, then switch `latest` to it in one rename."""
+    os.replace(staging, final)
+    link_tmp = latest.with_name(f".{latest.name}.tmp")
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(os.path.relpath(final, latest.parent), link_tmp)
+    os.replace(link_tmp, latest)
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
+
+
+def discard(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+__all__ = ["write_outputs", "publish", "write_manifest", "discard", "quote_ident"]

@@ -1,0 +1,123 @@
+"""The embedded DuckDB store: every loaded file, row and published run, with lineage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from .errors import ConfigError
+
+SCHEMA_VERSION = 1
+
+# Loaded rows keep their file and row number, so every event can say where it came from.
+SCHEMA = """
+create table if not exists store_meta (key varchar primary key, value varchar);
+
+create sequence if not exists input_file_ids start 1;
+
+create table if not exists input_files (
+    file_id           integer primary key,
+    source            varchar not null,   -- the pipeline source name
+    kind              varchar not null,   -- contacts | unsubscribes | bounces
+    path              varchar not null,
+    sha256            varchar not null,
+    size              bigint not null,
+    rows_read         bigint not null,
+    rows_loaded       bigint not null,
+    rows_quarantined  bigint not null,
+    snapshot_at       timestamptz,        -- contacts: exported_at, else a date in the file name
+    loaded_at         timestamptz not null,
+    attribute_columns varchar[],          -- contacts: extra columns, in header order
+    unique (source, sha256)
+);
+
+create table if not exists contact_rows (
+    file_id        integer not null,
+    row_number     bigint not null,
+    contact_id     varchar not null,
+    email_raw      varchar,
+    email          varchar not null,      -- normalized
+    email_valid    boolean not null,
+    list_id        varchar,
+    status         varchar not null,      -- subscribed | unsubscribed | pending | cleaned
+    status_raw     varchar,
+    confirmed_at   timestamptz,
+    do_not_contact boolean not null,
+    exported_at    timestamptz,
+    attributes     json
+);
+
+create table if not exists unsubscribe_events (
+    file_id      integer not null,
+    row_number   bigint not null,
+    email_raw    varchar,
+    email        varchar not null,
+    email_valid  boolean not null,
+    occurred_at  timestamptz not null,
+    event        varchar not null,        -- unsubscribe | resubscribe | complaint | do_not_contact | do_contact
+    list_id      varchar,                 -- null = every list
+    origin       varchar not null,        -- the log's `source` column: contact, integration, ...
+    evidence     varchar,
+    evidence_ref varchar,
+    campaign_id  varchar,
+    reason       varchar
+);
+
+create table if not exists bounce_events (
+    file_id       integer not null,
+    row_number    bigint not null,
+    email_raw     varchar,
+    email         varchar not null,
+    email_valid   boolean not null,
+    occurred_at   timestamptz not null,
+    event         varchar not null,       -- bounce | delivered | complaint
+    campaign_id   varchar,
+    bounce_type   varchar,                -- as the platform reported it, canonical
+    smtp_code     integer,
+    enhanced_code varchar,
+    diagnostic    varchar,
+    bounce_class  varchar,                -- hard | soft | block | unknown (null unless a bounce)
+    bounce_reason varchar,
+    bounce_rule   varchar
+);
+
+create table if not exists quarantine (
+    file_id     integer not null,
+    row_number  bigint not null,
+    column_name varchar,
+    error       varchar not null,
+    raw         varchar
+);
+
+create table if not exists runs (
+    run_id      varchar primary key,
+    as_of       timestamptz not null,
+    started_at  timestamptz not null,
+    finished_at timestamptz not null,
+    status      varchar not null,         -- published
+    forced      boolean not null,
+    path        varchar not null,
+    manifest    json not null
+);
+"""
+
+
+def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the store (creating it and its schema unless read-only), in UTC."""
+    if read_only and not database.exists():
+        raise ConfigError(
+            f"store {database} does not exist yet: run `listhygiene run --config ...` first."
+        )
+    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(database), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise ConfigError(f"store {database} cannot be opened: {exc}") from None
+    con.execute("set TimeZone = 'UTC'")
+    if not read_only:
+        con.execute(SCHEMA)
+        con.execute(
+            "insert or ignore into store_meta values ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
+    return con

@@ -1,0 +1,42 @@
+"""Shared fixtures: a copy of the sample pipeline in a temp folder, and a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from listhygiene.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def copy_sample(target: Path) -> Path:
+    """The sample pipeline and data under `target`; returns the pipeline file's path."""
+    shutil.copytree(REPO / "data" / "sample", target / "data" / "sample")
+    (target / "pipelines").mkdir(parents=True)
+    shutil.copy(REPO / "pipelines" / "sample.toml", target / "pipelines" / "sample.toml")
+    return target / "pipelines" / "sample.toml"
+
+
+def invoke(*args: str, expect: int = 0):
+    """Run the CLI in-process; assert its exit code, showing its output if it differs."""
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == expect, result.output
+    return result
+
+
+@pytest.fixture
+def sample_config(tmp_path) -> Path:
+    return copy_sample(tmp_path)
+
+
+def read(run_dir: Path, name: str) -> pl.DataFrame:
+    return pl.read_parquet(run_dir / f"{name}.parquet")
+
+
+def latest(config: Path) -> Path:
+    return (config.parent.parent / "out" / "sample" / "latest").resolve()
