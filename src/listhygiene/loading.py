@@ -110,7 +110,7 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
                            result.rows.height, quarantined, status="rejected")
         return outcome, _rejection(result, limit)
 
-    _insert(con, source, result, loaded_at)
+    insert_file(con, source, result, loaded_at)
     outcome = FileLoad(source.name, source.kind, path, sha, result.rows_read,
                        result.rows.height, quarantined, status="loaded")
     return outcome, None
@@ -129,7 +129,8 @@ def _rejection(result: ReadResult, limit: float) -> str:
     )
 
 
-def _insert(con, source: Source, result: ReadResult, loaded_at: datetime) -> None:
+def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) -> None:
+    """Add one read file to the store: its record, its rows (addresses normalized), its quarantine."""
     file_id = con.execute("select nextval('input_file_ids')").fetchone()[0]
     rows = result.rows
     attribute_columns = None

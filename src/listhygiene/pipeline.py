@@ -67,9 +67,7 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
         con.begin()
         load = load_sources(con, config, started_at)
         previous = _previous_run(con, as_of)
-        _prepare_run_tables(con, config, as_of, previous)
-        log.info("evaluating rules as of %s", as_of.isoformat())
-        models.build_all(con)
+        evaluate(con, config, as_of, previous)
         lists = _list_counts(con, previous is not None)
         _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
 
@@ -117,6 +115,13 @@ def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
     return run_id, path
 
 
+def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | None = None) -> None:
+    """Apply the rules to everything in the store as of `as_of`: builds the models' temp tables."""
+    log.info("evaluating rules as of %s", as_of.isoformat())
+    _prepare_run_tables(con, config, as_of, previous)
+    models.build_all(con)
+
+
 def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
     """The small tables the models read their settings from."""
     con.execute(
@@ -139,9 +144,10 @@ def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
     con.executemany("insert into reason_precedence values (?, ?, ?, ?)",
                     [[r.name, i, r.scope, r.blocks_transactional]
                      for i, r in enumerate(REASONS, start=1)])
-    con.execute("create or replace temp table accepted_evidence (evidence varchar, lifts_complaint boolean)")
-    con.executemany("insert into accepted_evidence values (?, ?)",
-                    [[e, e in COMPLAINT_EVIDENCE] for e in RESUBSCRIBE_EVIDENCE])
+    con.execute("create or replace temp table accepted_evidence "
+                "(evidence varchar, lifts_complaint boolean, position integer)")
+    con.executemany("insert into accepted_evidence values (?, ?, ?)",
+                    [[e, e in COMPLAINT_EVIDENCE, i] for i, e in enumerate(RESUBSCRIBE_EVIDENCE)])
     if previous:
         con.execute(
             "create or replace temp table previous_status as select * from read_parquet(?)",

@@ -116,8 +116,11 @@ def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
         raise ConfigError(f"store {database} cannot be opened: {exc}") from None
     con.execute("set TimeZone = 'UTC'")
     if not read_only:
-        con.execute(SCHEMA)
-        con.execute(
-            "insert or ignore into store_meta values ('schema_version', ?)", [str(SCHEMA_VERSION)]
-        )
+        create_schema(con)
     return con
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the store's tables where missing (a new store, or an in-memory one for tests)."""
+    con.execute(SCHEMA)
+    con.execute("insert or ignore into store_meta values ('schema_version', ?)", [str(SCHEMA_VERSION)])

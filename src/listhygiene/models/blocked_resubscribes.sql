@@ -7,7 +7,7 @@
 with
 
 accepted as (
-    select string_agg(evidence, ', ' order by evidence) as names from accepted_evidence
+    select string_agg(evidence, ', ' order by position) as names from accepted_evidence
 ),
 
 resubscribes as (
