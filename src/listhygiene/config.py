@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,7 @@ def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
             raise ConfigError(f"{here} ({name}): kind {kind!r} is not one of {', '.join(KINDS)}.")
         if any(s.name == name for s in sources):
             raise ConfigError(f"{here}: source name {name!r} is used twice; names must be unique.")
-        sources.append(Source(name, kind, str(base / _string(entry, "path", here))))
+        sources.append(Source(name, kind, os.path.normpath(base / _string(entry, "path", here))))
     if not any(s.kind == "contacts" for s in sources):
         raise ConfigError(f"{where}: no source of kind 'contacts'; a run needs a contact export.")
     return tuple(sources)

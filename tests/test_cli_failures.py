@@ -1,0 +1,142 @@
+"""Broken inputs and configs through the CLI: clear message, right exit code, nothing changed."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import duckdb
+import pytest
+
+from conftest import copy_sample, invoke
+
+NIGHT_1 = "2026-11-20T06:00:00Z"
+NIGHT_2 = "2026-11-21T06:00:00Z"
+
+
+def store_state(config) -> dict:
+    """Row counts of every store table, read without changing anything."""
+    con = duckdb.connect(str(config.parent.parent / "state" / "sample.duckdb"), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()]
+        return {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in sorted(tables)}
+    finally:
+        con.close()
+
+
+def published(config) -> tuple[list[str], str]:
+    out = config.parent.parent / "out" / "sample"
+    return sorted(os.listdir(out / "runs")), os.readlink(out / "latest")
+
+
+@pytest.fixture
+def after_night_one(tmp_path):
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_1)
+    return config
+
+
+def add_file(config, name: str, content: bytes):
+    path = config.parent.parent / "data" / "sample" / name
+    path.write_bytes(content)
+    return path
+
+
+def assert_nothing_changed(config, before_state, before_published):
+    assert store_state(config) == before_state
+    assert published(config) == before_published
+
+
+def _truncated_gzip() -> bytes:
+    rows = "".join(f"user{i}@example.com,2026-11-20T{i % 24:02d}:{i % 60:02d}:00Z\n" for i in range(2000))
+    whole = gzip.compress(("email,occurred_at\n" + rows).encode())
+    return whole[: len(whole) // 2]  # the upload stopped half way
+
+
+BROKEN_INPUTS = {
+    "missing column": (
+        "unsubscribes_2026-11-21.csv", b"email,event\r\nx@example.com,unsubscribe\r\n",
+        ["unsubscribes_2026-11-21.csv", "'occurred_at'"]),
+    "unparsable timestamps": (
+        "bounces_2026-11-21.csv",
+        b"email,occurred_at,event\nx@example.com,yesterday,bounce\ny@example.com,21/11/2026,bounce\n",
+        ["bounces_2026-11-21.csv", "row 1", "'occurred_at'", "yesterday", "2 of 2 rows"]),
+    "zero-byte contacts export": (
+        "contacts_2026-11-22.csv", b"", ["contacts_2026-11-22.csv", "zero-byte"]),
+    "binary file": (
+        "contacts_2026-11-22.csv", bytes(range(256)) * 40, ["contacts_2026-11-22.csv"]),
+    "truncated gzip": (
+        "bounces_2026-11-21.csv.gz",
+        _truncated_gzip(),
+        ["bounces_2026-11-21.csv.gz"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_INPUTS))
+def test_broken_input_fails_cleanly_and_changes_nothing(after_night_one, case):
+    config = after_night_one
+    name, content, expected = BROKEN_INPUTS[case]
+    before_state, before_published = store_state(config), published(config)
+    add_file(config, name, content)
+
+    result = invoke("run", "--config", config, "--as-of", NIGHT_2, expect=3)
+
+    message = result.stderr
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert "Traceback" not in result.output
+    assert_nothing_changed(config, before_state, before_published)
+
+
+def test_contacts_glob_matching_nothing_is_an_error(tmp_path):
+    config = copy_sample(tmp_path)
+    for path in (tmp_path / "data" / "sample").glob("contacts_*.csv"):
+        path.unlink()
+    result = invoke("run", "--config", config, expect=3)
+    assert "contacts source 'crm' matches no file" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_log_source_matching_nothing_is_a_warning(tmp_path):
+    config = copy_sample(tmp_path)
+    (tmp_path / "data" / "sample" / "bounces.csv").unlink()
+    result = invoke("run", "--config", config, "--as-of", NIGHT_1)
+    assert "bounces source 'platform_bounces' matches no file" in result.stderr
+
+
+def test_a_few_bad_rows_are_quarantined_and_the_run_goes_on(after_night_one):
+    config = after_night_one
+    rows = "".join(f"u{i}@example.com,2026-11-20T12:00:00Z,unsubscribe\n" for i in range(40))
+    add_file(config, "unsubscribes_2026-11-21.csv", (
+        "email,occurred_at,event\n" + rows + "u99@example.com,2026-11-20T12:00:00Z,explode\n").encode())
+    invoke("run", "--config", config, "--as-of", NIGHT_2)
+    import polars as pl
+
+    quarantine = pl.read_parquet(config.parent.parent / "out/sample/latest/quarantine.parquet")
+    bad = quarantine.filter(pl.col("file").str.ends_with("unsubscribes_2026-11-21.csv"))
+    assert bad.select("row_number", "column").rows() == [(41, "event")]
+    assert "explode" in bad["error"][0] and "u99@example.com" in bad["raw"][0]
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ("[store]\ndatabase = 'x.duckdb'\n", "[store]"),
+    ("not toml at all [", "is not valid TOML"),
+    ("[store]\ndatabase='x'\noutput='y'\n[[sources]]\nname='c'\nkind='contacts'\npath='*.csv'\n"
+     "[policy]\nsoft_bounce_limt = 3\n", "unknown key 'soft_bounce_limt'"),
+    ("[store]\ndatabase='x'\noutput='y'\n[[sources]]\nname='c'\nkind='contact'\npath='*.csv'\n",
+     "kind 'contact' is not one of contacts, unsubscribes, bounces"),
+    ("[store]\ndatabase='x'\noutput='y'\n[[sources]]\nname='c'\nkind='contacts'\npath='*.csv'\n"
+     "[policy]\nmax_list_drop_fraction = 20\n", "max_list_drop_fraction must be a fraction"),
+])
+def test_config_errors_exit_2(tmp_path, toml, expected):
+    config = tmp_path / "p.toml"
+    config.write_text(toml)
+    result = invoke("run", "--config", config, expect=2)
+    assert expected in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_missing_config_and_bad_as_of_exit_2(tmp_path):
+    assert "does not exist" in invoke("run", "--config", tmp_path / "nope.toml", expect=2).stderr
+    config = copy_sample(tmp_path)
+    assert "not an ISO 8601 time" in invoke("run", "--config", config, "--as-of", "tuesday", expect=2).stderr
