@@ -35,6 +35,7 @@ def build(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS) -> None:
+    con.execute(model_sql("_macros"))
     for name in names:
         build(con, name)
 

@@ -20,18 +20,26 @@ placed_causes as (
     join candidates k on k.email = c.email and (c.list_id is null or c.list_id = k.list_id)
 ),
 
+lifted_at as (
+    -- the latest lift that applies to each placed cause (its scope covers the row, and it is
+    -- meant for causes of that origin)
+    select p.email, p.list_id, p.reason, p.origin, max(l.last_lifted_at) as lifted_at
+    from (select distinct email, list_id, reason, origin from placed_causes) p
+    join suppression_lifts l
+      on l.email = p.email
+     and l.reason = p.reason
+     and (l.list_id is null or l.list_id = p.list_id)
+     and (l.only_origin is null or l.only_origin = p.origin)
+    group by all
+),
+
 unlifted_causes as (
     select p.*
     from placed_causes p
-    where not exists (
-        select 1
-        from suppression_lifts l
-        where l.email = p.email
-          and l.reason = p.reason
-          and l.occurred_at > p.occurred_at
-          and (l.list_id is null or l.list_id = p.list_id)
-          and (l.only_origin is null or l.only_origin = p.origin)
-    )
+    left join lifted_at l
+      on l.email = p.email and l.reason = p.reason and l.origin = p.origin
+     and l.list_id is not distinct from p.list_id
+    where l.lifted_at is null or l.lifted_at <= p.occurred_at
 ),
 
 event_reasons as (
@@ -75,6 +83,15 @@ asserted_now as (
     where is_latest and asserted
 ),
 
+claim_history as (
+    -- earlier snapshots of only those claims, to date each one
+    select h.*
+    from export_claims h
+    semi join asserted_now a
+      on a.source = h.source and a.email = h.email and a.reason = h.reason
+     and a.list_id is not distinct from h.list_id
+),
+
 export_states as (
     -- since: the first snapshot of the current unbroken run of snapshots asserting it
     select a.source, a.email, a.list_id, a.reason, a.lineage, a.status_raw,
@@ -85,7 +102,7 @@ export_states as (
             max(snapshot_at) filter (where not asserted)
                 over (partition by source, email, list_id, reason),
             '-infinity'::timestamptz) as last_denied_at
-        from export_claims
+        from claim_history
     ) h
       on h.source = a.source and h.email = a.email and h.reason = a.reason
      and h.list_id is not distinct from a.list_id
@@ -157,10 +174,15 @@ unconfirmed as (
       )
 ),
 
+snapshot_times as (
+    select distinct snapshot_at from contact_records
+),
+
 not_in_source as (
     select
         m.email, m.list_id, 'not_in_source' as reason,
-        (select min(r.snapshot_at) from contact_records r where r.snapshot_at > m.last_seen_at) as reason_at,
+        -- the first snapshot that no longer had it
+        (select min(t.snapshot_at) from snapshot_times t where t.snapshot_at > m.last_seen_at) as reason_at,
         'absent from the latest export; last seen ' || strftime(m.last_seen_at::timestamp, '%Y-%m-%dT%H:%MZ')
             || ' (' || m.last_seen_lineage || ')' as detail,
         'export' as origin,

@@ -16,7 +16,7 @@ resubscribes as (
 
 without_evidence as (
     select
-        r.email, r.list_id, r.occurred_at as attempted_at, r.lineage as source, r.evidence,
+        r.email, r.list_id, r.occurred_at as attempted_at, lineage(r.source, r.file_name, r.row_number) as source, r.evidence,
         case when r.evidence is null
              then 'no evidence of consent; a resubscribe needs one of: ' || a.names
              else 'evidence "' || r.evidence || '" is not accepted; a resubscribe needs one of: ' || a.names
@@ -28,7 +28,7 @@ without_evidence as (
 weak_evidence_after_complaint as (
     -- a complaint is never lifted by a sign-up form
     select
-        r.email, r.list_id, r.occurred_at as attempted_at, r.lineage as source, r.evidence,
+        r.email, r.list_id, r.occurred_at as attempted_at, lineage(r.source, r.file_name, r.row_number) as source, r.evidence,
         'a sign-up form does not lift the spam complaint of '
             || strftime(c.reason_at::timestamp, '%Y-%m-%dT%H:%MZ')
             || '; it needs confirmed_optin or written_consent' as why

@@ -1,5 +1,5 @@
--- events: every log event usable at the as-of time, in one shape, with its lineage and a
--- sentence describing it. Both logs feed it: a complaint may come from the sending platform's
+-- events: every log event usable at the as-of time, in one shape, with its lineage
+-- (source, file_name, row_number; described in words by the event_detail macro). Both logs feed it: a complaint may come from the sending platform's
 -- feedback loop (bounce log) or from the preference centre (unsubscribe log); it means the same.
 
 with
@@ -70,37 +70,8 @@ usable as (
     where l.occurred_at <= p.as_of
 ),
 
-described as (
-    select
-        *,
-        -- the reply without the codes already shown before it: 550 5.1.1 "user unknown"
-        regexp_replace(diagnostic, '^\s*(smtp;\s*)?\d{3}[ -]?(\d\.\d{1,3}\.\d{1,3}\s*)?', '') as reply_text,
-        source || ':' || file_name || ' row ' || row_number as lineage,
-        concat_ws(' ',
-            case
-                when kind = 'bounce' then coalesce(bounce_class, 'unclassified') || ' bounce'
-                when kind = 'unsubscribe' and list_id is null then 'global unsubscribe'
-                when kind = 'unsubscribe' then 'unsubscribe from ' || list_id
-                when kind = 'resubscribe' then 'resubscribe to ' || coalesce(list_id, 'all lists')
-                when kind = 'complaint' then 'spam complaint'
-                when kind = 'do_not_contact' then 'do-not-contact switched on'
-                when kind = 'do_contact' then 'do-not-contact switched off'
-                else kind
-            end,
-            case when kind in ('unsubscribe', 'resubscribe', 'do_not_contact', 'do_contact')
-                 then '(' || origin || ')' end,
-            case when kind = 'bounce' then nullif(concat_ws(' ', smtp_code::varchar, enhanced_code), '') end,
-            case when kind = 'bounce' and diagnostic is not null
-                 then '"' || left(reply_text, 80) || case when length(reply_text) > 80 then '…' else '' end || '"' end,
-            case when evidence is not null then 'with evidence ' || evidence end,
-            case when campaign_id is not null then 'on campaign ' || campaign_id end
-        ) || ', ' || strftime(occurred_at::timestamp, '%Y-%m-%dT%H:%MZ')
-          || ' (' || source || ':' || file_name || ' row ' || row_number || ')' as detail
-    from usable
-),
-
 final as (
-    select * exclude (reply_text) from described
+    select * from usable
 )
 
 select * from final

@@ -13,13 +13,21 @@ params as (
 
 soft_bounces as (
     select
-        email,
-        coalesce(campaign_id, 'row:' || source || ':' || file_name || ':' || row_number) as campaign,
-        occurred_at,
-        source,
-        detail
-    from events
-    where kind = 'bounce' and bounce_class in ('soft', 'unknown')
+        e.email,
+        coalesce(e.campaign_id, 'row:' || lineage(e.source, e.file_name, e.row_number)) as campaign,
+        e.occurred_at,
+        e.source,
+        e
+    from events e
+    where e.kind = 'bounce' and e.bounce_class in ('soft', 'unknown')
+),
+
+candidates_for_limit as (
+    -- only an address with enough soft-bounced campaigns in all can have a streak that long
+    select email
+    from soft_bounces
+    group by email
+    having count(distinct campaign) >= (select bounce_limit from params)
 ),
 
 resets as (
@@ -30,11 +38,16 @@ resets as (
     select email, confirmed_at as occurred_at from contact_records where confirmed_at is not null
 ),
 
+resets_of_candidates as (
+    select * from resets where email in (select email from candidates_for_limit)
+),
+
 campaigns as (
     -- one row per (address, campaign): the campaign's first soft bounce
-    select email, campaign, min(occurred_at) as occurred_at, arg_min(detail, occurred_at) as detail,
+    select email, campaign, min(occurred_at) as occurred_at, arg_min(e, occurred_at) as first_bounce,
            arg_min(source, occurred_at) as source
     from soft_bounces
+    where email in (select email from candidates_for_limit)
     group by email, campaign
 ),
 
@@ -42,7 +55,7 @@ campaigns_after_reset as (
     -- each campaign belongs to the streak that began at the last reset before it
     select c.*, r.occurred_at as last_reset_at
     from campaigns c
-    asof left join resets r on r.email = c.email and c.occurred_at >= r.occurred_at
+    asof left join resets_of_candidates r on r.email = c.email and c.occurred_at >= r.occurred_at
 ),
 
 streaks as (
@@ -69,7 +82,8 @@ final as (
         w.occurred_at,
         w.position,
         w.source,
-        'soft bounces on ' || w.position || ' consecutive campaigns, the last: ' || w.detail as detail
+        'soft bounces on ' || w.position || ' consecutive campaigns, the last: '
+            || event_detail(w.first_bounce) as detail
     from streak_windows w, params p
     where p.window_days = 0
        or w.occurred_at - w.limit_started_at <= to_days(p.window_days)

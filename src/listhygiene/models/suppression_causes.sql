@@ -5,14 +5,14 @@ with
 
 complaints as (
     -- a spam complaint stops all marketing to the address, whichever list the mail was for
-    select email, null::varchar as list_id, 'complaint' as reason, occurred_at, origin, source, detail
-    from events
+    select email, null::varchar as list_id, 'complaint' as reason, occurred_at, origin, source, event_detail(e) as detail
+    from events e
     where kind = 'complaint'
 ),
 
 hard_bounces as (
-    select email, null::varchar as list_id, 'hard_bounce' as reason, occurred_at, origin, source, detail
-    from events
+    select email, null::varchar as list_id, 'hard_bounce' as reason, occurred_at, origin, source, event_detail(e) as detail
+    from events e
     where kind = 'bounce' and bounce_class = 'hard'
 ),
 
@@ -22,15 +22,15 @@ unsubscribes as (
         email,
         list_id,
         case when list_id is null then 'unsubscribed' else 'list_unsubscribed' end as reason,
-        occurred_at, origin, source, detail
-    from events
+        occurred_at, origin, source, event_detail(e) as detail
+    from events e
     where kind = 'unsubscribe'
 ),
 
 do_not_contact_events as (
     -- a kill switch over all marketing; it changes no membership
-    select email, null::varchar as list_id, 'do_not_contact' as reason, occurred_at, origin, source, detail
-    from events
+    select email, null::varchar as list_id, 'do_not_contact' as reason, occurred_at, origin, source, event_detail(e) as detail
+    from events e
     where kind = 'do_not_contact'
 ),
 

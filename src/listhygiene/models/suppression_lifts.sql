@@ -1,6 +1,7 @@
--- suppression_lifts: every event that lifts a suppression started before it. Scope as for
--- causes: a lift with list_id null applies to every list, one with a list id to that list only.
--- only_origin, when set, restricts the lift to causes of that origin.
+-- suppression_lifts: the last time each kind of lift happened, per address and scope. A cause
+-- is lifted when an applicable lift came after it, so the latest one is all that matters.
+-- Scope as for causes: a lift with list_id null applies to every list, one with a list id to
+-- that list only. only_origin, when set, restricts the lift to causes of that origin.
 
 with
 
@@ -88,13 +89,19 @@ do_contact_lifts as (
     from flag_cleared
 ),
 
-final as (
+all_lifts as (
     select * from complaint_lifts
     union all select * from unsubscribe_lifts
     union all select * from crm_follow
     union all select * from deliverability_lifts
     union all select * from do_contact_lifts
+),
+
+final as (
+    select email, list_id, reason, only_origin, max(occurred_at) as last_lifted_at
+    from all_lifts
+    where email in (select email from suppression_causes)
+    group by email, list_id, reason, only_origin
 )
 
 select * from final
-where email in (select email from suppression_causes)

@@ -1,0 +1,33 @@
+-- Shared SQL macros of the models: how an event is named and described in words. Kept lazy:
+-- only causes and reports that are shown to people get a sentence, never all events.
+
+create or replace temp macro utc_minute(t) as strftime(t::timestamp, '%Y-%m-%dT%H:%MZ');
+
+create or replace temp macro lineage(source, file_name, row_number) as
+    source || ':' || file_name || ' row ' || row_number;
+
+-- the receiver's reply without the codes already shown before it: 550 5.1.1 "user unknown"
+create or replace temp macro reply_text(diagnostic) as
+    regexp_replace(diagnostic, '^\s*(smtp;\s*)?\d{3}[ -]?(\d\.\d{1,3}\.\d{1,3}\s*)?', '');
+
+create or replace temp macro event_detail(e) as
+    concat_ws(' ',
+        case
+            when e.kind = 'bounce' then coalesce(e.bounce_class, 'unclassified') || ' bounce'
+            when e.kind = 'unsubscribe' and e.list_id is null then 'global unsubscribe'
+            when e.kind = 'unsubscribe' then 'unsubscribe from ' || e.list_id
+            when e.kind = 'resubscribe' then 'resubscribe to ' || coalesce(e.list_id, 'all lists')
+            when e.kind = 'complaint' then 'spam complaint'
+            when e.kind = 'do_not_contact' then 'do-not-contact switched on'
+            when e.kind = 'do_contact' then 'do-not-contact switched off'
+            else e.kind
+        end,
+        case when e.kind in ('unsubscribe', 'resubscribe', 'do_not_contact', 'do_contact')
+             then '(' || e.origin || ')' end,
+        case when e.kind = 'bounce' then nullif(concat_ws(' ', e.smtp_code::varchar, e.enhanced_code), '') end,
+        case when e.kind = 'bounce' and e.diagnostic is not null
+             then '"' || left(reply_text(e.diagnostic), 80)
+                  || case when length(reply_text(e.diagnostic)) > 80 then '…' else '' end || '"' end,
+        case when e.evidence is not null then 'with evidence ' || e.evidence end,
+        case when e.campaign_id is not null then 'on campaign ' || e.campaign_id end
+    ) || ', ' || utc_minute(e.occurred_at) || ' (' || lineage(e.source, e.file_name, e.row_number) || ')';
