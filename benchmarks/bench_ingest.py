@@ -1,6 +1,6 @@
 """Time read_input on a generated 5M-row bounce log and 1M-row contacts export (not collected by pytest).
 
-Run: .venv/bin/python tests/data/ingest/bench_ingest.py [WORKDIR] [BOUNCE_ROWS] [CONTACT_ROWS]
+Run: .venv/bin/python benchmarks/bench_ingest.py [WORKDIR] [BOUNCE_ROWS] [CONTACT_ROWS]
 (the files are generated into WORKDIR once and reused).
 """
 
