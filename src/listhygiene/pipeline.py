@@ -14,7 +14,7 @@ from . import __version__, models, publish, store
 from .config import Config
 from .errors import DropGuardTripped
 from .loading import LoadReport, load_sources
-from .reasons import COMPLAINT_EVIDENCE, REASONS, RESUBSCRIBE_EVIDENCE
+from .reasons import COMPLAINT_EVIDENCE, PRECEDENCE, REASONS, RESUBSCRIBE_EVIDENCE
 
 log = logging.getLogger("listhygiene")
 
@@ -188,7 +188,7 @@ def _list_counts(con, has_previous: bool) -> list[ListCount]:
     ).fetchall()
     return [
         ListCount(list_id, sendable, previous if has_previous else None, vanished,
-                  dict(sorted((by_reason or {}).items(), key=lambda kv: -kv[1])))
+                  dict(sorted((by_reason or {}).items(), key=lambda kv: (-kv[1], PRECEDENCE[kv[0]]))))
         for list_id, sendable, previous, vanished, by_reason in rows
     ]
 

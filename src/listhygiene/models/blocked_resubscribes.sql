@@ -45,7 +45,11 @@ export_reimports as (
         r.email, r.list_id, r.snapshot_at as attempted_at, r.lineage as source,
         null::varchar as evidence,
         arg_min(
-            'the export lists the address as subscribed after the ' || a.reason || ' of '
+            'the export lists the address as subscribed after the '
+                || case a.reason when 'complaint' then 'spam complaint'
+                                 when 'unsubscribed' then 'global unsubscribe'
+                                 else 'unsubscribe from ' || a.list_id end
+                || ' of '
                 || strftime(a.reason_at::timestamp, '%Y-%m-%dT%H:%MZ')
                 || '; a re-import does not resubscribe, only evidence of consent does',
             p.precedence) as why
