@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from . import models
 from .config import Config, Source
 from .errors import InputError, ValidationFailed
 from .ingest import ReadResult, file_sha256, read_input
-from .normalize import normalize_addresses
+from .normalize import mask_email, normalize_addresses
 
 log = logging.getLogger("listhygiene")
 
@@ -120,7 +121,8 @@ def _rejection(result: ReadResult, limit: float) -> str:
     q = result.quarantine
     examples = q.sort("row_number").head(3)
     lines = [
-        f"row {r['row_number']}" + (f", column {r['column']!r}" if r["column"] else "") + f": {r['error']}"
+        f"row {r['row_number']}" + (f", column {r['column']!r}" if r["column"] else "")
+        + f": {mask_addresses_in(r['error'])}"
         for r in examples.iter_rows(named=True)
     ]
     return (
@@ -161,6 +163,14 @@ def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) ->
             [file_id],
         )
         con.unregister("new_quarantine")
+
+
+_ADDRESS_LIKE = re.compile(r"[^\s<>\"',;:()]+@[^\s<>\"',;:()]+")
+
+
+def mask_addresses_in(text: str) -> str:
+    """Messages quote values as read; never let one print a whole address of the data."""
+    return _ADDRESS_LIKE.sub(lambda m: mask_email(m.group()), text)
 
 
 def _attribute_columns(rows: pl.DataFrame) -> list[str]:
