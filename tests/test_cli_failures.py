@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 
 import duckdb
@@ -140,3 +141,50 @@ def test_missing_config_and_bad_as_of_exit_2(tmp_path):
     assert "does not exist" in invoke("run", "--config", tmp_path / "nope.toml", expect=2).stderr
     config = copy_sample(tmp_path)
     assert "not an ISO 8601 time" in invoke("run", "--config", config, "--as-of", "tuesday", expect=2).stderr
+
+
+def test_drop_guard_stops_a_large_drop_and_force_publishes_it(after_night_one):
+    config = after_night_one
+    text = config.read_text().replace("max_list_drop_fraction = 0.50", "max_list_drop_fraction = 0.20")
+    config.write_text(text)
+    before_state, before_published = store_state(config), published(config)
+
+    result = invoke("run", "--config", config, "--as-of", NIGHT_2, expect=4)
+    assert "list offers: sendable 11 -> 6 (45% drop, limit 20%)" in result.stderr
+    assert "top reasons: complaint 1, hard_bounce 1, unsubscribed 1" in result.stderr
+    assert "list staff-news: sendable 3 -> 2 (33% drop" in result.stderr
+    assert "--force" in result.stderr
+    assert_nothing_changed(config, before_state, before_published)
+
+    forced = invoke("run", "--config", config, "--as-of", NIGHT_2, "--force")
+    assert "published with --force" in forced.output
+    manifest = json.loads((config.parent.parent / "out/sample/latest/manifest.json").read_text())
+    assert manifest["forced"] is True and manifest["lists"]["offers"]["sendable"] == 6
+
+
+def test_backfilled_as_of_does_not_move_latest_backwards(tmp_path):
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_2)
+    newest = os.readlink(tmp_path / "out/sample/latest")
+    invoke("run", "--config", config, "--as-of", NIGHT_1)
+    assert os.readlink(tmp_path / "out/sample/latest") == newest
+    assert len(os.listdir(tmp_path / "out/sample/runs")) == 2
+
+
+def test_a_store_in_use_by_another_process_exits_5(after_night_one):
+    import subprocess
+    import sys
+
+    config = after_night_one
+    store = config.parent.parent / "state" / "sample.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb, sys, time; c = duckdb.connect({str(store)!r}); print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = invoke("run", "--config", config, "--as-of", NIGHT_2, expect=5)
+        assert "is in use by another process" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()

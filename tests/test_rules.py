@@ -416,3 +416,19 @@ def test_newest_snapshot_at_or_before_the_as_of_is_used():
     s.export("2026-11-03", member("news", status="unsubscribed"))
     assert s.evaluate("2026-11-02").sendable(A, "news")
     assert s.evaluate("2026-11-03").reasons(A, "news") == ["source_unsubscribed"]
+
+
+def test_transactional_mail_ignores_everything_but_invalid_address_and_hard_bounce():
+    s = Scenario(lists={"news": True}, soft_bounce_limit=2).export(
+        "2026-11-01", member("news"), member("deals", status="pending"))
+    s.export("2026-11-02", member("news"))  # gone from deals: not_in_source
+    s.unsubscribes(unsub("2026-11-02"), unsub("2026-11-02", event="do_not_contact"),
+                   unsub("2026-11-03", event="complaint"))
+    s.bounces(soft("2026-11-03", "C-1"), soft("2026-11-04", "C-2"))
+    result = s.evaluate("2026-11-05")
+    for list_id in ("news", "deals"):
+        status = result.status(A, list_id)
+        assert status["sendable"] is False and status["transactional_ok"] is True
+    assert set(result.reasons(A, "news")) == {
+        "complaint", "unsubscribed", "do_not_contact", "soft_bounce_limit", "unconfirmed"}
+    assert "not_in_source" in result.reasons(A, "deals")

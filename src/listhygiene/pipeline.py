@@ -81,7 +81,9 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
             "insert into runs values (?, ?, ?, ?, 'published', ?, ?, ?)",
             [run_id, as_of, started_at, finished_at, force, str(final), _json(manifest)],
         )
-        publish.publish(staging, final, config.output / "latest")
+        # a back-filled as-of is published beside the others but never moves `latest` backwards
+        newest = con.execute("select max(run_id) from runs").fetchone()[0]
+        publish.publish(staging, final, config.output / "latest", switch_latest=newest == run_id)
         con.commit()
     except BaseException:
         _rollback(con)

@@ -91,9 +91,11 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def publish(staging: Path, final: Path, latest: Path) -> None:
+def publish(staging: Path, final: Path, latest: Path, *, switch_latest: bool = True) -> None:
     """Move a finished run into place, then switch `latest` to it in one rename."""
     os.replace(staging, final)
+    if not switch_latest:
+        return
     link_tmp = latest.with_name(f".{latest.name}.tmp")
     if link_tmp.is_symlink() or link_tmp.exists():
         link_tmp.unlink()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import ConfigError
+from .errors import ConfigError, LockHeld
 
 SCHEMA_VERSION = 1
 
@@ -113,6 +113,11 @@ def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     try:
         con = duckdb.connect(str(database), read_only=read_only)
     except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise LockHeld(
+                f"store {database} is in use by another process ({exc}). "
+                "Another run is probably going on; try again when it has finished."
+            ) from None
         raise ConfigError(f"store {database} cannot be opened: {exc}") from None
     con.execute("set TimeZone = 'UTC'")
     if not read_only:
