@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import tomllib
@@ -24,8 +25,6 @@ class Source:
 
     def files(self) -> list[Path]:
         """The files the glob matches now, in name order (so loading order is stable)."""
-        import glob
-
         return sorted(Path(p) for p in glob.glob(self.path, recursive=True) if Path(p).is_file())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -177,6 +178,4 @@ def _attribute_columns(rows: pl.DataFrame) -> list[str]:
     """The extra columns of a contacts file, in header order (they all share one JSON shape)."""
     if not rows.height:
         return []
-    import json
-
     return list(json.loads(rows["attributes"][0]).keys())

@@ -39,7 +39,3 @@ def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS) -> None:
     for name in names:
         build(con, name)
 
-
-def quote_ident(name: str) -> str:
-    """A SQL identifier, quoted so that any column name from an export is safe."""
-    return '"' + name.replace('"', '""') + '"'

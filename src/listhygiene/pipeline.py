@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -265,6 +266,4 @@ def _iso(moment: datetime) -> str:
 
 
 def _json(value: dict) -> str:
-    import json
-
     return json.dumps(value, default=str)

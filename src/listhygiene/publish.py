@@ -10,7 +10,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from .models import quote_ident
 
 # Each output, the query that fills it, and a stable order so identical runs write identical rows.
 OUTPUT_QUERIES = {
@@ -46,8 +45,8 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int
 
 
 def _copy(con, query: str, target: Path) -> int:
-    con.execute(f"copy ({query}) to '{_sql_path(target)}' (format parquet, compression zstd)")
-    return con.execute(f"select count(*) from read_parquet('{_sql_path(target)}')").fetchone()[0]
+    con.sql(query).write_parquet(str(target), compression="zstd")
+    return con.execute("select count(*) from read_parquet(?)", [str(target)]).fetchone()[0]
 
 
 def _write_sendable(con, target: Path) -> int:
@@ -86,11 +85,6 @@ def _attribute_keys(con) -> list[str]:
     return keys
 
 
-def _sql_path(path: Path) -> str:
-    # a file path inside a SQL string literal (COPY takes no parameters)
-    return str(path).replace("'", "''")
-
-
 def publish(staging: Path, final: Path, latest: Path, *, switch_latest: bool = True) -> None:
     """Move a finished run into place, then switch `latest` to it in one rename."""
     os.replace(staging, final)
@@ -110,5 +104,3 @@ def write_manifest(folder: Path, manifest: dict) -> None:
 def discard(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
-
-__all__ = ["write_outputs", "publish", "write_manifest", "discard", "quote_ident"]
