@@ -46,7 +46,8 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int
 
 def _copy(con, query: str, target: Path) -> int:
     con.sql(query).write_parquet(str(target), compression="zstd")
-    return con.execute("select count(*) from read_parquet(?)", [str(target)]).fetchone()[0]
+    [(rows,)] = con.execute("select count(*) from read_parquet(?)", [str(target)]).fetchall()
+    return rows
 
 
 def _write_sendable(con, target: Path) -> int:
