@@ -146,6 +146,11 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+# Commands defined in modules of their own, attached here (one import and one add each).
+# --- registered commands ---
+# --- end of registered commands ---
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="listhygiene")
