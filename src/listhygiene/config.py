@@ -51,6 +51,7 @@ class Config:
     lists: dict[str, MailingList] = field(default_factory=dict)
     policy: Policy = Policy()
     digest: str = ""
+    keep_runs: int | None = None  # None: keep every published run's outputs
 
     def mailing_list(self, list_id: str) -> MailingList:
         """Lists not named in the file get the defaults (no confirmed opt-in required)."""
@@ -58,7 +59,7 @@ class Config:
 
 
 _TOP_KEYS = {"store", "sources", "lists", "policy"}
-_STORE_KEYS = {"database", "output"}
+_STORE_KEYS = {"database", "output", "keep_runs"}
 _SOURCE_KEYS = {"name", "kind", "path"}
 _LIST_KEYS = {"require_confirmed_optin"}
 
@@ -85,12 +86,17 @@ def load_config(path: str | Path) -> Config:
     _reject_unknown(store, _STORE_KEYS, f"{where} [store]")
     database = (base / _string(store, "database", f"{where} [store]")).resolve()
     output = (base / _string(store, "output", f"{where} [store]")).resolve()
+    keep_runs = store.get("keep_runs")
+    if keep_runs is not None and (not isinstance(keep_runs, int) or isinstance(keep_runs, bool)
+                                  or keep_runs < 1):
+        raise ConfigError(f"{where} [store]: keep_runs must be a whole number ≥ 1 "
+                          f"(the latest run is always kept), got {keep_runs!r}.")
 
     sources = _sources(raw.get("sources"), base, where)
     lists = _lists(raw.get("lists", {}), where)
     policy = _policy(raw.get("policy", {}), where)
     digest = hashlib.sha256(raw_bytes).hexdigest()
-    return Config(path.resolve(), database, output, sources, lists, policy, digest)
+    return Config(path.resolve(), database, output, sources, lists, policy, digest, keep_runs)
 
 
 def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:

@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from . import models
+from .checkpoints import checkpoint
 from .config import Config, Source
 from .errors import InputError, ValidationFailed
 from .ingest import ReadResult, file_sha256, read_input
@@ -113,6 +114,7 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         return outcome, _rejection(result, limit)
 
     insert_file(con, source, result, loaded_at)
+    checkpoint("loading")
     outcome = FileLoad(source.name, source.kind, path, sha, result.rows_read,
                        result.rows.height, quarantined, status="loaded")
     return outcome, None

@@ -14,7 +14,9 @@ import duckdb
 from . import __version__, models, publish, store
 from .config import Config
 from .errors import DropGuardTripped
+from .checkpoints import checkpoint
 from .loading import LoadReport, load_sources
+from .lock import run_lock
 from .reasons import COMPLAINT_EVIDENCE, PRECEDENCE, REASONS, RESUBSCRIBE_EVIDENCE
 
 log = logging.getLogger("listhygiene")
@@ -55,43 +57,57 @@ def make_run_id(as_of: datetime, started_at: datetime) -> str:
 
 
 def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -> RunResult:
-    """Load new inputs and publish a run as of `as_of` (default now); all or nothing."""
+    """Load new inputs and publish a run as of `as_of` (default now); all or nothing.
+
+    Order, so that a crash anywhere leaves the old state or the new one: outputs are written
+    to a staging folder; the store's loads and the run's record commit in one transaction;
+    only then does the folder move under runs/ and `latest` switch. A later run repairs what
+    a crash between those steps left (see publish.repair).
+    """
     started_at = utc_now()
     as_of = (as_of or started_at.replace(microsecond=0)).astimezone(timezone.utc)
     run_id = make_run_id(as_of, started_at)
-    runs_dir = config.output / "runs"
-    staging = runs_dir / f".staging-{run_id}"
-    final = runs_dir / f"run_id={run_id}"
+    staging = publish.staging_dir(config.output, run_id)
+    final = publish.run_dir(config.output, run_id)
 
-    con = store.connect(config.database)
-    try:
-        con.begin()
-        load = load_sources(con, config, started_at)
-        previous = _previous_run(con, as_of)
-        evaluate(con, config, as_of, previous)
-        lists = _list_counts(con, previous is not None)
-        _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
+    with run_lock(config.database):
+        con = store.connect(config.database)
+        committed = False
+        try:
+            for repaired in publish.repair(con, config.output):
+                log.warning("repair: %s", repaired)
+            con.begin()
+            load = load_sources(con, config, started_at)
+            previous = _previous_run(con, as_of)
+            evaluate(con, config, as_of, previous)
+            checkpoint("evaluated")
+            lists = _list_counts(con, previous is not None)
+            _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
 
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        output_counts = publish.write_outputs(con, staging)
-        finished_at = utc_now()
-        manifest = _manifest(config, run_id, as_of, started_at, finished_at, con, lists,
-                             output_counts, previous, force, load)
-        publish.write_manifest(staging, manifest)
-        con.execute(
-            "insert into runs values (?, ?, ?, ?, 'published', ?, ?, ?)",
-            [run_id, as_of, started_at, finished_at, force, str(final), _json(manifest)],
-        )
-        # a back-filled as-of is published beside the others but never moves `latest` backwards
-        newest = con.execute("select max(run_id) from runs").fetchone()[0]
-        publish.publish(staging, final, config.output / "latest", switch_latest=newest == run_id)
-        con.commit()
-    except BaseException:
-        _rollback(con)
-        publish.discard(staging)
-        raise
-    finally:
-        con.close()
+            output_counts = publish.write_outputs(con, staging)
+            finished_at = utc_now()
+            manifest = _manifest(config, run_id, as_of, started_at, finished_at, con, lists,
+                                 output_counts, previous, force, load)
+            publish.write_manifest(staging, manifest)
+            con.execute(
+                "insert into runs values (?, ?, ?, ?, 'published', ?, ?, ?)",
+                [run_id, as_of, started_at, finished_at, force, str(final), json.dumps(manifest)],
+            )
+            con.commit()
+            committed = True
+            checkpoint("committed")
+            # a back-filled as-of is published beside the others but never moves `latest` backwards
+            newest = con.execute("select max(run_id) from runs where status = 'published'").fetchall()[0][0]
+            publish.publish(staging, final, config.output / "latest", switch_latest=newest == run_id)
+            for pruned in publish.prune(con, config.output, config.keep_runs):
+                log.info("pruned the outputs of run %s ([store] keep_runs = %s)", pruned, config.keep_runs)
+        except BaseException:
+            if not committed:
+                _rollback(con)
+                publish.discard(staging)
+            raise
+        finally:
+            con.close()
     log.info("published run %s", run_id)
     return RunResult(run_id, as_of, final, lists, load, force, manifest)
 
@@ -265,5 +281,3 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _json(value: dict) -> str:
-    return json.dumps(value, default=str)

@@ -1,4 +1,4 @@
-"""Writes a run's outputs to a hidden folder, then moves it into place and points `latest` at it."""
+"""Writes a run's outputs to a staging folder, moves it under runs/, points `latest` at it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
+from .checkpoints import checkpoint
 
 
 # Each output, the query that fills it, and a stable order so identical runs write identical rows.
@@ -40,6 +42,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int
     counts = {}
     for name, query in OUTPUT_QUERIES.items():
         counts[name] = _copy(con, query, folder / name)
+        checkpoint("writing")
     counts["sendable.parquet"] = _write_sendable(con, folder / "sendable.parquet")
     return counts
 
@@ -86,16 +89,83 @@ def _attribute_keys(con) -> list[str]:
     return keys
 
 
+def staging_dir(output: Path, run_id: str) -> Path:
+    """Where a run is written before it exists: beside runs/, never inside it."""
+    return output / ".staging" / run_id
+
+
+def run_dir(output: Path, run_id: str) -> Path:
+    return output / "runs" / f"run_id={run_id}"
+
+
 def publish(staging: Path, final: Path, latest: Path, *, switch_latest: bool = True) -> None:
     """Move a finished run into place, then switch `latest` to it in one rename."""
+    final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staging, final)
-    if not switch_latest:
-        return
+    _sync_dir(final.parent)
+    checkpoint("published")
+    if switch_latest:
+        point_latest(latest, final)
+
+
+def point_latest(latest: Path, target: Path) -> None:
+    """Replace the `latest` symlink atomically (a new link, renamed over the old one)."""
     link_tmp = latest.with_name(f".{latest.name}.tmp")
     if link_tmp.is_symlink() or link_tmp.exists():
         link_tmp.unlink()
-    os.symlink(os.path.relpath(final, latest.parent), link_tmp)
+    os.symlink(os.path.relpath(target, latest.parent), link_tmp)
     os.replace(link_tmp, latest)
+    _sync_dir(latest.parent)
+
+
+def repair(con: duckdb.DuckDBPyConnection, output: Path) -> list[str]:
+    """Finish or undo what a run killed midway left behind; return what was done.
+
+    The store is the truth: a staged run the store committed is moved into place (the crash
+    came between commit and rename); any other staged folder is an uncommitted run and goes.
+    Then `latest` is made to point at the newest run the store has published.
+    """
+    done = []
+    committed = {run_id for (run_id,) in con.execute(
+        "select run_id from runs where status = 'published'").fetchall()}
+    staging_root = output / ".staging"
+    for staged in sorted(staging_root.iterdir()) if staging_root.exists() else []:
+        final = run_dir(output, staged.name)
+        if staged.name in committed and not final.exists():
+            os.replace(staged, final)
+            done.append(f"finished publishing run {staged.name}, interrupted after its commit")
+        else:
+            shutil.rmtree(staged, ignore_errors=True)
+            done.append(f"removed the unfinished run {staged.name}")
+    newest = next((run_id for run_id in sorted(committed, reverse=True)
+                   if run_dir(output, run_id).exists()), None)
+    latest = output / "latest"
+    if newest and (not latest.is_symlink() or latest.resolve() != run_dir(output, newest).resolve()):
+        point_latest(latest, run_dir(output, newest))
+        done.append(f"pointed latest at run {newest}")
+    return done
+
+
+def prune(con: duckdb.DuckDBPyConnection, output: Path, keep: int | None) -> list[str]:
+    """Delete the outputs of published runs beyond the newest `keep` (the store keeps every event)."""
+    if not keep:
+        return []
+    old = [run_id for (run_id,) in con.execute(
+        "select run_id from runs where status = 'published' order by run_id desc offset ?", [keep]
+    ).fetchall()]
+    for run_id in old:
+        shutil.rmtree(run_dir(output, run_id), ignore_errors=True)
+        con.execute("update runs set status = 'pruned' where run_id = ?", [run_id])
+    return old
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make a rename durable: flush the folder's entry table to disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
