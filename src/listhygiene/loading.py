@@ -18,6 +18,7 @@ from .config import Config, Source
 from .errors import InputError, ValidationFailed
 from .ingest import ReadResult, file_sha256, read_input
 from .normalize import mask_email, normalize_addresses
+from .store import EVENT_IDENTITY
 
 log = logging.getLogger("listhygiene")
 
@@ -93,10 +94,21 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
     known = con.execute(
         "select rows_read, rows_loaded, rows_quarantined from input_files where source = ? and sha256 = ?",
         [source.name, sha],
-    ).fetchone()
+    ).fetchall()
     if known:
-        log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0])
-        return FileLoad(source.name, source.kind, path, sha, *known, status="already_loaded"), None
+        log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0][0])
+        return FileLoad(source.name, source.kind, path, sha, *known[0], status="already_loaded"), None
+    [(versions,)] = con.execute(
+        "select count(*) from input_files where source = ? and path = ?",
+        [source.name, str(path.resolve())],
+    ).fetchall()
+    if versions:
+        message = (f"{source.name} {path.name}: content changed since it was loaded; loading it as "
+                   f"version {versions + 1}" + (" (it replaces the earlier versions of this snapshot)"
+                                                if source.kind == "contacts" else
+                                                " (events already loaded are counted once)"))
+        report.warnings.append(message)
+        log.warning(message)
 
     result = read_input(path, source=source.name, kind=source.kind)
     for warning in result.warnings:
@@ -159,6 +171,8 @@ def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) ->
         table = TABLE_OF_KIND[source.kind]
         con.execute(f"insert into {table} by name {batch_sql}")
         con.unregister("new_bounces" if source.kind == "bounces" else "new_rows")
+        if table in EVENT_IDENTITY:
+            mark_duplicate_events(con, table, file_id)
     if result.quarantine.height:
         con.register("new_quarantine", result.quarantine.to_arrow())
         con.execute(
@@ -174,6 +188,30 @@ _ADDRESS_LIKE = re.compile(r"[^\s<>\"',;:()]+@[^\s<>\"',;:()]+")
 def mask_addresses_in(text: str) -> str:
     """Messages quote values as read; never let one print a whole address of the data."""
     return _ADDRESS_LIKE.sub(lambda m: mask_email(m.group()), text)
+
+
+def mark_duplicate_events(con, table: str, file_id: int) -> None:
+    """Mark the new file's events already known (same identity) from earlier rows or files."""
+    identity = EVENT_IDENTITY[table]
+    same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in identity)
+    partition = ", ".join(identity)
+    con.execute(
+        f"""
+        update {table} as target set is_duplicate = true
+        from (
+            select file_id, row_number
+            from (
+                select file_id, row_number,
+                       row_number() over (partition by {partition} order by file_id, row_number) as nth
+                from {table} o
+                where exists (select 1 from {table} n where n.file_id = ? and {same})
+            )
+            where nth > 1 and file_id = ?
+        ) repeated
+        where target.file_id = repeated.file_id and target.row_number = repeated.row_number
+        """,
+        [file_id, file_id],
+    )
 
 
 def _attribute_columns(rows: pl.DataFrame) -> list[str]:

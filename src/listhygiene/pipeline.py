@@ -242,9 +242,18 @@ def _check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> N
 def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists,
               output_counts, previous, forced, load: LoadReport) -> dict:
     inputs = con.execute(
-        f"""select f.source, f.kind, f.path, f.sha256, f.rows_read, f.rows_loaded,
-                  f.rows_quarantined, {iso_utc('f.snapshot_at')}, {iso_utc('f.loaded_at')}
-           from input_files f join run_sources s on s.source = f.source and s.kind = f.kind
+        f"""with duplicates as (
+               select file_id, count(*) as n from (
+                   select file_id from unsubscribe_events where is_duplicate
+                   union all
+                   select file_id from bounce_events where is_duplicate)
+               group by file_id
+           )
+           select f.source, f.kind, f.path, f.sha256, f.rows_read, f.rows_loaded,
+                  f.rows_quarantined, coalesce(d.n, 0), {iso_utc('f.snapshot_at')}, {iso_utc('f.loaded_at')}
+           from input_files f
+           join run_sources s on s.source = f.source and s.kind = f.kind
+           left join duplicates d using (file_id)
            order by f.source, f.path, f.file_id"""
     ).fetchall()
     new_this_run = {(f.source, f.sha256) for f in load.files if f.status == "loaded"}
@@ -261,11 +270,13 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
             {
                 "source": source, "kind": kind, "path": path, "sha256": sha,
                 "rows_read": read, "rows_loaded": loaded, "rows_quarantined": quarantined,
+                "rows_duplicate": duplicate,  # loaded, but events already known: counted once
                 "snapshot_at": snapshot_at,
                 "loaded_at": loaded_at,
                 "loaded_in_this_run": (source, sha) in new_this_run,
             }
-            for source, kind, path, sha, read, loaded, quarantined, snapshot_at, loaded_at in inputs
+            for source, kind, path, sha, read, loaded, quarantined, duplicate, snapshot_at, loaded_at
+            in inputs
         ],
         "warnings": load.warnings,
         "lists": {

@@ -61,7 +61,8 @@ create table if not exists unsubscribe_events (
     evidence     varchar,
     evidence_ref varchar,
     campaign_id  varchar,
-    reason       varchar
+    reason       varchar,
+    is_duplicate boolean not null default false  -- the same event already came in another row
 );
 
 create table if not exists bounce_events (
@@ -79,7 +80,8 @@ create table if not exists bounce_events (
     diagnostic    varchar,
     bounce_class  varchar,                -- hard | soft | block | unknown (null unless a bounce)
     bounce_reason varchar,
-    bounce_rule   varchar
+    bounce_rule   varchar,
+    is_duplicate  boolean not null default false
 );
 
 create table if not exists quarantine (
@@ -123,6 +125,16 @@ def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     if not read_only:
         create_schema(con)
     return con
+
+
+# Platforms resend events: the same event in two files (or twice in one) is one event. These
+# columns say what makes an event the same; the first row seen keeps its lineage, the others
+# are marked is_duplicate when loaded and ignored by the rules.
+EVENT_IDENTITY = {
+    "unsubscribe_events": ("email", "occurred_at", "event", "list_id", "origin", "evidence", "campaign_id"),
+    "bounce_events": ("email", "occurred_at", "event", "campaign_id", "bounce_type", "smtp_code",
+                      "enhanced_code", "diagnostic"),
+}
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:

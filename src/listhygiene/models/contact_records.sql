@@ -19,6 +19,8 @@ snapshot_files as (
     from input_files f
     join run_sources s on s.source = f.source and s.kind = f.kind
     where f.kind = 'contacts'
+    -- a re-exported file (same name, new content) replaces its earlier versions
+    qualify f.file_id = max(f.file_id) over (partition by f.source, f.path)
 ),
 
 usable as (

@@ -37,6 +37,7 @@ unsubscribe_log as (
         e.row_number
     from unsubscribe_events e
     join files f using (file_id)
+    where not e.is_duplicate  -- a resent event counts once
 ),
 
 bounce_log as (
@@ -61,6 +62,7 @@ bounce_log as (
         e.row_number
     from bounce_events e
     join files f using (file_id)
+    where not e.is_duplicate
 ),
 
 usable as (

@@ -1,0 +1,79 @@
+"""Night after night on one store: files loaded once, new versions, resent events counted once."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import polars as pl
+
+from conftest import copy_sample, invoke
+
+NIGHT_1 = "2026-11-20T06:00:00Z"
+NIGHT_2 = "2026-11-21T06:00:00Z"
+
+
+def latest(tmp_path, name):
+    return pl.read_parquet(tmp_path / "out" / "sample" / "latest" / f"{name}.parquet")
+
+
+def manifest(tmp_path) -> dict:
+    return json.loads((tmp_path / "out" / "sample" / "latest" / "manifest.json").read_text())
+
+
+def store_rows(tmp_path, table: str) -> int:
+    con = duckdb.connect(str(tmp_path / "state" / "sample.duckdb"), read_only=True)
+    try:
+        return con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_a_resent_event_counts_once_and_keeps_its_first_lineage(tmp_path):
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_2)
+    before = latest(tmp_path, "contact_status")
+    # the platform resends Tom's unsubscribe (another spelling of his address) with a new one
+    (tmp_path / "data/sample/unsubscribes_resent.csv").write_text(
+        "email,occurred_at,event,list_id,source,campaign_id\n"
+        "TOM.BAKER@acme.example,2026-11-20T14:05:00Z,unsubscribe,,contact,C-16\n"
+        "TOM.BAKER@acme.example,2026-11-20T14:05:00Z,unsubscribe,,contact,C-16\n"
+        "megan@acme.example,2026-11-21T01:00:00Z,unsubscribe,staff-news,contact,C-17\n")
+    invoke("run", "--config", config, "--as-of", NIGHT_2)
+
+    entry = next(i for i in manifest(tmp_path)["inputs"] if i["path"].endswith("unsubscribes_resent.csv"))
+    assert (entry["rows_read"], entry["rows_loaded"], entry["rows_duplicate"]) == (3, 3, 2)
+    after = latest(tmp_path, "contact_status")
+    tom = after.filter(pl.col("email") == "tom.baker@acme.example")
+    assert tom["detail"].to_list() == before.filter(pl.col("email") == "tom.baker@acme.example")["detail"].to_list()
+    assert "unsubscribes.csv row 8" in tom["detail"][0]
+    megan = after.filter((pl.col("email") == "megan@acme.example") & (pl.col("list_id") == "staff-news"))
+    assert megan["reason"].to_list() == ["list_unsubscribed"]
+
+
+def test_each_file_is_loaded_once_and_a_quiet_night_still_publishes(tmp_path):
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_1)
+    rows = store_rows(tmp_path, "contact_rows"), store_rows(tmp_path, "bounce_events")
+    second = invoke("run", "--config", config, "--as-of", NIGHT_2)
+    assert (store_rows(tmp_path, "contact_rows"), store_rows(tmp_path, "bounce_events")) == rows
+    assert second.stderr.count("already loaded") == 4
+    assert not any(i["loaded_in_this_run"] for i in manifest(tmp_path)["inputs"])
+
+
+def test_a_re_exported_snapshot_replaces_its_earlier_version(tmp_path):
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_2)
+    export = tmp_path / "data/sample/contacts_2026-11-21.csv"
+    # the CRM re-ran tonight's export after fixing Megan's status: same name, new content
+    export.write_text(export.read_text().replace(
+        "C001,megan@acme.example,staff-news,subscribed", "C001,megan@acme.example,staff-news,unsubscribed"))
+    result = invoke("run", "--config", config, "--as-of", NIGHT_2)
+
+    assert "contacts_2026-11-21.csv: content changed since it was loaded; loading it as version 2" in result.stderr
+    status = latest(tmp_path, "contact_status")
+    megan = status.filter((pl.col("email") == "megan@acme.example") & (pl.col("list_id") == "staff-news"))
+    assert megan["reasons"].to_list() == [["source_unsubscribed"]]
+    assert status.filter(pl.col("list_id") == "staff-news").height == 4  # no doubled records
+    versions = [i for i in manifest(tmp_path)["inputs"] if i["path"].endswith("contacts_2026-11-21.csv")]
+    assert len(versions) == 2 and versions[-1]["loaded_in_this_run"]
