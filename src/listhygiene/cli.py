@@ -11,7 +11,7 @@ import click
 
 from . import __version__
 from .config import load_config
-from .errors import ConfigError, ListHygieneError
+from .errors import ConfigError, ListHygieneError, ValidationFailed
 
 EXIT_CODES_HELP = """
 Exit codes: 0 done; 1 unexpected error; 2 usage or config error; 3 inputs failed validation
@@ -144,6 +144,46 @@ def _table(header: list[str], rows: list[list]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+@cli.command()
+@config_option
+def validate(config_path: str) -> None:
+    """Read and validate every input without changing the store or publishing.
+
+    Prints per file the rows read, valid and quarantined, the quarantined rows by kind of
+    problem with the first examples, and exits 3 if a run would fail on these inputs.
+
+    \b
+    Example:
+        listhygiene validate --config pipelines/sample.toml
+    """
+    from .validation import validate_inputs
+
+    config = load_config(config_path)
+    report = validate_inputs(config)
+    limit = config.policy.max_quarantine_fraction
+    rows = [
+        [f.source, f.path.name, f.rows_read, f.rows_valid, f.rows_quarantined,
+         "unusable" if f.error else ("over the limit" if f.over_limit else "ok")]
+        for f in report.files
+    ]
+    click.echo(_table(["source", "file", "rows", "valid", "quarantined", "verdict"], rows))
+    for f in report.files:
+        if f.error:
+            click.echo(f"\n{f.source} {f.path.name}: {f.error}")
+        elif f.rows_quarantined:
+            click.echo(f"\n{f.source} {f.path.name}: {f.rows_quarantined} of {f.rows_read} rows "
+                       f"would be quarantined (limit {limit:.1%})")
+            for problem, n in f.by_problem.items():
+                click.echo(f"  {n:>8}  {problem}")
+            for example in f.examples:
+                click.echo(f"  e.g. {example}")
+    for warning in report.warnings:
+        click.echo(f"\n{warning}")
+    if report.failed:
+        raise ValidationFailed("inputs failed validation: a run would publish nothing (exit 3).")
+    click.echo("\nall inputs would load")
 
 
 # Commands defined in modules of their own, attached here (one import and one add each).

@@ -1,0 +1,40 @@
+"""`listhygiene validate`: the inputs checked as a run would, with nothing written anywhere."""
+
+from __future__ import annotations
+
+from conftest import copy_sample, invoke
+
+
+def test_sample_inputs_validate_and_nothing_is_written(tmp_path):
+    config = copy_sample(tmp_path)
+    result = invoke("validate", "--config", config)
+    assert "bounces.csv              25    24     1            ok" in result.output
+    assert "1  occurred_at: occurred_at … is not an ISO 8601 timestamp" in result.output
+    assert "e.g. row 12, column 'occurred_at': occurred_at '2026-11-20 25:61'" in result.output
+    assert result.output.rstrip().endswith("all inputs would load")
+    assert not (tmp_path / "state").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_file_over_the_limit_or_unusable_fails_with_exit_3(tmp_path):
+    config = copy_sample(tmp_path)
+    (tmp_path / "data/sample/bounces_x.csv").write_text(
+        "email,occurred_at,event\n"
+        "jane.doe@example.com,yesterday,bounce\n"
+        "y@example.com,2026-11-20,explode\n"
+        "z@example.com,2026-11-20,bounce\n")
+    (tmp_path / "data/sample/unsubscribes_y.csv").write_text("email,event\nx@example.com,unsubscribe\n")
+    result = invoke("validate", "--config", config, expect=3)
+    assert "bounces_x.csv            3     1      2            over the limit" in result.output
+    assert "unknown event … (expected one of bounce, delivered, complaint)" in result.output
+    assert "required column 'occurred_at' is missing" in result.output
+    assert "a run would publish nothing" in result.stderr
+    assert "jane.doe@example.com" not in result.output  # addresses in examples are masked
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_missing_contacts_export_fails_validation(tmp_path):
+    config = copy_sample(tmp_path)
+    for path in (tmp_path / "data/sample").glob("contacts_*"):
+        path.unlink()
+    result = invoke("validate", "--config", config, expect=3)
+    assert "error: contacts source 'crm' matches no file" in result.output
