@@ -135,3 +135,10 @@ def test_a_lock_left_by_a_killed_run_does_not_block_the_next(tmp_path):
     result = invoke("run", "--config", config, "--as-of", NIGHT_2)
     assert f"took over the lock left by pid {killed.pid}" in result.stderr
     assert len(published_runs(tmp_path)) == 2
+
+
+def test_a_run_that_finished_leaves_no_holder_behind(tmp_path):
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_1)
+    assert (tmp_path / "state" / "sample.duckdb.lock").read_text() == ""
+    assert "took over" not in invoke("run", "--config", config, "--as-of", NIGHT_2).stderr

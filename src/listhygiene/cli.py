@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from datetime import datetime, timezone
 
 import click
 
-from . import __version__
+from . import __version__, logs
 from .config import load_config
 from .errors import ConfigError, ListHygieneError, ValidationFailed
 
@@ -54,15 +52,11 @@ class Commands(click.Group):
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="listhygiene")
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors on stderr.")
-def cli(quiet: bool) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines on stderr: text (a live display on a terminal), or JSON for collectors.")
+def cli(quiet: bool, log_format: str) -> None:
     """Keep email lists clean and lawful, and say why contacts vanished."""
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S",
-        stream=sys.stderr,
-        force=True,
-    )
+    logs.setup(log_format=log_format, quiet=quiet)
 
 
 @cli.command()

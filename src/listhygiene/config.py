@@ -43,6 +43,13 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Writeback:
+    """What crm_updates tells the CRM; bounce-based suppressions stay in listhygiene unless asked."""
+
+    include_bounces: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database: Path
@@ -51,6 +58,7 @@ class Config:
     lists: dict[str, MailingList] = field(default_factory=dict)
     policy: Policy = Policy()
     digest: str = ""
+    writeback: Writeback = Writeback()
     keep_runs: int | None = None  # None: keep every published run's outputs
 
     def mailing_list(self, list_id: str) -> MailingList:
@@ -58,10 +66,11 @@ class Config:
         return self.lists.get(list_id, MailingList(list_id))
 
 
-_TOP_KEYS = {"store", "sources", "lists", "policy"}
+_TOP_KEYS = {"store", "sources", "lists", "policy", "writeback"}
 _STORE_KEYS = {"database", "output", "keep_runs"}
 _SOURCE_KEYS = {"name", "kind", "path"}
 _LIST_KEYS = {"require_confirmed_optin"}
+_WRITEBACK_KEYS = {"include_bounces"}
 
 
 def load_config(path: str | Path) -> Config:
@@ -96,7 +105,8 @@ def load_config(path: str | Path) -> Config:
     lists = _lists(raw.get("lists", {}), where)
     policy = _policy(raw.get("policy", {}), where)
     digest = hashlib.sha256(raw_bytes).hexdigest()
-    return Config(path.resolve(), database, output, sources, lists, policy, digest, keep_runs)
+    return Config(path.resolve(), database, output, sources, lists=lists, policy=policy,
+                  digest=digest, keep_runs=keep_runs)
 
 
 def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
@@ -155,6 +165,17 @@ def _policy(raw: Any, where: str) -> Policy:
     if values["soft_bounce_limit"] < 1:
         raise ConfigError(f"{here}: soft_bounce_limit must be at least 1.")
     return Policy(**values)
+
+
+def _writeback(raw: Any, where: str) -> Writeback:
+    here = f"{where} [writeback]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{here}: must be a table.")
+    _reject_unknown(raw, _WRITEBACK_KEYS, here)
+    include_bounces = raw.get("include_bounces", False)
+    if not isinstance(include_bounces, bool):
+        raise ConfigError(f"{here}: include_bounces must be true or false, got {include_bounces!r}.")
+    return Writeback(include_bounces)
 
 
 def _table(raw: dict, key: str, where: str) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from .checkpoints import checkpoint
 from .config import Config, Source
 from .errors import InputError, ValidationFailed
 from .ingest import ReadResult, file_sha256, read_input
-from .normalize import mask_email, normalize_addresses
+from .normalize import mask_addresses_in, normalize_addresses
 from .store import EVENT_IDENTITY
 
 log = logging.getLogger("listhygiene")
@@ -117,7 +116,10 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         log.warning(message)
     quarantined = result.quarantine.height
     log.info("%s %s: %d rows read, %d loaded, %d quarantined",
-             source.name, path.name, result.rows_read, result.rows.height, quarantined)
+             source.name, path.name, result.rows_read, result.rows.height, quarantined,
+             extra={"stage": "loading", "source": source.name, "file": str(path),
+                    "rows_read": result.rows_read, "rows_loaded": result.rows.height,
+                    "rows_quarantined": quarantined})
 
     limit = config.policy.max_quarantine_fraction
     if result.rows_read and quarantined / result.rows_read > limit:
@@ -180,14 +182,6 @@ def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) ->
             [file_id],
         )
         con.unregister("new_quarantine")
-
-
-_ADDRESS_LIKE = re.compile(r"[^\s<>\"',;:()]+@[^\s<>\"',;:()]+")
-
-
-def mask_addresses_in(text: str) -> str:
-    """Messages quote values as read; never let one print a whole address of the data."""
-    return _ADDRESS_LIKE.sub(lambda m: mask_email(m.group()), text)
 
 
 def mark_duplicate_events(con, table: str, file_id: int) -> None:

@@ -42,7 +42,13 @@ def run_lock(database: Path):
         if previous and previous.get("pid") != os.getpid():
             log.warning("took over the lock left by %s (that run did not finish)", _describe(previous))
         _write_holder(handle)
-        yield
+        try:
+            yield
+        finally:
+            # finished, well or badly, but alive: only a killed run leaves its name behind
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
     finally:
         handle.close()  # closing releases the flock
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 
 import idna
@@ -203,3 +205,11 @@ def _by_pattern(
     if otherwise is not None:
         result.scatter((~matches).arg_true(), otherwise(source.filter(~matches)))
     return result
+
+
+_ADDRESS_LIKE = re.compile(r"[^\s<>\"',;:()]+@[^\s<>\"',;:()]+")
+
+
+def mask_addresses_in(text: str) -> str:
+    """Messages quote values as read; never let one print a whole address of the data."""
+    return _ADDRESS_LIKE.sub(lambda m: mask_email(m.group()), text)

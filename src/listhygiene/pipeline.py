@@ -17,6 +17,7 @@ from .errors import DropGuardTripped
 from .checkpoints import checkpoint
 from .loading import LoadReport, load_sources
 from .lock import run_lock
+from .logs import stage
 from .reasons import COMPLAINT_EVIDENCE, PRECEDENCE, REASONS, RESUBSCRIBE_EVIDENCE
 
 log = logging.getLogger("listhygiene")
@@ -77,14 +78,17 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
             for repaired in publish.repair(con, config.output):
                 log.warning("repair: %s", repaired)
             con.begin()
-            load = load_sources(con, config, started_at)
+            with stage("loading inputs"):
+                load = load_sources(con, config, started_at)
             previous = _previous_run(con, as_of)
-            evaluate(con, config, as_of, previous)
+            with stage("evaluating rules"):
+                evaluate(con, config, as_of, previous)
             checkpoint("evaluated")
             lists = _list_counts(con, previous is not None)
             _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
 
-            output_counts = publish.write_outputs(con, staging)
+            with stage("writing outputs"):
+                output_counts = publish.write_outputs(con, staging)
             finished_at = utc_now()
             manifest = _manifest(config, run_id, as_of, started_at, finished_at, con, lists,
                                  output_counts, previous, force, load)
@@ -108,7 +112,8 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
             raise
         finally:
             con.close()
-    log.info("published run %s", run_id)
+    log.info("published run %s", run_id, extra={
+        "stage": "published", "run_id": run_id, "as_of": manifest["as_of"], "lists": manifest["lists"]})
     return RunResult(run_id, as_of, final, lists, load, force, manifest)
 
 

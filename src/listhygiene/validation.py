@@ -10,7 +10,7 @@ import polars as pl
 from .config import Config
 from .errors import InputError
 from .ingest import read_input
-from .loading import mask_addresses_in
+from .normalize import mask_addresses_in
 
 EXAMPLES_PER_FILE = 3
 
