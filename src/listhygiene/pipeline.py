@@ -127,7 +127,8 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
 def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
     """The latest published run with an earlier as-of whose outputs are still there."""
     row = con.execute(
-        "select run_id, path from runs where as_of < ? order by as_of desc, run_id desc limit 1",
+        "select run_id, path from runs where status = 'published' and as_of < ? "
+        "order by as_of desc, run_id desc limit 1",
         [as_of],
     ).fetchone()
     if row is None:
