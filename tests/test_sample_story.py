@@ -149,8 +149,8 @@ def test_hard_bounce_suppresses_soft_bounces_do_not(nights):
     gone = status(second, "gone@example.com", "offers")
     assert gone["reason"] == "hard_bounce" and gone["transactional_ok"] is False
     assert gone["detail"] == (
-        'hard bounce 550 5.1.1 "user unknown" on campaign C-17, 2026-11-20T07:30Z '
-        "(platform_bounces:bounces.csv row 17)")
+        'hard bounce 550 5.1.1 "user unknown" (user_unknown, rule user-unknown) on campaign C-17, '
+        "2026-11-20T07:30Z (platform_bounces:bounces.csv row 17)")
     assert status(second, "busy@example.com", "offers")["sendable"] is True
 
 
@@ -160,7 +160,9 @@ def test_four_soft_bounce_campaigns_in_a_row(nights):
     assert status(first, "full@example.com", "offers")["sendable"] is True  # 3 of 4 so far
     full = status(second, "full@example.com", "offers")
     assert full["reason"] == "soft_bounce_limit"
-    assert full["detail"].startswith("soft bounces on 4 consecutive campaigns")
+    assert full["detail"].startswith(
+        'soft bounces on 4 consecutive campaigns, the last: soft bounce 452 4.2.2 "Mailbox full" '
+        "(mailbox_full, rule mailbox-full) on campaign C-17")
     assert status(second, "retry@example.com", "offers")["sendable"] is True
     assert status(second, "blocked@example.com", "offers")["sendable"] is True
 

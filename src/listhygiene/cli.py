@@ -182,6 +182,16 @@ def validate(config_path: str) -> None:
 
 # Commands defined in modules of their own, attached here (one import and one add each).
 # --- registered commands ---
+from .commands_answers import clean, explain  # noqa: E402  (after the group they join)
+
+cli.add_command(explain)
+cli.add_command(clean)
+from .commands_bounces import bounces  # noqa: E402  (after the group it joins)
+
+cli.add_command(bounces)
+from .commands_synth import synth  # noqa: E402  (after the group it joins)
+
+cli.add_command(synth)
 # --- end of registered commands ---
 
 

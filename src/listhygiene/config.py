@@ -60,17 +60,19 @@ class Config:
     digest: str = ""
     writeback: Writeback = Writeback()
     keep_runs: int | None = None  # None: keep every published run's outputs
+    bounce_rules: Path | None = None  # [bounces] rules: extends or overrides the package's rules
 
     def mailing_list(self, list_id: str) -> MailingList:
         """Lists not named in the file get the defaults (no confirmed opt-in required)."""
         return self.lists.get(list_id, MailingList(list_id))
 
 
-_TOP_KEYS = {"store", "sources", "lists", "policy", "writeback"}
+_TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces"}
 _STORE_KEYS = {"database", "output", "keep_runs"}
 _SOURCE_KEYS = {"name", "kind", "path"}
 _LIST_KEYS = {"require_confirmed_optin"}
 _WRITEBACK_KEYS = {"include_bounces"}
+_BOUNCES_KEYS = {"rules"}
 
 
 def load_config(path: str | Path) -> Config:
@@ -106,7 +108,9 @@ def load_config(path: str | Path) -> Config:
     policy = _policy(raw.get("policy", {}), where)
     digest = hashlib.sha256(raw_bytes).hexdigest()
     return Config(path.resolve(), database, output, sources, lists=lists, policy=policy,
-                  digest=digest, keep_runs=keep_runs)
+                  digest=digest, keep_runs=keep_runs,
+                  writeback=_writeback(raw.get("writeback", {}), where),
+                  bounce_rules=_bounce_rules(raw.get("bounces", {}), base, where))
 
 
 def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
@@ -176,6 +180,20 @@ def _writeback(raw: Any, where: str) -> Writeback:
     if not isinstance(include_bounces, bool):
         raise ConfigError(f"{here}: include_bounces must be true or false, got {include_bounces!r}.")
     return Writeback(include_bounces)
+
+
+def _bounce_rules(raw: Any, base: Path, where: str) -> Path | None:
+    """The pipeline's own bounce rules file, if any (read and checked by bounces.load_ruleset)."""
+    here = f"{where} [bounces]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{here}: must be a table, e.g. rules = \"bounce_rules.toml\".")
+    _reject_unknown(raw, _BOUNCES_KEYS, here)
+    if "rules" not in raw:
+        return None
+    path = (base / _string(raw, "rules", here)).resolve()
+    if not path.is_file():
+        raise ConfigError(f"{here}: rules file {path} does not exist.")
+    return path
 
 
 def _table(raw: dict, key: str, where: str) -> dict:

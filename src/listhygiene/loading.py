@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from . import models
+from . import bounces
 from .checkpoints import checkpoint
 from .config import Config, Source
 from .errors import InputError, ValidationFailed
@@ -166,7 +166,7 @@ def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) ->
         batch = rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id))
         if source.kind == "bounces":
             con.register("new_bounces", batch.to_arrow())
-            batch_sql = models.model_sql("bounce_classes")
+            batch_sql = bounces.classified_bounces_sql(con)
         else:
             con.register("new_rows", batch.to_arrow())
             batch_sql = "select * from new_rows"

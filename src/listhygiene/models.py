@@ -21,6 +21,8 @@ RUN_MODELS = (
     "suppressions",
     "blocked_resubscribes",
     "vanished",
+    "crm_updates",
+    "duplicates",
 )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import __version__, models, publish, store
+from . import __version__, bounces, models, publish, store
 from .config import Config
 from .errors import DropGuardTripped
 from .checkpoints import checkpoint
@@ -78,6 +78,8 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
             for repaired in publish.repair(con, config.output):
                 log.warning("repair: %s", repaired)
             con.begin()
+            # stored bounces are reclassified when the rules in force changed (same transaction)
+            bounces.reclassify_if_rules_changed(con, config)
             with stage("loading inputs"):
                 load = load_sources(con, config, started_at)
             previous = _previous_run(con, as_of)
@@ -270,6 +272,7 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
         "finished_at": _iso(finished_at),
         "version": __version__,
         "config": {"path": str(config.path), "sha256": config.digest},
+        "bounce_rules": _bounce_rules_in_force(con),
         "previous_run_id": previous[0] if previous else None,
         "forced": forced,
         "inputs": [
@@ -292,6 +295,14 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
         },
         "outputs": dict(sorted(output_counts.items())),
     }
+
+
+def _bounce_rules_in_force(con) -> dict:
+    """Which classifier rules the run's bounces were classified with."""
+    meta = dict(con.execute(
+        "select key, value from store_meta where key in ('bounce_rules_version', 'bounce_rules_digest')"
+    ).fetchall())
+    return {"version": meta.get("bounce_rules_version"), "sha256": meta.get("bounce_rules_digest")}
 
 
 def _iso(moment: datetime) -> str:

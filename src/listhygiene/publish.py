@@ -33,6 +33,13 @@ OUTPUT_QUERIES = {
         join input_files f using (file_id)
         join run_sources s on s.source = f.source and s.kind = f.kind
         order by f.source, f.path, q.row_number""",
+    "crm_updates.parquet": """
+        select source, contact_id, email, list_id, field, value, reason, since, evidence, shown_in
+        from crm_updates order by source, contact_id, list_id nulls first, field""",
+    "duplicates.parquet": """
+        select email, record_count, records, list_id, source, contact_id, email_raw, status,
+               snapshot_at, lineage, used, why
+        from duplicates order by email, list_id nulls first, used desc, source, contact_id""",
 }
 
 

@@ -10,6 +10,12 @@ create or replace temp macro lineage(source, file_name, row_number) as
 create or replace temp macro reply_text(diagnostic) as
     regexp_replace(diagnostic, '^\s*(smtp;\s*)?\d{3}[ -]?(\d\.\d{1,3}\.\d{1,3}\s*)?', '');
 
+-- the reply as shown in a detail: whole when no code column precedes it (codes parsed from the
+-- text by the classifier stay visible), else without the codes already shown
+create or replace temp macro shown_reply(e) as
+    case when e.smtp_code is null and e.enhanced_code is null then e.diagnostic
+         else reply_text(e.diagnostic) end;
+
 create or replace temp macro event_detail(e) as
     concat_ws(' ',
         case
@@ -26,8 +32,11 @@ create or replace temp macro event_detail(e) as
              then '(' || e.origin || ')' end,
         case when e.kind = 'bounce' then nullif(concat_ws(' ', e.smtp_code::varchar, e.enhanced_code), '') end,
         case when e.kind = 'bounce' and e.diagnostic is not null
-             then '"' || left(reply_text(e.diagnostic), 80)
-                  || case when length(reply_text(e.diagnostic)) > 80 then '…' else '' end || '"' end,
+             then '"' || left(shown_reply(e), 80)
+                  || case when length(shown_reply(e)) > 80 then '…' else '' end || '"' end,
+        -- how the classifier read it: (user_unknown, rule user-unknown); see bounce_rules.toml
+        case when e.kind = 'bounce' and e.bounce_reason is not null
+             then '(' || e.bounce_reason || coalesce(', rule ' || e.bounce_rule, '') || ')' end,
         case when e.evidence is not null then 'with evidence ' || e.evidence end,
         case when e.campaign_id is not null then 'on campaign ' || e.campaign_id end
     ) || ', ' || utc_minute(e.occurred_at) || ' (' || lineage(e.source, e.file_name, e.row_number) || ')';

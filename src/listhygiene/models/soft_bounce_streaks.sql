@@ -1,7 +1,10 @@
 -- soft_bounce_streaks: when an address reached soft_bounce_limit consecutive distinct campaigns
 -- with a soft bounce and no delivery between. A bounce without a campaign id is a campaign of
 -- its own; several bounces on one campaign (retries) count once; blocks are the sender's fault
--- and neither count nor reset; unknown bounces count as soft. A delivery or a confirmed opt-in
+-- (blocklists, reputation, authentication, rate, content: the same for every recipient at that
+-- receiver) and neither count nor reset; unknown bounces count as soft, so one unreadable reply
+-- never removes an address but a run of them does. Classes come from bounce_rules.toml (see
+-- bounce_classes.sql); a hard bounce is a suppression of its own. A delivery or a confirmed opt-in
 -- starts a new streak. With soft_bounce_window_days > 0 the limit must be reached within that
 -- many days (first to last campaign of the streak).
 
