@@ -323,8 +323,6 @@ def test_sample_duplicates_name_the_two_records_of_ana(nights):
     assert rows["lineage"].to_list() == ["crm:contacts_2026-11-21.csv row 7", "crm:contacts_2026-11-21.csv row 8"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs pipeline._prepare_run_tables to pass "
-                   "config.writeback.include_bounces as run_params.writeback_include_bounces")
 def test_include_bounces_in_the_pipeline_file_pushes_bounces(tmp_path):
     config = copy_sample(tmp_path)
     config.write_text(config.read_text() + "\n[writeback]\ninclude_bounces = true\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -259,6 +260,13 @@ def test_a_past_run_is_explained_with_the_files_it_used(tmp_path):
     assert then["run"]["as_of"] == "2026-11-20T06:00:00Z"
     assert [r["reason"] for r in on_list(now, "staff-news")["reasons"]] == ["unsubscribed"]
     assert [e["kind"] for e in then["timeline"]] == ["delivery", "export"]
+
+    # its outputs pruned away: still explained from the store, with a note saying so
+    shutil.rmtree(tmp_path / "out/sample/runs" / f"run_id={first}")
+    pruned = json.loads(invoke("explain", "megan@acme.example", "--config", config, "--run", first, "--json").stdout)
+    assert on_list(pruned, "staff-news")["sendable"] is True
+    assert pruned["warnings"] == [f"the outputs of run {first} are no longer on disk; this explanation is "
+                                  "re-derived from the store alone"]
 
 
 def test_explain_only_reads_the_store(nights):

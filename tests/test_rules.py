@@ -432,3 +432,12 @@ def test_transactional_mail_ignores_everything_but_invalid_address_and_hard_boun
     assert set(result.reasons(A, "news")) == {
         "complaint", "unsubscribed", "do_not_contact", "soft_bounce_limit", "unconfirmed"}
     assert "not_in_source" in result.reasons(A, "deals")
+
+
+def test_a_reason_with_two_active_causes_is_listed_once():
+    s = Scenario().export("2026-11-01", member("news"))
+    s.unsubscribes(unsub("2026-11-02", event="do_not_contact"))
+    s.export("2026-11-03", member("news", do_not_contact=True))
+    status = s.evaluate("2026-11-04").status(A, "news")
+    assert status["reasons"] == ["do_not_contact"]
+    assert status["reason_at"].isoformat() == "2026-11-02T00:00:00+00:00"  # the earlier cause

@@ -8,11 +8,8 @@ from pathlib import Path
 import click
 import polars as pl
 
-from .bounces import classify_frame, load_ruleset
 from .config import load_config
-from .ingest import read_input
-from .loading import mask_addresses_in
-from .normalize import mask_email_expr
+from .normalize import mask_addresses_in, mask_email_expr
 
 COLUMNS = ("row", "email", "event", "smtp_code", "enhanced_code", "class", "reason", "rule")
 
@@ -42,6 +39,10 @@ def classify(file: Path, config_path: str | None, output_format: str) -> None:
         listhygiene bounces classify bounces.csv --config pipelines/sample.toml --format csv
     """
     rules_path = load_config(config_path).bounce_rules if config_path else None
+    # imported here so that `listhygiene --help` does not load pandera and the rules
+    from .bounces import classify_frame, load_ruleset
+    from .ingest import read_input
+
     ruleset = load_ruleset(rules_path)
     result = read_input(file, source="classify", kind="bounces")
     _report_quarantine(result.quarantine)

@@ -154,9 +154,9 @@ def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
     con.execute(
         "create or replace temp table run_params as select ?::timestamptz as as_of, "
         "?::integer as soft_bounce_limit, ?::integer as soft_bounce_window_days, "
-        "?::varchar as previous_run_id",
+        "?::varchar as previous_run_id, ?::boolean as writeback_include_bounces",
         [as_of, config.policy.soft_bounce_limit, config.policy.soft_bounce_window_days,
-         previous[0] if previous else None],
+         previous[0] if previous else None, config.writeback.include_bounces],
     )
     con.execute("create or replace temp table run_sources (source varchar, kind varchar)")
     con.executemany("insert into run_sources values (?, ?)",

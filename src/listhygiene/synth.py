@@ -274,6 +274,7 @@ REPLIES = (
     Reply("odd", "any", 1, "unknown", None, "5.0.0", "Delivery failed"),
 )
 
+
 # Unsubscribe-log episodes: a first event, and with some chance a follow-up by the same person
 # (a resubscribe, with or without evidence; a do_contact after a do_not_contact).
 @dataclass(frozen=True)
@@ -544,37 +545,47 @@ def identities(world: World, people: np.ndarray) -> pl.DataFrame:
         "dead_domain": pl.Series(np.array([d.dead for d in DOMAINS])[domain]),
         "invalid": pl.Series(invalid_form, dtype=pl.Int8),
     })
-    return frame.with_columns(address=_address()).select(
+    return frame.with_columns(address=addresses(frame)).select(
         "first_name", "last_name", "address", "domain", "domain_index", "family", "dead_domain",
         (pl.col("invalid") >= 0).alias("invalid"))
 
 
-def _address() -> pl.Expr:
+def by_case(frame: pl.DataFrame, cases: np.ndarray, forms: list[pl.Expr]) -> pl.Series:
+    """forms[case] of each row, each form evaluated only on its own rows (most rows share one)."""
+    result = pl.Series("value", [None] * frame.height, dtype=pl.String)
+    for case, form in enumerate(forms):
+        rows = np.flatnonzero(cases == case)
+        if len(rows):
+            result = result.scatter(rows, frame[rows].select(form).to_series())
+    return result
+
+
+def addresses(frame: pl.DataFrame) -> pl.Series:
     """The address a person would type, from their pattern; a few broken the way web forms break them."""
-    first, last, n = pl.col("first"), pl.col("last"), pl.col("n")
-    local = pl.when(pl.col("pattern") == 0).then(pl.concat_str(first, pl.lit("."), last, n))
-    for position, parts in enumerate([
-        (first, last, n), (first, pl.lit("_"), last, n),
-        (first.str.head(1), last, pl.col("initial_number")), (last, pl.lit("."), first, n),
-        (first, pl.col("year_number")),
-    ], start=1):
-        local = local.when(pl.col("pattern") == position).then(pl.concat_str(*parts))
-    address = pl.concat_str(local, pl.lit("@"), pl.col("domain"))
-    bare_domain = pl.col("domain").str.replace(r"\.[^.]+$", "")
-    invalid = pl.col("invalid")
-    return (
-        pl.when(invalid < 0).then(address)
-        .when(invalid == 0).then(pl.concat_str(local, pl.lit("@"), bare_domain))  # ana@gmail
-        .when(invalid == 1).then(pl.concat_str(local, pl.lit("@@"), pl.col("domain")))
-        .when(invalid == 2).then(pl.concat_str(first, pl.lit(" "), last, pl.lit("@"), pl.col("domain")))
-        .when(invalid == 3).then(pl.concat_str(local, pl.lit("@"), pl.col("domain").str.replace(".", ",", literal=True)))
-        .when(invalid == 4).then(pl.concat_str(local, pl.lit("."), pl.col("domain")))
-        .otherwise(pl.lit("n/a"))
-    )
+    first, last, n, domain = pl.col("first"), pl.col("last"), pl.col("n"), pl.col("domain")
+    local = by_case(frame, frame["pattern"].to_numpy(), [
+        pl.concat_str(first, pl.lit("."), last, n), pl.concat_str(first, last, n),
+        pl.concat_str(first, pl.lit("_"), last, n),
+        pl.concat_str(first.str.head(1), last, pl.col("initial_number")),
+        pl.concat_str(last, pl.lit("."), first, n), pl.concat_str(first, pl.col("year_number")),
+    ])
+    frame = frame.with_columns(local=local)
+    local = pl.col("local")
+    broken = frame["invalid"].to_numpy()
+    return by_case(frame, np.where(broken < 0, len(INVALID_FORMS), broken), [
+        pl.concat_str(local, pl.lit("@"), domain.str.replace(r"\.[^.]+$", "")),  # no_tld: ana@gmail
+        pl.concat_str(local, pl.lit("@@"), domain),  # double_at
+        pl.concat_str(first, pl.lit(" "), last, pl.lit("@"), domain),  # space
+        pl.concat_str(local, pl.lit("@"), domain.str.replace(".", ",", literal=True)),  # comma
+        pl.concat_str(local, pl.lit("."), domain),  # no_at
+        pl.lit("n/a"),  # placeholder
+        pl.concat_str(local, pl.lit("@"), domain),  # valid
+    ])
 
 
-def spelled(address: pl.Expr, roll: pl.Expr, spellings: dict[str, float]) -> pl.Expr:
+def spelled(people: pl.DataFrame, roll: np.ndarray, spellings: dict[str, float]) -> pl.Series:
     """The address as a system wrote it: capitals, stray spaces, a display name, mailto:."""
+    address = pl.col("address")
     forms = {
         "plain": address,
         "title": address.str.to_titlecase(),
@@ -585,10 +596,8 @@ def spelled(address: pl.Expr, roll: pl.Expr, spellings: dict[str, float]) -> pl.
         "mailto": pl.concat_str(pl.lit("mailto:"), address),
     }
     bounds = np.cumsum(list(spellings.values()))
-    expr = pl.when(roll < bounds[0]).then(forms[next(iter(spellings))])
-    for name, bound in zip(list(spellings)[1:], bounds[1:]):
-        expr = expr.when(roll < bound).then(forms[name])
-    return expr.otherwise(address)
+    cases = np.minimum(np.searchsorted(bounds / bounds[-1], roll, side="right"), len(bounds) - 1)
+    return by_case(people, cases, [forms[name] for name in spellings]).alias("email")
 
 
 # --- memberships ------------------------------------------------------------------------------
@@ -638,8 +647,8 @@ def contact_rows(world: World, night: int, records: np.ndarray, typed: bool) -> 
     """The export rows of these records on this night: one per (record, list), or one with no list."""
     draws, spec = world.draws, world.spec
     people = identities(world, person_of(world, records))
-    roll = pl.Series(draws.uniform("export-spelling", records))
-    people = people.with_columns(email=spelled(pl.col("address"), roll, EXPORT_SPELLINGS))
+    people = people.with_columns(
+        email=spelled(people, draws.uniform("export-spelling", records), EXPORT_SPELLINGS))
     matrix = memberships(world, records)
     row, k = np.nonzero(matrix)
     key = records[row] * MAX_LISTS + k
@@ -722,7 +731,7 @@ def event_times(world: World, night: int, slot: np.ndarray, count: int, key: np.
 
 def bounce_rows(world: World, night: int, rows: np.ndarray, count: int, typed: bool) -> pl.DataFrame:
     """Rows [rows] of the night's bounce log: deliveries, bounces and complaints of daily campaigns."""
-    draws, spec = world.draws, world.spec
+    draws = world.draws
     key = (night << 40) | rows
     seconds = event_times(world, night, rows, count, key, "bounce-time")
     records = recipients(world, key, world.pool(night), "recipient")
@@ -734,10 +743,9 @@ def bounce_rows(world: World, night: int, rows: np.ndarray, count: int, typed: b
     day = seconds // 86_400
     outcome = bounce_outcomes(world, key, people, seconds, day * MAX_LISTS + lists, who)
     reply = choose_replies(draws, key, outcome, who["family"].to_numpy())
-    roll = pl.Series(draws.uniform("bounce-spelling", key))
     ip = pick(SENDER_IPS, draws.below("sender-ip", day * MAX_LISTS + lists, len(SENDER_IPS)))
     frame = who.select(
-        spelled(pl.col("address"), roll, LOG_SPELLINGS).alias("email"), "address", "domain",
+        spelled(who, draws.uniform("bounce-spelling", key), LOG_SPELLINGS), "address", "domain",
     ).with_columns(
         occurred_at=occurred_at(world, key, seconds, typed, "%Y-%m-%dT%H:%M:%SZ"),
         outcome=pl.Series(outcome, dtype=pl.Int8),
@@ -877,10 +885,9 @@ def unsubscribe_rows(world: World, night: int, rows: np.ndarray, count: int, typ
     per_list = (scope == 1) | ((scope == 2) & (draws.uniform("integration-scope", key) < 0.6))
     with_campaign = np.array([e.with_campaign for e in EPISODES])[episode] & ~follows
     day = seconds // 86_400
-    roll = pl.Series(draws.uniform("unsubscribe-spelling", key))
     columns = episode_columns(draws, key, episode, follows, rows)
     return pl.DataFrame({
-        "email": who.select(spelled(pl.col("address"), roll, LOG_SPELLINGS)).to_series(),
+        "email": spelled(who, draws.uniform("unsubscribe-spelling", key), LOG_SPELLINGS),
         "occurred_at": occurred_at(world, base | rows, seconds, typed, "%Y-%m-%d %H:%M:%S"),
         "event": columns["event"],
         "list_id": pick([*spec.list_ids, None], np.where(per_list, lists, spec.lists)),
@@ -907,7 +914,8 @@ def episode_columns(draws: Draws, key: np.ndarray, episode: np.ndarray, follows:
 
     events = [e.event for e in EPISODES]
     event = pl.Series(events).gather(pl.Series(episode, dtype=pl.UInt32))
-    event = pl.Series(np.where(follows, np.where(dnc, "do_contact", "resubscribe"), event.to_numpy()))
+    event = pl.Series(np.where(follows, np.where(dnc, "do_contact", "resubscribe"), event.to_numpy()),
+                      dtype=pl.String)
     first_source = pl.Series([e.source for e in EPISODES]).gather(pl.Series(episode, dtype=pl.UInt32)).to_numpy()
     source = np.where(follows, np.where(dnc, "admin", np.where(has_evidence, "contact", "import")), first_source)
 
@@ -926,7 +934,7 @@ def episode_columns(draws: Draws, key: np.ndarray, episode: np.ndarray, follows:
     ref_prefix = pick(["form:signup#", "doi:token-", "consent:ticket-", None], evidence)
     return {
         "event": event,
-        "source": pl.Series(source),
+        "source": pl.Series(source, dtype=pl.String),
         "evidence": pick(evidence_kinds, evidence),
         "evidence_ref": where(has_evidence, ref_prefix + number),
         "reason": reason.replace("", None),

@@ -192,12 +192,26 @@ not_in_source as (
     where not m.in_latest
 ),
 
-final as (
+all_reasons as (
     select * from event_reasons
     union all by name select * from export_reasons
     union all by name select * from invalid_addresses
     union all by name select * from unconfirmed
     union all by name select * from not_in_source
+),
+
+final as (
+    -- one reason can hold for two causes at once (a do_not_contact event and the export's
+    -- flag): it is one reason, active since the earlier of them
+    select
+        email, list_id, reason,
+        min(reason_at) as reason_at,
+        arg_min(detail, reason_at) as detail,
+        arg_min(origin, reason_at) as origin,
+        arg_min(source, reason_at) as source,
+        bool_or(is_global) as is_global
+    from all_reasons
+    group by email, list_id, reason
 )
 
 select * from final
