@@ -252,24 +252,15 @@ def _reasons(con, email: str) -> list[dict]:
 def _active_causes(con, email: str) -> list[dict]:
     """The causes of each event reason that no lift has undone, per list of the address.
 
-    The same rule as active_reasons (a cause is lifted by a later lift of its reason whose scope
-    covers the list and which is meant for causes of its origin); a lift must come after every
-    one of them, so the latest decides the time in the lifting condition.
+    Read from the unlifted_causes model, the rule active_reasons uses; a lift must come after
+    every one of them, so the latest decides the time in the lifting condition.
     """
     return con.sql(
         f"""
-        select k.list_id, c.reason, {iso('c.occurred_at')} as at, c.origin, c.detail
-        from suppression_causes c
-        join (select distinct list_id from candidates where email = $email) k
-          on c.list_id is null or c.list_id = k.list_id
-        where c.email = $email
-          and not exists (
-              select 1 from suppression_lifts l
-              where l.email = c.email and l.reason = c.reason
-                and (l.list_id is null or l.list_id = k.list_id)
-                and (l.only_origin is null or l.only_origin = c.origin)
-                and l.last_lifted_at > c.occurred_at)
-        order by c.occurred_at, c.detail
+        select list_id, reason, {iso('occurred_at')} as at, origin, detail
+        from unlifted_causes
+        where email = $email
+        order by occurred_at, detail
         """,
         params={"email": email},
     ).to_dicts()

@@ -15,6 +15,7 @@ RUN_MODELS = (
     "suppression_causes",
     "candidates",
     "suppression_lifts",
+    "unlifted_causes",
     "active_reasons",
     "primary_records",
     "contact_status",

@@ -13,35 +13,6 @@ latest_records as (
     select * from contact_records where is_latest
 ),
 
-placed_causes as (
-    -- a cause with list_id null covers every candidate of the address
-    select k.email, k.list_id, c.reason, c.occurred_at, c.origin, c.source, c.detail, c.list_id is null as is_global
-    from suppression_causes c
-    join candidates k on k.email = c.email and (c.list_id is null or c.list_id = k.list_id)
-),
-
-lifted_at as (
-    -- the latest lift that applies to each placed cause (its scope covers the row, and it is
-    -- meant for causes of that origin)
-    select p.email, p.list_id, p.reason, p.origin, max(l.last_lifted_at) as lifted_at
-    from (select distinct email, list_id, reason, origin from placed_causes) p
-    join suppression_lifts l
-      on l.email = p.email
-     and l.reason = p.reason
-     and (l.list_id is null or l.list_id = p.list_id)
-     and (l.only_origin is null or l.only_origin = p.origin)
-    group by all
-),
-
-unlifted_causes as (
-    select p.*
-    from placed_causes p
-    left join lifted_at l
-      on l.email = p.email and l.reason = p.reason and l.origin = p.origin
-     and l.list_id is not distinct from p.list_id
-    where l.lifted_at is null or l.lifted_at <= p.occurred_at
-),
-
 event_reasons as (
     select
         email, list_id, reason,

@@ -21,49 +21,30 @@ settings as (
     from run_params p
 ),
 
-pushed_causes as (
-    select
-        c.email, c.list_id, c.reason, c.occurred_at, c.origin, c.detail,
-        case when c.reason = 'do_not_contact' then 'do_not_contact' else 'status' end as field,
-        case when c.reason = 'do_not_contact' then 'true'
-             when c.reason in ('hard_bounce', 'soft_bounce_limit') then 'cleaned'
-             else 'unsubscribed' end as value
-    from suppression_causes c, settings s
-    where (c.reason in ('complaint', 'unsubscribed', 'list_unsubscribed', 'do_not_contact')
-           and c.origin in ('contact', 'list_unsubscribe', 'complaint', 'admin'))
-       or (c.reason in ('hard_bounce', 'soft_bounce_limit') and s.include_bounces)
-),
-
 latest_rows as (
     select source, contact_id, email, list_id, status, do_not_contact, lineage, row_number
     from contact_records
     where is_latest
 ),
 
-placed as (
-    -- a global cause covers every row of the address (on a list or on none), a list cause the
-    -- rows of that list
+active as (
+    -- the causes still in force (unlifted_causes) on the rows of the latest export they cover,
+    -- those that are pushed back, with the field and value the CRM should get. A list
+    -- resubscribe lifts a global unsubscribe on that list only, so a global cause may be in
+    -- force on some rows of a record and not on others.
     select
         r.source, r.contact_id, r.email, r.list_id as row_list_id, r.status, r.do_not_contact,
-        r.lineage, r.row_number, c.list_id is null as is_global, c.reason, c.occurred_at,
-        c.origin, c.detail, c.field, c.value
-    from pushed_causes c
-    join latest_rows r on r.email = c.email and (c.list_id is null or c.list_id = r.list_id)
-),
-
-active as (
-    -- still in force on that row's list: no applicable lift after it (the rule of
-    -- active_reasons: a lift of the cause's reason, global or for that list, meant for causes
-    -- of its origin). A list resubscribe lifts a global unsubscribe on that list only.
-    select p.*
-    from placed p
-    where not exists (
-        select 1 from suppression_lifts l
-        where l.email = p.email and l.reason = p.reason
-          and (l.list_id is null or l.list_id = p.row_list_id)
-          and (l.only_origin is null or l.only_origin = p.origin)
-          and l.last_lifted_at > p.occurred_at
-    )
+        r.lineage, r.row_number, u.is_global, u.reason, u.occurred_at, u.origin, u.detail,
+        case when u.reason = 'do_not_contact' then 'do_not_contact' else 'status' end as field,
+        case when u.reason = 'do_not_contact' then 'true'
+             when u.reason in ('hard_bounce', 'soft_bounce_limit') then 'cleaned'
+             else 'unsubscribed' end as value
+    from unlifted_causes u
+    join latest_rows r on r.email = u.email and r.list_id is not distinct from u.list_id,
+    settings s
+    where (u.reason in ('complaint', 'unsubscribed', 'list_unsubscribed', 'do_not_contact')
+           and u.origin in ('contact', 'list_unsubscribe', 'complaint', 'admin'))
+       or (u.reason in ('hard_bounce', 'soft_bounce_limit') and s.include_bounces)
 ),
 
 contact_rows_latest as (
