@@ -77,3 +77,18 @@ def test_a_re_exported_snapshot_replaces_its_earlier_version(tmp_path):
     assert status.filter(pl.col("list_id") == "staff-news").height == 4  # no doubled records
     versions = [i for i in manifest(tmp_path)["inputs"] if i["path"].endswith("contacts_2026-11-21.csv")]
     assert len(versions) == 2 and versions[-1]["loaded_in_this_run"]
+
+
+def test_vanished_counts_count_rows_not_reasons(tmp_path):
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_1)
+    (tmp_path / "data/sample/unsubscribes_more.csv").write_text(
+        "email,occurred_at,event\n"
+        "busy@example.com,2026-11-20T20:00:00Z,unsubscribe\n"
+        "retry@example.com,2026-11-20T20:00:00Z,unsubscribe\n")
+    result = invoke("run", "--config", config, "--as-of", NIGHT_2, "--force")
+    offers = manifest(tmp_path)["lists"]["offers"]
+    assert offers["vanished_by_reason"]["unsubscribed"] == 3
+    assert offers["vanished"] == 9 == sum(offers["vanished_by_reason"].values())
+    assert latest(tmp_path, "vanished").filter(pl.col("list_id") == "offers").height == 9
+    assert "offers      4         11        -7      9" in result.stdout

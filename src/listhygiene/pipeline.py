@@ -201,7 +201,7 @@ def _list_counts(con, has_previous: bool) -> list[ListCount]:
             select list_id, count(*) as n from previous_status where sendable group by list_id
         ),
         gone as (
-            select list_id, count(*) as n, map(list(reason), list(k)) as by_reason
+            select list_id, sum(k)::bigint as n, map(list(reason), list(k)) as by_reason
             from (select list_id, reason, count(*) as k from vanished group by list_id, reason)
             group by list_id
         )
