@@ -16,6 +16,7 @@ import polars as pl
 
 from . import models
 from .errors import ConfigError
+from .store import memory_connection
 
 log = logging.getLogger("listhygiene")
 
@@ -222,7 +223,7 @@ def _rule(entry: dict, here: str, origin: str) -> Rule:
 
 def _check_regexes(rules: list[Rule]) -> None:
     """Every pattern must compile in RE2 (DuckDB's regex engine), not just in Python's re."""
-    con = duckdb.connect()
+    con = memory_connection()
     try:
         for rule in rules:
             for key in CONDITIONS:
@@ -336,7 +337,7 @@ def classify_frame(rows: pl.DataFrame, ruleset: Ruleset) -> pl.DataFrame:
     Adds reply_smtp_code and reply_enhanced_code (the codes the rules read, parsed from the
     diagnostic where the columns are empty), bounce_class, bounce_reason and bounce_rule.
     """
-    con = duckdb.connect()
+    con = memory_connection()
     try:
         install_rules(con, ruleset)
         con.register("new_bounces", rows.to_arrow())

@@ -13,6 +13,7 @@ from .config import Config
 from .errors import ConfigError, LockHeld
 from .normalize import mask_email, normalize_address
 from .reasons import BY_NAME, COMPLAINT_EVIDENCE, RESUBSCRIBE_EVIDENCE
+from .store import memory_connection
 
 log = logging.getLogger("listhygiene")
 
@@ -74,8 +75,7 @@ def open_store_copy(database: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with the store attached read-only (never changes the store)."""
     if not database.exists():
         raise ConfigError(f"store {database} does not exist yet: run `listhygiene run --config ...` first.")
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
+    con = memory_connection()
     try:
         con.execute(f"attach ? as {STORE_ALIAS} (read_only)", [str(database)])
     except duckdb.IOException as exc:
@@ -402,7 +402,7 @@ def _disagreements(run: dict, email: str, lists: list[dict]) -> list[str]:
     if not published.exists():
         return [f"the outputs of run {run['run_id']} are no longer on disk; this explanation is "
                 "re-derived from the store alone"]
-    con = duckdb.connect()
+    con = memory_connection()
     try:
         rows = con.sql(
             "select list_id, sendable, reasons from read_parquet($path) where email = $email",

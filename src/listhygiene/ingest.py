@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from listhygiene.errors import InputError
+from listhygiene.store import memory_connection
 from listhygiene.schemas import KNOWN_EVIDENCE, SCHEMAS, UTC_MICROS, describe_failures, find_failures
 
 ACCEPTED_FORMATS = (".csv", ".csv.gz", ".parquet")
@@ -502,8 +502,7 @@ def parse_iso_8601(values: pl.Series) -> pl.Series:
 
 def duckdb_timestamps(values: pl.Series) -> pl.Series:
     """TRY_CAST(text AS TIMESTAMPTZ) in a UTC session, so that text without an offset is UTC."""
-    with duckdb.connect(":memory:") as connection:
-        connection.execute("SET TimeZone = 'UTC'")
+    with memory_connection() as connection:
         relation = connection.from_arrow(values.to_frame("text").to_arrow())
         cast = relation.select("TRY_CAST(text AS TIMESTAMPTZ) AS moment").to_arrow_table()
     return pl.from_arrow(cast).to_series().cast(UTC_MICROS)

@@ -122,6 +122,7 @@ def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
             ) from None
         raise ConfigError(f"store {database} cannot be opened: {exc}") from None
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")  # our own display and logs report progress
     if not read_only:
         create_schema(con)
     return con
@@ -135,6 +136,14 @@ EVENT_IDENTITY = {
     "bounce_events": ("email", "occurred_at", "event", "campaign_id", "bounce_type", "smtp_code",
                       "enhanced_code", "diagnostic"),
 }
+
+
+def memory_connection() -> duckdb.DuckDBPyConnection:
+    """A scratch in-memory DuckDB, set up like the store: UTC, no progress bar of its own."""
+    con = duckdb.connect(":memory:")
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
+    return con
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
