@@ -20,12 +20,14 @@ def test_a_file_over_the_limit_or_unusable_fails_with_exit_3(tmp_path):
     (tmp_path / "data/sample/bounces_x.csv").write_text(
         "email,occurred_at,event\n"
         "jane.doe@example.com,yesterday,bounce\n"
-        "y@example.com,2026-11-20,explode\n"
+        "y@example.com,2026-11-20,jane.doe@example.com\n"
         "z@example.com,2026-11-20,bounce\n")
     (tmp_path / "data/sample/unsubscribes_y.csv").write_text("email,event\nx@example.com,unsubscribe\n")
     result = invoke("validate", "--config", config, expect=3)
     assert "bounces_x.csv            3     1      2            over the limit" in result.output
     assert "unknown event … (expected one of bounce, delivered, complaint)" in result.output
+    # the bad value quoted in the example is an address: it is shown masked
+    assert "unknown event 'j***@example.com'" in result.output
     assert "required column 'occurred_at' is missing" in result.output
     assert "a run would publish nothing" in result.stderr
     assert "jane.doe@example.com" not in result.output  # addresses in examples are masked

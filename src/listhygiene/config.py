@@ -143,10 +143,7 @@ def _lists(raw: Any, where: str) -> dict[str, MailingList]:
         if not isinstance(settings, dict):
             raise ConfigError(f"{here}: must be a table.")
         _reject_unknown(settings, _LIST_KEYS, here)
-        require = settings.get("require_confirmed_optin", False)
-        if not isinstance(require, bool):
-            raise ConfigError(f"{here}: require_confirmed_optin must be true or false.")
-        lists[list_id] = MailingList(list_id, require)
+        lists[list_id] = MailingList(list_id, _flag(settings, "require_confirmed_optin", here))
     return lists
 
 
@@ -176,10 +173,7 @@ def _writeback(raw: Any, where: str) -> Writeback:
     if not isinstance(raw, dict):
         raise ConfigError(f"{here}: must be a table.")
     _reject_unknown(raw, _WRITEBACK_KEYS, here)
-    include_bounces = raw.get("include_bounces", False)
-    if not isinstance(include_bounces, bool):
-        raise ConfigError(f"{here}: include_bounces must be true or false, got {include_bounces!r}.")
-    return Writeback(include_bounces)
+    return Writeback(_flag(raw, "include_bounces", here))
 
 
 def _bounce_rules(raw: Any, base: Path, where: str) -> Path | None:
@@ -207,6 +201,14 @@ def _string(raw: dict, key: str, where: str) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: {key} is required and must be a non-empty string.")
+    return value
+
+
+def _flag(raw: dict, key: str, where: str) -> bool:
+    """An optional true/false key (false when absent); anything else is an error."""
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be true or false, got {value!r}.")
     return value
 
 

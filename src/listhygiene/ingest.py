@@ -128,8 +128,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_input(path: Path, *, source: str, kind: str) -> ReadResult:
-    """Read one input file of the given kind into canonical typed rows and quarantined rows."""
+def read_input(path: Path, *, source: str, kind: str, sha256: str | None = None) -> ReadResult:
+    """Read one input file of the given kind into canonical typed rows and quarantined rows.
+
+    Pass `sha256` when the caller has already hashed the file (the loader does, to skip known
+    files); otherwise it is computed while the file is read.
+    """
     path = Path(path)
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -138,6 +142,9 @@ def read_input(path: Path, *, source: str, kind: str) -> ReadResult:
         size = path.stat().st_size
     except FileNotFoundError:
         raise InputError("file not found.", file=str(path)) from None
+    if sha256 is not None:
+        result = read_and_validate(path, source=source, kind=kind, file_format=file_format, size=size)
+        return replace(result, sha256=sha256)
     # Hashing and parsing both release the GIL: hash in a thread while the file is read.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(file_sha256, path)

@@ -109,7 +109,7 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         report.warnings.append(message)
         log.warning(message)
 
-    result = read_input(path, source=source.name, kind=source.kind)
+    result = read_input(path, source=source.name, kind=source.kind, sha256=sha)
     for warning in result.warnings:
         message = f"{source.name} {path.name}: {warning}"
         report.warnings.append(message)
