@@ -660,8 +660,8 @@ def test_any_bounce_csv_reads_without_crashing_and_accounts_for_every_row(tmp_pa
 def test_a_failure_not_tied_to_a_row_is_an_input_error_not_dropped(tmp_path, monkeypatch):
     from listhygiene import ingest
 
-    def parse_with_wrong_type(text):
-        return ingest.parse_bounces(text).with_columns(pl.col("smtp_code").cast(pl.String))
+    def parse_with_wrong_type(text, time_zone):
+        return ingest.parse_bounces(text, time_zone).with_columns(pl.col("smtp_code").cast(pl.String))
 
     monkeypatch.setitem(ingest.PARSERS, "bounces", parse_with_wrong_type)
     path = write(tmp_path, "bounces.csv", "email,occurred_at\na@x.com,2026-01-01\n")

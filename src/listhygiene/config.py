@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import glob
 import hashlib
 import os
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,15 +15,52 @@ from typing import Any
 from .errors import ConfigError
 
 KINDS = ("contacts", "unsubscribes", "bounces")
+# Formats whose files are read by their own reader (src/listhygiene/platforms/); their files
+# may yield rows of several kinds, so `kind` is optional for them.
+PLATFORM_FORMATS = ("ses", "sendgrid", "mailgun", "postmark", "mailchimp")
+# The kind a platform's files are recorded as: a Mailchimp audience export is a contact
+# snapshot (its unsubscribe times come along as events); the others are event logs.
+PLATFORM_KINDS = {"ses": "bounces", "sendgrid": "bounces", "mailgun": "bounces",
+                  "postmark": "bounces", "mailchimp": "contacts"}
+TABLE_FORMATS = ("csv", "parquet")
+FORMATS = TABLE_FORMATS + PLATFORM_FORMATS
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How a CSV or Parquet file's own columns and words become canonical ones."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # file column (lower-case) -> canonical
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical column -> file word (lower-case) -> canonical word
+    time_zone: str = "UTC"  # of timestamps written without an offset
+    delimiter: str = ","
+    encoding: str = "utf-8"
+
+    @property
+    def is_default(self) -> bool:
+        return self == Mapping()
 
 
 @dataclass(frozen=True)
 class Source:
-    """One input: a named glob of files of one kind."""
+    """One input: a named glob of files of one kind (or, for platform formats, of several)."""
 
     name: str
-    kind: str
+    kind: str | None  # None: a platform file says the kind of each row
     path: str  # absolute glob pattern
+    format: str | None = None  # None: canonical CSV / CSV.gz / Parquet, told by the file name
+    mapping: Mapping = Mapping()
+    groups: dict[str, str] = field(default_factory=dict)  # sendgrid: ASM group id -> list id
+    list_id: str | None = None  # mailchimp: the list the audience export is
+
+    @property
+    def is_platform(self) -> bool:
+        return self.format in PLATFORM_FORMATS
+
+    @property
+    def file_kind(self) -> str:
+        """The kind its files are recorded as (for platform formats, the format's main kind)."""
+        return self.kind or PLATFORM_KINDS[self.format]
 
     def files(self) -> list[Path]:
         """The files the glob matches now, in name order (so loading order is stable)."""
@@ -69,7 +108,19 @@ class Config:
 
 _TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces"}
 _STORE_KEYS = {"database", "output", "keep_runs"}
-_SOURCE_KEYS = {"name", "kind", "path"}
+_SOURCE_KEYS = {"name", "kind", "path", "format", "columns", "values", "time_zone", "delimiter",
+                "encoding", "groups", "list_id"}
+# Which source keys each format accepts beyond name, kind, path and format.
+_FORMAT_KEYS = {
+    None: set(),
+    "csv": {"columns", "values", "time_zone", "delimiter", "encoding"},
+    "parquet": {"columns", "values", "time_zone"},
+    "ses": set(),
+    "sendgrid": {"groups"},
+    "mailgun": set(),
+    "postmark": set(),
+    "mailchimp": {"list_id", "time_zone"},
+}
 _LIST_KEYS = {"require_confirmed_optin"}
 _WRITEBACK_KEYS = {"include_bounces"}
 _BOUNCES_KEYS = {"rules"}
@@ -123,15 +174,94 @@ def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
             raise ConfigError(f"{here}: must be a table with name, kind and path.")
         _reject_unknown(entry, _SOURCE_KEYS, here)
         name = _string(entry, "name", here)
-        kind = _string(entry, "kind", here)
-        if kind not in KINDS:
-            raise ConfigError(f"{here} ({name}): kind {kind!r} is not one of {', '.join(KINDS)}.")
+        here = f"{here} ({name})"
+        file_format = entry.get("format")
+        if file_format is not None and file_format not in FORMATS:
+            raise ConfigError(f"{here}: format {file_format!r} is not one of {', '.join(FORMATS)}.")
+        misplaced = sorted(set(entry) - {"name", "kind", "path", "format"} - _FORMAT_KEYS[file_format])
+        if misplaced:
+            raise ConfigError(f"{here}: key {misplaced[0]!r} does not apply to "
+                              + (f"format {file_format!r}" if file_format else "a source without a format")
+                              + ". See the README's section on source formats.")
+        kind = entry.get("kind")
+        if kind is None and file_format not in PLATFORM_FORMATS:
+            raise ConfigError(f"{here}: kind is required (one of {', '.join(KINDS)}).")
+        if kind is not None and kind not in KINDS:
+            raise ConfigError(f"{here}: kind {kind!r} is not one of {', '.join(KINDS)}.")
+        if kind is not None and file_format in PLATFORM_FORMATS and kind != PLATFORM_KINDS[file_format]:
+            if file_format == "mailchimp":
+                raise ConfigError(f"{here}: a Mailchimp audience export is a contacts snapshot; "
+                                  "leave kind out (or set kind = \"contacts\").")
         if any(s.name == name for s in sources):
             raise ConfigError(f"{here}: source name {name!r} is used twice; names must be unique.")
-        sources.append(Source(name, kind, os.path.normpath(base / _string(entry, "path", here))))
-    if not any(s.kind == "contacts" for s in sources):
+        sources.append(Source(
+            name, kind, os.path.normpath(base / _string(entry, "path", here)), format=file_format,
+            mapping=_mapping(entry, kind or PLATFORM_KINDS.get(file_format), here),
+            groups=_string_table(entry, "groups", here),
+            list_id=_string(entry, "list_id", here) if file_format == "mailchimp" else None))
+    if not any(s.file_kind == "contacts" for s in sources):
         raise ConfigError(f"{where}: no source of kind 'contacts'; a run needs a contact export.")
     return tuple(sources)
+
+
+def _mapping(entry: dict, kind: str | None, here: str) -> Mapping:
+    """A source's column renames, value maps, time zone, delimiter and encoding, checked."""
+    from .ingest import KINDS as COLUMNS_OF_KIND  # the canonical columns of each kind
+
+    canonical = set()
+    if kind is not None:
+        spec = COLUMNS_OF_KIND[kind]
+        canonical = set(spec.required + spec.optional)
+    columns = {}
+    for file_column, target in _string_table(entry, "columns", here).items():
+        if target.strip().lower() not in canonical:
+            raise ConfigError(f"{here} columns: {file_column!r} maps to {target!r}, which is not a "
+                              f"{kind} column ({', '.join(sorted(canonical))}).")
+        columns[file_column.strip().lower()] = target.strip().lower()
+    raw_values = entry.get("values", {})
+    if not isinstance(raw_values, dict):
+        raise ConfigError(f"{here}: values must be a table of tables, e.g. [sources.values.status].")
+    values = {}
+    for column, words in raw_values.items():
+        if column.strip().lower() not in canonical:
+            raise ConfigError(f"{here} values: {column!r} is not a {kind} column "
+                              f"({', '.join(sorted(canonical))}).")
+        table = _string_table(raw_values, column, f"{here} values")
+        values[column.strip().lower()] = {word.strip().lower(): to for word, to in table.items()}
+    time_zone = entry.get("time_zone", "UTC")
+    if not isinstance(time_zone, str) or not _known_time_zone(time_zone):
+        raise ConfigError(f"{here}: time_zone {time_zone!r} is not a known IANA time zone "
+                          "(e.g. \"Europe/Berlin\", \"America/New_York\", \"UTC\").")
+    delimiter = entry.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise ConfigError(f"{here}: delimiter must be one character such as \",\", \";\", \"|\" "
+                          f"or \"\\t\", got {delimiter!r}.")
+    encoding = entry.get("encoding", "utf-8")
+    try:
+        encoding = codecs.lookup(encoding).name if isinstance(encoding, str) else None
+    except LookupError:
+        encoding = None
+    if encoding is None:
+        raise ConfigError(f"{here}: encoding {entry.get('encoding')!r} is not a known text encoding "
+                          "(e.g. \"utf-8\", \"windows-1252\", \"latin-1\").")
+    return Mapping(columns, values, time_zone, delimiter, encoding)
+
+
+def _known_time_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _string_table(raw: dict, key: str, where: str) -> dict[str, str]:
+    """An optional table of string to string (empty when absent)."""
+    value = raw.get(key, {})
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(f"{where}: {key} must be a table of names to text, "
+                          f"e.g. {key} = {{ \"42\" = \"weekly-deals\" }}.")
+    return {str(k): v for k, v in value.items()}
 
 
 def _lists(raw: Any, where: str) -> dict[str, MailingList]:

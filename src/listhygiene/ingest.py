@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from listhygiene.config import Mapping
 from listhygiene.errors import InputError
 from listhygiene.store import memory_connection
 from listhygiene.schemas import KNOWN_EVIDENCE, SCHEMAS, UTC_MICROS, describe_failures, find_failures
@@ -106,6 +107,18 @@ class ReadResult:
     quarantine: pl.DataFrame
     snapshot_at: datetime | None
     warnings: list[str] = field(default_factory=list)
+    # A platform file may also hold rows of other kinds (a SendGrid dump: bounces and unsubscribes).
+    other_rows: dict[str, pl.DataFrame] = field(default_factory=dict)
+    records_read: int | None = None  # platform files: records (objects, lines) read
+    records_ignored: int = 0  # platform files: records that say nothing about hygiene (opens, clicks)
+
+    @property
+    def rows_by_kind(self) -> dict[str, pl.DataFrame]:
+        return {self.kind: self.rows, **self.other_rows}
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(rows.height for rows in self.rows_by_kind.values())
 
 
 @dataclass
@@ -128,12 +141,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_input(path: Path, *, source: str, kind: str, sha256: str | None = None) -> ReadResult:
+def read_input(path: Path, *, source: str, kind: str, sha256: str | None = None,
+               mapping: Mapping | None = None) -> ReadResult:
     """Read one input file of the given kind into canonical typed rows and quarantined rows.
 
     Pass `sha256` when the caller has already hashed the file (the loader does, to skip known
-    files); otherwise it is computed while the file is read.
+    files); otherwise it is computed while the file is read. `mapping` renames the file's
+    columns and words into canonical ones (a CRM's own export).
     """
+    mapping = mapping or Mapping()
     path = Path(path)
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -143,44 +159,56 @@ def read_input(path: Path, *, source: str, kind: str, sha256: str | None = None)
     except FileNotFoundError:
         raise InputError("file not found.", file=str(path)) from None
     if sha256 is not None:
-        result = read_and_validate(path, source=source, kind=kind, file_format=file_format, size=size)
+        result = read_and_validate(path, source=source, kind=kind, file_format=file_format, size=size,
+                                   mapping=mapping)
         return replace(result, sha256=sha256)
     # Hashing and parsing both release the GIL: hash in a thread while the file is read.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(file_sha256, path)
-        result = read_and_validate(path, source=source, kind=kind, file_format=file_format, size=size)
+        result = read_and_validate(path, source=source, kind=kind, file_format=file_format, size=size,
+                                   mapping=mapping)
         return replace(result, sha256=digest.result())
 
 
-def read_and_validate(path: Path, *, source: str, kind: str, file_format: str, size: int) -> ReadResult:
+def read_and_validate(path: Path, *, source: str, kind: str, file_format: str, size: int,
+                      mapping: Mapping) -> ReadResult:
     """read_input but for the file's hash, which is left empty for the caller to fill in."""
-    headers = None if size == 0 else read_header(path, file_format)
+    headers = None if size == 0 else read_header(path, file_format, mapping)
     if headers is None:
         return empty_result(path, source=source, kind=kind, sha256="", size=size, zero_bytes=size == 0)
 
     warnings: list[str] = []
-    positions, extras = match_columns(headers, kind, path, warnings)
-    table = read_rows(path, file_format, headers)
+    positions, extras = match_columns(renamed(headers, mapping), kind, path, warnings)
+    table = read_rows(path, file_format, headers, mapping)
     blank = table.frame.select(row_has_no_values(table)).to_series()
-    text = canonical_text(table, positions, extras, kind)
+    text = with_value_maps(canonical_text(table, positions, extras, kind), mapping)
     if blank.any():
         warnings.append(f"skipped {blank.sum()} empty row(s) (no value in any column)")
         table = RawTable(table.headers, table.frame.filter(~blank))
         text = text.filter(~blank)
-    parsed = PARSERS[kind](text)
-    problems = row_problems(kind, parsed, table, path)
-    rows = parsed.select(KINDS[kind].output)
-    if not problems.is_empty():
-        bad = problems.get_column("index").unique()
-        is_bad = pl.repeat(False, parsed.height, eager=True).scatter(bad, True)
-        rows = rows.filter(~is_bad)
-    quarantine = quarantine_rows(problems, parsed, table)
+    parsed = PARSERS[kind](text, mapping.time_zone)
+    problems = pl.concat([ragged_rows(table), row_problems(kind, parsed, path)])
+    rows, quarantine = split_bad_rows(kind, parsed, problems,
+                                      lambda indexes: table.frame[indexes].select(raw_json(table)).to_series())
     return ReadResult(
         path=path, source=source, kind=kind, sha256="", size=size,
         rows_read=parsed.height, rows=rows, quarantine=quarantine,
         snapshot_at=snapshot_of(rows, path) if kind == "contacts" else None,
         warnings=warnings,
     )
+
+
+def split_bad_rows(kind: str, parsed: pl.DataFrame, problems: pl.DataFrame,
+                   raw_of: Callable[[pl.Series], pl.Series],
+                   keep: tuple[str, ...] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The good rows in the kind's output columns (plus `keep`), and one quarantine row per bad row."""
+    problems = problems.sort("index", "rank", maintain_order=True)
+    rows = parsed.select(*KINDS[kind].output, *keep)
+    if not problems.is_empty():
+        bad = problems.get_column("index").unique()
+        is_bad = pl.repeat(False, parsed.height, eager=True).scatter(bad, True)
+        rows = rows.filter(~is_bad)
+    return rows, quarantine_rows(problems, parsed, raw_of)
 
 
 def file_format_of(path: Path) -> str:
@@ -203,7 +231,7 @@ def empty_result(path: Path, *, source: str, kind: str, sha256: str, size: int,
             file=str(path), hint="Check that the export finished, then re-run the export.")
     label = "unsubscribe log" if kind == "unsubscribes" else "bounce log"
     table = RawTable([], pl.DataFrame(schema={"extra_fields": pl.Int32}))
-    parsed = PARSERS[kind](canonical_text(table, {}, [], kind))
+    parsed = PARSERS[kind](canonical_text(table, {}, [], kind), "UTC")
     return ReadResult(
         path=path, source=source, kind=kind, sha256=sha256, size=size, rows_read=0,
         rows=parsed.select(KINDS[kind].output), quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA),
@@ -213,31 +241,37 @@ def empty_result(path: Path, *, source: str, kind: str, sha256: str, size: int,
 
 # --- reading files into text ------------------------------------------------------------------
 
-def read_header(path: Path, file_format: str) -> list[str] | None:
+def read_header(path: Path, file_format: str, mapping: Mapping | None = None) -> list[str] | None:
     """The file's column names as written; None when it holds no bytes (once decompressed)."""
+    mapping = mapping or Mapping()
     if file_format == ".parquet":
         try:
             return list(pl.read_parquet_schema(path))
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise unreadable_parquet(path, exc) from exc
-    return read_csv_header(path, compressed=file_format == ".csv.gz")
+    return read_csv_header(path, compressed=file_format == ".csv.gz", delimiter=mapping.delimiter,
+                           encoding=mapping.encoding)
 
 
-def read_rows(path: Path, file_format: str, headers: list[str]) -> RawTable:
+def read_rows(path: Path, file_format: str, headers: list[str], mapping: Mapping | None = None) -> RawTable:
     """The file's rows as text, one column per header field."""
+    mapping = mapping or Mapping()
     if file_format == ".parquet":
         return read_parquet_table(path)
-    return read_csv_table(path, headers, compressed=file_format == ".csv.gz")
+    return read_csv_table(path, headers, compressed=file_format == ".csv.gz",
+                          delimiter=mapping.delimiter, encoding=mapping.encoding)
 
 
-def read_csv_table(path: Path, headers: list[str], *, compressed: bool) -> RawTable:
+def read_csv_table(path: Path, headers: list[str], *, compressed: bool, delimiter: str = ",",
+                   encoding: str = "utf-8") -> RawTable:
     """Read a CSV with every value as text, keeping overflowing fields in spare columns."""
     schema = {f"h{i}": pl.String for i in range(len(headers))}
     schema |= {f"x{i}": pl.String for i in range(SPARE_FIELDS)}
     try:
-        frame = pl.read_csv(path, has_header=False, schema=schema, truncate_ragged_lines=True,
-                            missing_columns="insert", encoding="utf8-lossy")
-    except (pl.exceptions.PolarsError, OSError) as exc:
+        frame = pl.read_csv(as_utf8(path, compressed, encoding), has_header=False, schema=schema,
+                            truncate_ragged_lines=True, missing_columns="insert",
+                            encoding="utf8-lossy", separator=delimiter)
+    except (pl.exceptions.PolarsError, OSError, EOFError, zlib.error) as exc:
         raise unreadable(path, compressed, exc) from exc
     spares = [pl.when(pl.col(f"x{i}").is_not_null()).then(i + 1) for i in range(SPARE_FIELDS)]
     frame = frame.slice(1).with_columns(
@@ -245,15 +279,30 @@ def read_csv_table(path: Path, headers: list[str], *, compressed: bool) -> RawTa
     return RawTable(headers, frame)
 
 
-def read_csv_header(path: Path, *, compressed: bool) -> list[str] | None:
+def as_utf8(path: Path, compressed: bool, encoding: str) -> Path | io.BytesIO:
+    """The file itself when it is UTF-8 (polars reads it, gzipped or not); else its text re-encoded.
+
+    Exports in another encoding (Windows-1252 from Excel and older CRMs) are decoded whole,
+    in one call, and handed over as UTF-8 bytes.
+    """
+    if encoding in ("utf-8", "utf-8-sig"):
+        return path
+    data = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
+    return io.BytesIO(data.decode(encoding, errors="replace").encode("utf-8"))
+
+
+def read_csv_header(path: Path, *, compressed: bool, delimiter: str = ",",
+                    encoding: str = "utf-8") -> list[str] | None:
     """The first record's fields; None if the (decompressed) file has no bytes; [] if unreadable."""
     opener = gzip.open if compressed else open
+    if encoding == "utf-8":
+        encoding = "utf-8-sig"  # a byte-order mark is not part of the first column's name
     try:
         with opener(path, "rb") as raw:
             if not raw.peek(1):
                 return None
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-            for record in csv.reader(text):
+            text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+            for record in csv.reader(text, delimiter=delimiter):
                 if record:
                     return record
             return []
@@ -322,6 +371,26 @@ def first_line(exc: BaseException) -> str:
 
 
 # --- header matching ------------------------------------------------------------------------
+
+def renamed(headers: list[str], mapping: Mapping) -> list[str]:
+    """Headers with the pipeline file's renames applied (matched trimmed, case-insensitively)."""
+    if not mapping.columns:
+        return headers
+    return [mapping.columns.get(h.strip().lower(), h) for h in headers]
+
+
+def with_value_maps(text: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+    """The pipeline file's own words replaced by canonical ones (matched trimmed, case-insensitively).
+
+    Words not in the map are left as they are, for the schema to accept or quarantine.
+    """
+    if not mapping.values:
+        return text
+    return text.with_columns(
+        pl.col(column).str.strip_chars().str.to_lowercase()
+        .replace_strict(words, default=pl.col(column), return_dtype=pl.String).alias(column)
+        for column, words in mapping.values.items() if column in text.columns)
+
 
 def match_columns(headers: list[str], kind: str, path: Path,
                   warnings: list[str]) -> tuple[dict[str, int], list[tuple[int, str]]]:
@@ -490,26 +559,31 @@ def booleans(values: pl.Series) -> pl.Series:
     return parsed.fill_null(False).zip_with(values.is_null() | parsed.is_not_null(), parsed)
 
 
-def timestamps(values: pl.Series) -> pl.Series:
-    """ISO 8601 text as UTC microsecond timestamps; null where blank or not ISO 8601."""
-    return map_values(values, parse_iso_8601)
+def timestamps(values: pl.Series, time_zone: str = "UTC") -> pl.Series:
+    """ISO 8601 text as UTC microsecond timestamps; null where blank or not ISO 8601.
+
+    Text without an offset is a wall-clock time in `time_zone` (UTC unless the source says).
+    """
+    return map_values(values, lambda distinct: parse_iso_8601(distinct, time_zone))
 
 
-def parse_iso_8601(values: pl.Series) -> pl.Series:
+def parse_iso_8601(values: pl.Series, time_zone: str = "UTC") -> pl.Series:
     """DuckDB's timestamp cast (fast on mixed layouts), kept only where the text has ISO 8601's shape."""
     shaped = values.str.contains(ISO_8601_SHAPE).fill_null(False)
-    parsed = duckdb_timestamps(values)
+    parsed = duckdb_timestamps(values, time_zone)
     # DuckDB wants an upper-case T and Z and no space before the offset; fix the few such rows.
     retry = shaped & parsed.is_null()
     if retry.any():
         fixed = values.filter(retry).str.strip_chars().str.to_uppercase().str.replace(r"\s+([+-])", "$1")
-        parsed = parsed.scatter(retry.arg_true(), duckdb_timestamps(fixed))
+        parsed = parsed.scatter(retry.arg_true(), duckdb_timestamps(fixed, time_zone))
     return parsed.zip_with(shaped, pl.Series([None], dtype=UTC_MICROS)).alias(values.name)
 
 
-def duckdb_timestamps(values: pl.Series) -> pl.Series:
-    """TRY_CAST(text AS TIMESTAMPTZ) in a UTC session, so that text without an offset is UTC."""
+def duckdb_timestamps(values: pl.Series, time_zone: str = "UTC") -> pl.Series:
+    """TRY_CAST(text AS TIMESTAMPTZ) in a session of `time_zone`, the zone of text without an offset."""
     with memory_connection() as connection:
+        if time_zone != "UTC":
+            connection.execute("select set_config('TimeZone', ?)", [time_zone])
         relation = connection.from_arrow(values.to_frame("text").to_arrow())
         cast = relation.select("TRY_CAST(text AS TIMESTAMPTZ) AS moment").to_arrow_table()
     return pl.from_arrow(cast).to_series().cast(UTC_MICROS)
@@ -520,7 +594,7 @@ def first_match(values: pl.Series, pattern: str, dtype: pl.DataType) -> pl.Serie
     return map_values(values, with_expr(lambda v: v.str.extract(pattern, 1).cast(dtype)))
 
 
-def parse_contacts(text: pl.DataFrame) -> pl.DataFrame:
+def parse_contacts(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
     """Contacts with typed columns beside the text they came from."""
     raw = text.select(
         "row_number",
@@ -535,13 +609,13 @@ def parse_contacts(text: pl.DataFrame) -> pl.DataFrame:
     )
     return raw.with_columns(
         status=canonical_tokens(raw["status_raw"], STATUS_ALIASES, "subscribed"),
-        confirmed_at=timestamps(raw["confirmed_at_raw"]),
+        confirmed_at=timestamps(raw["confirmed_at_raw"], time_zone),
         do_not_contact=booleans(raw["do_not_contact_raw"]),
-        exported_at=timestamps(raw["exported_at_raw"]),
+        exported_at=timestamps(raw["exported_at_raw"], time_zone),
     )
 
 
-def parse_unsubscribes(text: pl.DataFrame) -> pl.DataFrame:
+def parse_unsubscribes(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
     """Unsubscribe-log events with typed columns beside the text they came from."""
     raw = text.select(
         "row_number",
@@ -556,14 +630,14 @@ def parse_unsubscribes(text: pl.DataFrame) -> pl.DataFrame:
         trimmed("reason").alias("reason"),
     )
     return raw.with_columns(
-        occurred_at=timestamps(raw["occurred_at_raw"]),
+        occurred_at=timestamps(raw["occurred_at_raw"], time_zone),
         event=canonical_tokens(raw["event_raw"], {}, "unsubscribe"),
         origin=canonical_tokens(raw["origin_raw"], {}, "contact"),
         evidence=evidence_kinds(raw["evidence"]),
     )
 
 
-def parse_bounces(text: pl.DataFrame) -> pl.DataFrame:
+def parse_bounces(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
     """Bounce-log events with typed columns beside the text they came from."""
     raw = text.select(
         "row_number",
@@ -577,7 +651,7 @@ def parse_bounces(text: pl.DataFrame) -> pl.DataFrame:
         trimmed("diagnostic").alias("diagnostic"),
     )
     return raw.with_columns(
-        occurred_at=timestamps(raw["occurred_at_raw"]),
+        occurred_at=timestamps(raw["occurred_at_raw"], time_zone),
         event=canonical_tokens(raw["event_raw"], BOUNCE_EVENT_ALIASES, "bounce"),
         bounce_type=canonical_tokens(raw["bounce_type_raw"], BOUNCE_TYPE_ALIASES, None),
         smtp_code=first_match(raw["smtp_code_raw"], SMTP_CODE, pl.Int32),
@@ -585,15 +659,15 @@ def parse_bounces(text: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-PARSERS: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {
+PARSERS: dict[str, Callable[[pl.DataFrame, str], pl.DataFrame]] = {
     "contacts": parse_contacts, "unsubscribes": parse_unsubscribes, "bounces": parse_bounces,
 }
 
 
 # --- validation and quarantine -------------------------------------------------------------
 
-def row_problems(kind: str, parsed: pl.DataFrame, table: RawTable, path: Path) -> pl.DataFrame:
-    """Every problem of every bad row (index = row position, column, error, rank), in reading order."""
+def row_problems(kind: str, parsed: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """Every schema problem of every bad row (index = row position, column, error, rank)."""
     schema = SCHEMAS[kind]
     failures = find_failures(schema, parsed)
     # A failure without a row (wrong column type, a check that crashed) cannot be quarantined;
@@ -607,8 +681,7 @@ def row_problems(kind: str, parsed: pl.DataFrame, table: RawTable, path: Path) -
             f"{first['check']} ({detail[0] if detail else 'no detail'}).",
             file=str(path), column=first["column"],
             hint="This is a bug in reading the file, not in the file; please report it with the file.")
-    described = describe_failures(schema, parsed, failures)
-    return pl.concat([ragged_rows(table), described]).sort("index", "rank", maintain_order=True)
+    return describe_failures(schema, parsed, failures)
 
 
 def ragged_rows(table: RawTable) -> pl.DataFrame:
@@ -627,8 +700,12 @@ def ragged_rows(table: RawTable) -> pl.DataFrame:
     ).filter(overflow > 0).drop("extra_fields")
 
 
-def quarantine_rows(problems: pl.DataFrame, parsed: pl.DataFrame, table: RawTable) -> pl.DataFrame:
-    """One quarantined row per bad input row: its problems joined, its first bad column, its raw text."""
+def quarantine_rows(problems: pl.DataFrame, parsed: pl.DataFrame,
+                    raw_of: Callable[[pl.Series], pl.Series]) -> pl.DataFrame:
+    """One quarantined row per bad input row: its problems joined, its first bad column, its raw text.
+
+    raw_of gives the raw text of the rows at the given positions (computed for bad rows only).
+    """
     if problems.is_empty():
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
     per_row = problems.group_by("index", maintain_order=True).agg(
@@ -636,7 +713,7 @@ def quarantine_rows(problems: pl.DataFrame, parsed: pl.DataFrame, table: RawTabl
         pl.col("error").str.join("; ").alias("error"),
     )
     indexes = per_row.get_column("index")
-    raw = table.frame[indexes].select(raw_json(table)).to_series()
+    raw = raw_of(indexes)
     return pl.DataFrame({
         "row_number": parsed.get_column("row_number").gather(indexes),
         "column": per_row.get_column("column"),

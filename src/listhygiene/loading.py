@@ -15,7 +15,8 @@ from . import bounces
 from .checkpoints import checkpoint
 from .config import Config, Source
 from .errors import InputError, ValidationFailed
-from .ingest import ReadResult, file_sha256, read_input
+from .ingest import ReadResult, file_sha256
+from .platforms import read_source_file
 from .normalize import mask_addresses_in, normalize_addresses
 from .store import EVENT_IDENTITY
 
@@ -76,13 +77,13 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
 
 
 def _no_files(source: Source, report: LoadReport) -> None:
-    if source.kind == "contacts":
+    if source.file_kind == "contacts":
         raise InputError(
             f"contacts source {source.name!r} matches no file ({source.path}).",
             hint="An empty export would make every contact vanish; check the path in the "
                  "pipeline file or that tonight's export arrived.",
         )
-    message = f"{source.kind} source {source.name!r} matches no file ({source.path}): no events from it."
+    message = f"{source.file_kind} source {source.name!r} matches no file ({source.path}): no events from it."
     report.warnings.append(message)
     log.warning(message)
 
@@ -96,7 +97,7 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
     ).fetchall()
     if known:
         log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0][0])
-        return FileLoad(source.name, source.kind, path, sha, *known[0], status="already_loaded"), None
+        return FileLoad(source.name, source.file_kind, path, sha, *known[0], status="already_loaded"), None
     [(versions,)] = con.execute(
         "select count(*) from input_files where source = ? and path = ?",
         [source.name, str(path.resolve())],
@@ -104,33 +105,36 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
     if versions:
         message = (f"{source.name} {path.name}: content changed since it was loaded; loading it as "
                    f"version {versions + 1}" + (" (it replaces the earlier versions of this snapshot)"
-                                                if source.kind == "contacts" else
+                                                if source.file_kind == "contacts" else
                                                 " (events already loaded are counted once)"))
         report.warnings.append(message)
         log.warning(message)
 
-    result = read_input(path, source=source.name, kind=source.kind, sha256=sha)
+    result = read_source_file(path, source, sha256=sha)
     for warning in result.warnings:
         message = f"{source.name} {path.name}: {warning}"
         report.warnings.append(message)
         log.warning(message)
     quarantined = result.quarantine.height
-    log.info("%s %s: %d rows read, %d loaded, %d quarantined",
-             source.name, path.name, result.rows_read, result.rows.height, quarantined,
+    ignored = (f", {result.records_ignored} of {result.records_read} records ignored (no hygiene event)"
+               if result.records_ignored else "")
+    log.info("%s %s: %d rows read, %d loaded, %d quarantined%s",
+             source.name, path.name, result.rows_read, result.rows_loaded, quarantined, ignored,
              extra={"stage": "loading", "source": source.name, "file": str(path),
-                    "rows_read": result.rows_read, "rows_loaded": result.rows.height,
-                    "rows_quarantined": quarantined})
+                    "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
+                    "rows_quarantined": quarantined, "records_read": result.records_read,
+                    "records_ignored": result.records_ignored})
 
     limit = config.policy.max_quarantine_fraction
     if result.rows_read and quarantined / result.rows_read > limit:
-        outcome = FileLoad(source.name, source.kind, path, sha, result.rows_read,
-                           result.rows.height, quarantined, status="rejected")
+        outcome = FileLoad(source.name, source.file_kind, path, sha, result.rows_read,
+                           result.rows_loaded, quarantined, status="rejected")
         return outcome, _rejection(result, limit)
 
     insert_file(con, source, result, loaded_at)
     checkpoint("loading")
-    outcome = FileLoad(source.name, source.kind, path, sha, result.rows_read,
-                       result.rows.height, quarantined, status="loaded")
+    outcome = FileLoad(source.name, source.file_kind, path, sha, result.rows_read,
+                       result.rows_loaded, quarantined, status="loaded")
     return outcome, None
 
 
@@ -151,30 +155,22 @@ def _rejection(result: ReadResult, limit: float) -> str:
 def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) -> None:
     """Add one read file to the store: its record, its rows (addresses normalized), its quarantine."""
     file_id = con.execute("select nextval('input_file_ids')").fetchone()[0]
-    rows = result.rows
     attribute_columns = None
-    if source.kind == "contacts":
-        attribute_columns = _attribute_columns(rows)
+    if result.kind == "contacts":
+        attribute_columns = _attribute_columns(result.rows)
     con.execute(
-        """insert into input_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [file_id, source.name, source.kind, str(result.path.resolve()), result.sha256, result.size,
-         result.rows_read, rows.height, result.quarantine.height, result.snapshot_at, loaded_at,
-         attribute_columns],
+        """insert into input_files by name select ? as file_id, ? as source, ? as kind, ? as path,
+               ? as sha256, ? as size, ? as rows_read, ? as rows_loaded, ? as rows_quarantined,
+               ? as snapshot_at, ? as loaded_at, ? as attribute_columns, ? as format,
+               ? as records_read, ? as records_ignored""",
+        [file_id, source.name, result.kind, str(result.path.resolve()), result.sha256, result.size,
+         result.rows_read, result.rows_loaded, result.quarantine.height, result.snapshot_at, loaded_at,
+         attribute_columns, source.format, result.records_read,
+         result.records_ignored if result.records_read is not None else None],
     )
-    if rows.height:
-        addresses = normalize_addresses(rows["email_raw"])
-        batch = rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id))
-        if source.kind == "bounces":
-            con.register("new_bounces", batch.to_arrow())
-            batch_sql = bounces.classified_bounces_sql(con)
-        else:
-            con.register("new_rows", batch.to_arrow())
-            batch_sql = "select * from new_rows"
-        table = TABLE_OF_KIND[source.kind]
-        con.execute(f"insert into {table} by name {batch_sql}")
-        con.unregister("new_bounces" if source.kind == "bounces" else "new_rows")
-        if table in EVENT_IDENTITY:
-            mark_duplicate_events(con, table, file_id)
+    for kind, rows in result.rows_by_kind.items():
+        if rows.height:
+            _insert_rows(con, kind, rows, file_id)
     if result.quarantine.height:
         con.register("new_quarantine", result.quarantine.to_arrow())
         con.execute(
@@ -184,25 +180,48 @@ def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) ->
         con.unregister("new_quarantine")
 
 
+def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int) -> None:
+    """Insert one kind's rows of a file (addresses normalized, bounces classified), then mark repeats."""
+    addresses = normalize_addresses(rows["email_raw"])
+    batch = rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id))
+    if kind == "bounces":
+        con.register("new_bounces", batch.to_arrow())
+        batch_sql = bounces.classified_bounces_sql(con)
+    else:
+        con.register("new_rows", batch.to_arrow())
+        batch_sql = "select * from new_rows"
+    table = TABLE_OF_KIND[kind]
+    con.execute(f"insert into {table} by name {batch_sql}")
+    con.unregister("new_bounces" if kind == "bounces" else "new_rows")
+    if table in EVENT_IDENTITY:
+        mark_duplicate_events(con, table, file_id)
+
+
 def mark_duplicate_events(con, table: str, file_id: int) -> None:
-    """Mark the new file's events already known (same identity) from earlier rows or files."""
+    """Mark the new file's events already known from earlier rows or files.
+
+    Two events are the same when the platform gave both the same id (event_ref) for the same
+    address, or, for events without an id, when every column of the identity is equal.
+    """
     identity = EVENT_IDENTITY[table]
-    same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in identity)
-    partition = ", ".join(identity)
+    same = ("o.email = n.email and o.event_ref is not distinct from n.event_ref and (n.event_ref is not null or "
+            + " and ".join(f"o.{c} is not distinct from n.{c}" for c in identity) + ")")
+    partition = ", ".join(["email", "event_ref", *(f"case when event_ref is null then {c} end"
+                                                   for c in identity if c != "email")])
     con.execute(
         f"""
         update {table} as target set is_duplicate = true
         from (
-            select file_id, row_number
+            select row_id
             from (
-                select file_id, row_number,
-                       row_number() over (partition by {partition} order by file_id, row_number) as nth
+                select rowid as row_id, file_id,
+                       row_number() over (partition by {partition} order by file_id, row_number, rowid) as nth
                 from {table} o
                 where exists (select 1 from {table} n where n.file_id = ? and {same})
             )
             where nth > 1 and file_id = ?
         ) repeated
-        where target.file_id = repeated.file_id and target.row_number = repeated.row_number
+        where target.rowid = repeated.row_id
         """,
         [file_id, file_id],
     )

@@ -160,7 +160,7 @@ def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
     )
     con.execute("create or replace temp table run_sources (source varchar, kind varchar)")
     con.executemany("insert into run_sources values (?, ?)",
-                    [[s.name, s.kind] for s in config.sources])
+                    [[s.name, s.file_kind] for s in config.sources])
     con.execute("create or replace temp table list_settings "
                 "(list_id varchar, require_confirmed_optin boolean)")
     if config.lists:
@@ -258,7 +258,8 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
                group by file_id
            )
            select f.source, f.kind, f.path, f.sha256, f.rows_read, f.rows_loaded,
-                  f.rows_quarantined, coalesce(d.n, 0), {iso_utc('f.snapshot_at')}, {iso_utc('f.loaded_at')}
+                  f.rows_quarantined, coalesce(d.n, 0), {iso_utc('f.snapshot_at')}, {iso_utc('f.loaded_at')},
+                  f.format, f.records_read, f.records_ignored
            from input_files f
            join run_sources s on s.source = f.source and s.kind = f.kind
            left join duplicates d using (file_id)
@@ -283,9 +284,12 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
                 "snapshot_at": snapshot_at,
                 "loaded_at": loaded_at,
                 "loaded_in_this_run": (source, sha) in new_this_run,
+                # platform formats: records read, and those that carried no hygiene event
+                **({"format": fmt} if fmt else {}),
+                **({"records_read": records, "records_ignored": ignored} if records is not None else {}),
             }
-            for source, kind, path, sha, read, loaded, quarantined, duplicate, snapshot_at, loaded_at
-            in inputs
+            for (source, kind, path, sha, read, loaded, quarantined, duplicate, snapshot_at, loaded_at,
+                 fmt, records, ignored) in inputs
         ],
         "warnings": load.warnings,
         "lists": {

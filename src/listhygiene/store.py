@@ -8,7 +8,7 @@ import duckdb
 
 from .errors import ConfigError, LockHeld
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Loaded rows keep their file and row number, so every event can say where it came from.
 SCHEMA = """
@@ -29,6 +29,9 @@ create table if not exists input_files (
     snapshot_at       timestamptz,        -- contacts: exported_at, else a date in the file name
     loaded_at         timestamptz not null,
     attribute_columns varchar[],          -- contacts: extra columns, in header order
+    format            varchar,            -- null: canonical columns; else the source's format
+    records_read      bigint,             -- platform formats: records (objects, lines) read
+    records_ignored   bigint,             -- platform formats: records with no hygiene event (opens, clicks)
     unique (source, sha256)
 );
 
@@ -62,7 +65,9 @@ create table if not exists unsubscribe_events (
     evidence_ref varchar,
     campaign_id  varchar,
     reason       varchar,
-    is_duplicate boolean not null default false  -- the same event already came in another row
+    is_duplicate boolean not null default false,  -- the same event already came in another row
+    event_ref    varchar,                 -- the platform's id of the event (SendGrid sg_event_id, …)
+    platform     json                     -- the platform's own fields: message id, feedback id, raw type
 );
 
 create table if not exists bounce_events (
@@ -81,7 +86,9 @@ create table if not exists bounce_events (
     bounce_class  varchar,                -- hard | soft | block | unknown (null unless a bounce)
     bounce_reason varchar,
     bounce_rule   varchar,
-    is_duplicate  boolean not null default false
+    is_duplicate  boolean not null default false,
+    event_ref     varchar,
+    platform      json
 );
 
 create table if not exists quarantine (
@@ -131,6 +138,8 @@ def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
 # Platforms resend events: the same event in two files (or twice in one) is one event. These
 # columns say what makes an event the same; the first row seen keeps its lineage, the others
 # are marked is_duplicate when loaded and ignored by the rules.
+# An event a platform gave an id (event_ref) is the same event wherever that id comes again
+# for the same address (SES: one feedback id for all recipients of a bounce).
 EVENT_IDENTITY = {
     "unsubscribe_events": ("email", "occurred_at", "event", "list_id", "origin", "evidence", "campaign_id"),
     "bounce_events": ("email", "occurred_at", "event", "campaign_id", "bounce_type", "smtp_code",
@@ -146,7 +155,26 @@ def memory_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
+# What a store of an earlier schema version needs to reach the current one.
+MIGRATIONS = {
+    2: """
+    alter table input_files add column if not exists format varchar;
+    alter table input_files add column if not exists records_read bigint;
+    alter table input_files add column if not exists records_ignored bigint;
+    alter table unsubscribe_events add column if not exists event_ref varchar;
+    alter table unsubscribe_events add column if not exists platform json;
+    alter table bounce_events add column if not exists event_ref varchar;
+    alter table bounce_events add column if not exists platform json;
+    """,
+}
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the store's tables where missing (a new store, or an in-memory one for tests)."""
+    """Create the store's tables where missing, and bring an older store up to this version."""
     con.execute(SCHEMA)
     con.execute("insert or ignore into store_meta values ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    [(version,)] = con.execute(
+        "select value::integer from store_meta where key = 'schema_version'").fetchall()
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        con.execute(MIGRATIONS[target])
+        con.execute("update store_meta set value = ? where key = 'schema_version'", [str(target)])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
-from .config import Config
+from .config import Config, Source
 from .errors import InputError
-from .ingest import read_input
+from .platforms import read_source_file
 from .normalize import mask_addresses_in
 
 EXAMPLES_PER_FILE = 3
@@ -51,25 +51,25 @@ def validate_inputs(config: Config) -> ValidationReport:
     for source in config.sources:
         matched = source.files()
         if not matched:
-            if source.kind == "contacts":
+            if source.file_kind == "contacts":
                 warnings.append(f"error: contacts source {source.name!r} matches no file ({source.path})")
             else:
-                warnings.append(f"{source.kind} source {source.name!r} matches no file ({source.path})")
+                warnings.append(f"{source.file_kind} source {source.name!r} matches no file ({source.path})")
         for path in matched:
-            files.append(_check_file(source.name, source.kind, path, config.policy.max_quarantine_fraction))
+            files.append(_check_file(source, path, config.policy.max_quarantine_fraction))
     return ValidationReport(files, warnings)
 
 
-def _check_file(source: str, kind: str, path: Path, limit: float) -> FileCheck:
-    check = FileCheck(source, kind, path)
+def _check_file(source: Source, path: Path, limit: float) -> FileCheck:
+    check = FileCheck(source.name, source.file_kind, path)
     try:
-        result = read_input(path, source=source, kind=kind)
+        result = read_source_file(path, source)
     except InputError as exc:
         check.error = mask_addresses_in(str(exc))
         return check
     quarantine = result.quarantine
     check.rows_read, check.rows_valid, check.rows_quarantined = (
-        result.rows_read, result.rows.height, quarantine.height)
+        result.rows_read, result.rows_loaded, quarantine.height)
     if quarantine.height:
         check.by_problem = _problems(quarantine)
         check.examples = [
