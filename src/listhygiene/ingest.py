@@ -583,7 +583,9 @@ def duckdb_timestamps(values: pl.Series, time_zone: str = "UTC") -> pl.Series:
     """TRY_CAST(text AS TIMESTAMPTZ) in a session of `time_zone`, the zone of text without an offset."""
     with memory_connection() as connection:
         if time_zone != "UTC":
-            connection.execute("select set_config('TimeZone', ?)", [time_zone])
+            # SET takes no parameters; the zone name was checked against the IANA database.
+            zone = time_zone.replace("'", "''")
+            connection.execute(f"set TimeZone = '{zone}'")
         relation = connection.from_arrow(values.to_frame("text").to_arrow())
         cast = relation.select("TRY_CAST(text AS TIMESTAMPTZ) AS moment").to_arrow_table()
     return pl.from_arrow(cast).to_series().cast(UTC_MICROS)
