@@ -22,17 +22,29 @@ notifications as (
         sns_type,
         sns_message_id,
         json_valid(body) as body_is_json,
-        case when json_valid(body) then body::json end as n
+        -- parsed once into the fields we use (unknown keys are dropped here)
+        case when json_valid(body) then from_json(body, '{
+            "notificationType": "VARCHAR", "eventType": "VARCHAR",
+            "mail": {"messageId": "VARCHAR", "tags": {"campaign_id": ["VARCHAR"], "campaign": ["VARCHAR"]}},
+            "bounce": {"bounceType": "VARCHAR", "bounceSubType": "VARCHAR", "timestamp": "VARCHAR",
+                       "feedbackId": "VARCHAR",
+                       "bouncedRecipients": [{"emailAddress": "VARCHAR", "status": "VARCHAR",
+                                              "diagnosticCode": "VARCHAR"}]},
+            "complaint": {"timestamp": "VARCHAR", "feedbackId": "VARCHAR",
+                          "complaintFeedbackType": "VARCHAR", "complaintSubType": "VARCHAR",
+                          "complainedRecipients": [{"emailAddress": "VARCHAR"}]},
+            "delivery": {"timestamp": "VARCHAR", "recipients": ["VARCHAR"], "smtpResponse": "VARCHAR"}
+        }') end as n
     from envelopes
 ),
 
-typed as (
+typed as materialized (
     select
         *,
-        coalesce(n ->> '$.notificationType', n ->> '$.eventType') as raw_type,
-        n ->> '$.mail.messageId' as message_id,
+        coalesce(n.notificationType, n.eventType) as raw_type,
+        n.mail.messageId as message_id,
         -- a campaign, if the sender tags its messages with one (event publishing carries tags)
-        coalesce(n ->> '$.mail.tags.campaign_id[0]', n ->> '$.mail.tags.campaign[0]') as campaign_id
+        coalesce(n.mail.tags.campaign_id[1], n.mail.tags.campaign[1]) as campaign_id
     from notifications
 ),
 
@@ -62,7 +74,7 @@ malformed as (
 bounced as (
     select
         t.*,
-        unnest(json_extract(t.n, '$.bounce.bouncedRecipients[*]')) as recipient
+        unnest(t.n.bounce.bouncedRecipients) as recipient
     from typed t
     where t.raw_type = 'Bounce'
 ),
@@ -71,24 +83,24 @@ bounces as (
     select
         row_number,
         'bounces' as kind,
-        recipient ->> '$.emailAddress' as email,
-        n ->> '$.bounce.timestamp' as occurred_at,
+        recipient.emailAddress as email,
+        n.bounce.timestamp as occurred_at,
         'bounce' as event,
         campaign_id,
         case
             -- the receiver refused the message for what it held, not for who it was sent to
-            when n ->> '$.bounce.bounceSubType' in ('ContentRejected', 'AttachmentRejected',
-                                                    'MessageTooLarge') then 'block'
-            else n ->> '$.bounce.bounceType'  -- Permanent | Transient | Undetermined
+            when n.bounce.bounceSubType in ('ContentRejected', 'AttachmentRejected',
+                                         'MessageTooLarge') then 'block'
+            else n.bounce.bounceType  -- Permanent | Transient | Undetermined
         end as bounce_type,
-        nullif(regexp_extract(recipient ->> '$.diagnosticCode', '(?:^|\D)([2-5]\d{2})(?:\D|$)', 1), '') as smtp_code,
-        nullif(regexp_extract(recipient ->> '$.status', '([245]\.\d{1,3}\.\d{1,3})', 1), '') as enhanced_code,
-        recipient ->> '$.diagnosticCode' as diagnostic,
-        n ->> '$.bounce.feedbackId' as event_ref,
+        nullif(regexp_extract(recipient.diagnosticCode, '(?:^|\D)([2-5]\d{2})(?:\D|$)', 1), '') as smtp_code,
+        nullif(regexp_extract(recipient.status, '([245]\.\d{1,3}\.\d{1,3})', 1), '') as enhanced_code,
+        recipient.diagnosticCode as diagnostic,
+        n.bounce.feedbackId as event_ref,
         json_object('platform', 'ses', 'raw_type', raw_type,
-                    'bounce_type', n ->> '$.bounce.bounceType',
-                    'bounce_subtype', n ->> '$.bounce.bounceSubType',
-                    'message_id', message_id, 'feedback_id', n ->> '$.bounce.feedbackId',
+                    'bounce_type', n.bounce.bounceType,
+                    'bounce_subtype', n.bounce.bounceSubType,
+                    'message_id', message_id, 'feedback_id', n.bounce.feedbackId,
                     'sns_message_id', sns_message_id)::varchar as platform
     from bounced
 ),
@@ -96,26 +108,26 @@ bounces as (
 complained as (
     select
         t.*,
-        unnest(json_extract(t.n, '$.complaint.complainedRecipients[*]')) as recipient
+        unnest(t.n.complaint.complainedRecipients) as recipient
     from typed t
     where t.raw_type = 'Complaint'
       -- a receiver's report that the message is *not* spam is no complaint
-      and coalesce(lower(t.n ->> '$.complaint.complaintFeedbackType'), '') <> 'not-spam'
+      and coalesce(lower(t.n.complaint.complaintFeedbackType), '') <> 'not-spam'
 ),
 
 complaints as (
     select
         row_number,
         'bounces' as kind,
-        recipient ->> '$.emailAddress' as email,
-        n ->> '$.complaint.timestamp' as occurred_at,
+        recipient.emailAddress as email,
+        n.complaint.timestamp as occurred_at,
         'complaint' as event,
         campaign_id,
-        n ->> '$.complaint.feedbackId' as event_ref,
+        n.complaint.feedbackId as event_ref,
         json_object('platform', 'ses', 'raw_type', raw_type,
-                    'feedback_type', n ->> '$.complaint.complaintFeedbackType',
-                    'complaint_subtype', n ->> '$.complaint.complaintSubType',
-                    'message_id', message_id, 'feedback_id', n ->> '$.complaint.feedbackId',
+                    'feedback_type', n.complaint.complaintFeedbackType,
+                    'complaint_subtype', n.complaint.complaintSubType,
+                    'message_id', message_id, 'feedback_id', n.complaint.feedbackId,
                     'sns_message_id', sns_message_id)::varchar as platform
     from complained
 ),
@@ -123,7 +135,7 @@ complaints as (
 delivered as (
     select
         t.*,
-        unnest(json_extract_string(t.n, '$.delivery.recipients[*]')) as recipient
+        unnest(t.n.delivery.recipients) as recipient
     from typed t
     where t.raw_type = 'Delivery'
 ),
@@ -133,12 +145,12 @@ deliveries as (
         row_number,
         'bounces' as kind,
         recipient as email,
-        n ->> '$.delivery.timestamp' as occurred_at,
+        n.delivery.timestamp as occurred_at,
         'delivered' as event,
         campaign_id,
         'delivery:' || message_id as event_ref,
         json_object('platform', 'ses', 'raw_type', raw_type, 'message_id', message_id,
-                    'smtp_response', n ->> '$.delivery.smtpResponse',
+                    'smtp_response', n.delivery.smtpResponse,
                     'sns_message_id', sns_message_id)::varchar as platform
     from delivered
 ),
