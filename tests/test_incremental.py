@@ -92,3 +92,31 @@ def test_vanished_counts_count_rows_not_reasons(tmp_path):
     assert offers["vanished"] == 9 == sum(offers["vanished_by_reason"].values())
     assert latest(tmp_path, "vanished").filter(pl.col("list_id") == "offers").height == 9
     assert "offers      4         11        -7      9" in result.stdout
+
+
+def test_an_unchanged_file_is_not_read_again_and_a_touched_one_is_known_by_content(tmp_path, monkeypatch):
+    import os
+
+    from listhygiene import loading
+    from listhygiene.ingest import file_sha256
+
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")
+
+    def no_hashing(path):
+        raise AssertionError(f"{path.name} was hashed again though unchanged")
+
+    monkeypatch.setattr(loading, "file_sha256", no_hashing)
+    result = invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")
+    assert "already loaded" in result.output
+
+    monkeypatch.undo()
+    touched = tmp_path / "data" / "sample" / "bounces.csv"
+    stat = touched.stat()
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    hashed = []
+    monkeypatch.setattr(loading, "file_sha256", lambda path: hashed.append(path.name) or file_sha256(path))
+    result = invoke("-q", "run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")
+    assert hashed == ["bounces.csv"]  # the touched file only, recognised by its content
+    with duckdb.connect(str(tmp_path / "state" / "sample.duckdb"), read_only=True) as con:
+        assert con.sql("select count(*) from input_files where path like '%bounces.csv'").fetchall() == [(1,)]

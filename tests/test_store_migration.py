@@ -11,7 +11,7 @@ def test_a_version_1_store_is_brought_up_to_date_without_losing_rows(tmp_path):
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as con:
         store.create_schema(con)
-        for table, column in [("input_files", "format"), ("input_files", "records_read"),
+        for table, column in [("input_files", "mtime_ns"), ("input_files", "format"), ("input_files", "records_read"),
                               ("input_files", "records_ignored"), ("bounce_events", "event_ref"),
                               ("bounce_events", "platform"), ("unsubscribe_events", "event_ref"),
                               ("unsubscribe_events", "platform")]:

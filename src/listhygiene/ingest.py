@@ -111,6 +111,7 @@ class ReadResult:
     other_rows: dict[str, pl.DataFrame] = field(default_factory=dict)
     records_read: int | None = None  # platform files: records (objects, lines) read
     records_ignored: int = 0  # platform files: records that say nothing about hygiene (opens, clicks)
+    mtime_ns: int | None = None  # the file's modification time when it was read (set by the loader)
 
     @property
     def rows_by_kind(self) -> dict[str, pl.DataFrame]:

@@ -8,7 +8,7 @@ import duckdb
 
 from .errors import ConfigError, LockHeld
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Loaded rows keep their file and row number, so every event can say where it came from.
 SCHEMA = """
@@ -32,6 +32,7 @@ create table if not exists input_files (
     format            varchar,            -- null: canonical columns; else the source's format
     records_read      bigint,             -- platform formats: records (objects, lines) read
     records_ignored   bigint,             -- platform formats: records with no hygiene event (opens, clicks)
+    mtime_ns          bigint,             -- modification time when loaded: an unchanged file is not re-read
     unique (source, sha256)
 );
 
@@ -166,6 +167,7 @@ MIGRATIONS = {
     alter table bounce_events add column if not exists event_ref varchar;
     alter table bounce_events add column if not exists platform json;
     """,
+    3: "alter table input_files add column if not exists mtime_ns bigint;",
 }
 
 
