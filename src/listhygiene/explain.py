@@ -351,18 +351,32 @@ def _blocked(con, email: str, list_id: str | None) -> list[dict]:
             order by attempted_at, source""",
         params={"email": email, "list": list_id},
     ).to_dicts()
+    for event in events:  # a handful of rows: the platform's fields as an object, for --json
+        event["platform"] = json.loads(event["platform"]) if event["platform"] else None
+    return events
 
 
 def _timeline(con, email: str, list_id: str | None) -> list[dict]:
     """Every event and export row of the address as of the run, oldest first, with its lineage."""
-    return con.sql(
+    events = con.sql(
         f"""
-        with log_events as (
+        with platform_fields as (
+            -- what a platform format kept of its own record: message id, feedback id, raw type
+            select f.source, regexp_extract(f.path, '[^/\\\\]+$') as file_name, e.row_number,
+                   any_value(e.platform)::varchar as platform
+            from (select file_id, row_number, platform from unsubscribe_events where platform is not null
+                  union all
+                  select file_id, row_number, platform from bounce_events where platform is not null) e
+            join input_files f using (file_id)
+            group by all
+        ),
+        log_events as (
             select occurred_at, kind, list_id, origin, source, file_name, row_number,
                    campaign_id, bounce_class, bounce_reason, bounce_rule, smtp_code, enhanced_code,
                    diagnostic, evidence, evidence_ref, note, null::varchar as contact_id,
-                   event_detail(e) as detail
+                   event_detail(e) as detail, p.platform
             from events e
+            left join platform_fields p using (source, file_name, row_number)
             where email = $email
         ),
         export_rows as (
@@ -387,13 +401,17 @@ def _timeline(con, email: str, list_id: str | None) -> list[dict]:
                origin, source, file_name as file, row_number as row,
                source || ':' || file_name || ' row ' || row_number as lineage,
                campaign_id, contact_id, bounce_class, bounce_reason, bounce_rule, smtp_code,
-               enhanced_code, diagnostic, evidence, evidence_ref, note, detail
+               enhanced_code, diagnostic, evidence, evidence_ref, note, detail,
+               json(platform) as platform
         from (select * from log_events union all by name select * from export_rows)
         where $list::varchar is null or list_id is null or list_id = $list
         order by occurred_at, kind = 'export' desc, source, file_name, row_number
         """,
         params={"email": email, "list": list_id},
     ).to_dicts()
+    for event in events:  # a handful of rows: the platform's fields as an object, for --json
+        event["platform"] = json.loads(event["platform"]) if event["platform"] else None
+    return events
 
 
 def _disagreements(run: dict, email: str, lists: list[dict]) -> list[str]:
@@ -527,8 +545,18 @@ def _bounce_words(event: dict) -> str:
 def _what(event: dict) -> str:
     if event["kind"] == "export":
         return event["detail"].rsplit(" (", 1)[0]
-    parts = [event["diagnostic"] and f'"{event["diagnostic"]}"', event["evidence_ref"], event["note"]]
+    parts = [event["diagnostic"] and f'"{event["diagnostic"]}"', event["evidence_ref"], event["note"],
+             _platform_words(event["platform"])]
     return "; ".join(p for p in parts if p)
+
+
+def _platform_words(platform: dict | None) -> str | None:
+    """The platform's own record, as its support desk would ask for it: type and message id."""
+    if not platform:
+        return None
+    words = [platform.get("platform"), platform.get("raw_type"),
+             platform.get("message_id") and f"message {platform['message_id']}"]
+    return " ".join(str(w) for w in words if w) or None
 
 
 def table(header: list[str], rows: list[list]) -> list[str]:
