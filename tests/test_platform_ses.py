@@ -154,10 +154,12 @@ def test_explain_names_the_notification_as_the_evidence(tmp_path):
     config = ses_pipeline(tmp_path)
     invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")
     output = invoke("explain", "angry@example.com", "--config", config).output
-    [line] = [l for l in output.splitlines() if "ses:notifications-2026-11-20.jsonl row 4" in l]
+    assert "because: spam complaint" in output
+    [line] = [l for l in output.splitlines() if "ses:notifications-2026-11-20.jsonl row 4" in l
+              and not l.strip().startswith("because")]
     assert "complaint" in line and "ses Complaint message 0100-msg-4" in line
 
-    answer = json.loads(invoke("-q", "explain", "angry@example.com", "--config", config, "--json").output)
+    answer = json.loads(invoke("-q", "explain", "angry@example.com", "--config", config, "--json").stdout)
     [event] = [e for e in answer["timeline"] if e["source"] == "ses"]
     assert event["platform"]["feedback_id"] == "0100-complaint-ddd"
     assert event["platform"]["feedback_type"] == "abuse"
