@@ -104,13 +104,14 @@ def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> R
         text = rows.filter(pl.col("kind") == kind)
         if not text.height and kind != source.file_kind:
             continue
-        parsed = PARSERS[kind](text, source.mapping.time_zone).with_columns(
-            text.select(LINEAGE_COLUMNS))
+        # events keep the platform's id and fields; a contact row's lineage is its file and row
+        lineage = LINEAGE_COLUMNS if kind != "contacts" else ()
+        parsed = PARSERS[kind](text, source.mapping.time_zone).with_columns(text.select(lineage))
         problems = row_problems(kind, parsed, path)
         numbers = parsed["row_number"]
         good, bad = split_bad_rows(kind, parsed, problems,
                                    lambda indexes, numbers=numbers: raw_of(numbers.gather(indexes)),
-                                   keep=LINEAGE_COLUMNS)
+                                   keep=lineage)
         by_kind[kind] = good
         quarantine.append(bad)
     quarantine_frame = pl.concat(quarantine).sort("row_number", maintain_order=True)
