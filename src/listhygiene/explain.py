@@ -90,7 +90,7 @@ def open_store_copy(database: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _run(con, run_id: str | None) -> dict:
-    """The run to explain: its id, as-of, folder and the input files (source, sha256) it used."""
+    """The run to explain: its id, as-of, folder and the input files (source, sha256, path) it used."""
     where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
     rows = con.execute(
         f"""select run_id, {iso('as_of')}, strftime(as_of::timestamp, '%Y-%m-%dT%H:%M:%S.%f'),
@@ -111,7 +111,7 @@ def _run(con, run_id: str | None) -> dict:
         "as_of_exact": as_of_exact + "+00:00",
         "path": path,
         "config_sha256": manifest.get("config", {}).get("sha256"),
-        "inputs": [(i["source"], i["sha256"]) for i in manifest.get("inputs", [])],
+        "inputs": [(i["source"], i["sha256"], i["path"]) for i in manifest.get("inputs", [])],
     }
 
 
@@ -122,11 +122,11 @@ def _copy_address(con, email: str, inputs: list[tuple[str, str]]) -> None:
     come from the whole export, so the first row of each contacts file comes along too. Any
     other table a model reads is found in the store (the search path falls back to it).
     """
-    con.execute("create table pinned (source varchar, sha256 varchar)")
+    con.execute("create table pinned (source varchar, sha256 varchar, path varchar)")
     if inputs:
-        con.executemany("insert into pinned values (?, ?)", [list(i) for i in inputs])
+        con.executemany("insert into pinned values (?, ?, ?)", [list(i) for i in inputs])
     con.execute(f"""create table input_files as
-                    select f.* from {STORE_ALIAS}.input_files f semi join pinned p using (source, sha256)""")
+                    select f.* from {STORE_ALIAS}.input_files f semi join pinned p using (source, sha256, path)""")
     con.execute(
         f"""create table contact_rows as
             with usable as (

@@ -99,9 +99,14 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         [source.name, str(path.resolve()), stat.st_size, stat.st_mtime_ns],
     ).fetchall()
     sha = unchanged[0][0] if unchanged else file_sha256(path)
+    # A log's content is loaded once, wherever it turns up again. A contacts file is a part of
+    # the snapshot its name or folder dates: the same content under a new name (tonight's
+    # unchanged part of an export) is loaded again as part of tonight's snapshot.
+    same_place = " and path = ?" if source.file_kind == "contacts" else ""
     known = unchanged and [unchanged[0][1:]] or con.execute(
-        "select rows_read, rows_loaded, rows_quarantined from input_files where source = ? and sha256 = ?",
-        [source.name, sha],
+        "select rows_read, rows_loaded, rows_quarantined from input_files "
+        f"where source = ? and sha256 = ?{same_place}",
+        [source.name, sha] + ([str(path.resolve())] if same_place else []),
     ).fetchall()
     if known:
         log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0][0])

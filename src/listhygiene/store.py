@@ -8,7 +8,7 @@ import duckdb
 
 from .errors import ConfigError, LockHeld
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Loaded rows keep their file and row number, so every event can say where it came from.
 SCHEMA = """
@@ -33,7 +33,9 @@ create table if not exists input_files (
     records_read      bigint,             -- platform formats: records (objects, lines) read
     records_ignored   bigint,             -- platform formats: records with no hygiene event (opens, clicks)
     mtime_ns          bigint,             -- modification time when loaded: an unchanged file is not re-read
-    unique (source, sha256)
+    -- a log's content is loaded once wherever it turns up again; a contact export's content
+    -- under a new name is a new snapshot file (an unchanged part of tonight's export)
+    unique (source, sha256, path)
 );
 
 create table if not exists contact_rows (
@@ -131,9 +133,31 @@ def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
         raise ConfigError(f"store {database} cannot be opened: {exc}") from None
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")  # our own display and logs report progress
+    tune_engine(con, database)
     if not read_only:
         create_schema(con)
     return con
+
+
+def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
+    """Bound the run's memory and let it spill to disk beside the store instead of failing.
+
+    A night's working set (the rules' temp tables, sorts, hash tables) grows with the data;
+    past `memory_limit` DuckDB writes it to `temp_directory`, so a 20M-contact night finishes
+    on a shared machine rather than being killed. The limit is LISTHYGIENE_MEMORY_LIMIT when
+    set (DuckDB syntax: "6GiB"), else 3 GiB, at most half the machine's memory.
+    """
+    import os
+
+    limit = os.environ.get("LISTHYGIENE_MEMORY_LIMIT")
+    if not limit:
+        try:
+            physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            physical = 8 << 30
+        limit = f"{max(min(3 << 30, physical // 2), 256 << 20) >> 20}MiB"
+    con.execute("set memory_limit = '{}'".format(limit.replace("'", "''")))
+    con.execute("set temp_directory = '{}'".format(f"{database}.tmp".replace("'", "''")))
 
 
 # Platforms resend events: the same event in two files (or twice in one) is one event. These
@@ -168,6 +192,18 @@ MIGRATIONS = {
     alter table bounce_events add column if not exists platform json;
     """,
     3: "alter table input_files add column if not exists mtime_ns bigint;",
+    # the uniqueness of a file becomes (source, content, path): the table is rebuilt
+    4: """
+    create table input_files_v4 as select * from input_files;
+    drop table input_files;
+    """,
+}
+# Statements run after a migration's own, once the current SCHEMA has created what is missing.
+AFTER_MIGRATION = {
+    4: """
+    insert into input_files by name select * from input_files_v4;
+    drop table input_files_v4;
+    """,
 }
 
 
@@ -179,4 +215,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         "select value::integer from store_meta where key = 'schema_version'").fetchall()
     for target in range(version + 1, SCHEMA_VERSION + 1):
         con.execute(MIGRATIONS[target])
+        con.execute(SCHEMA)
+        if target in AFTER_MIGRATION:
+            con.execute(AFTER_MIGRATION[target])
         con.execute("update store_meta set value = ? where key = 'schema_version'", [str(target)])

@@ -122,11 +122,20 @@ def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> R
         path=path, source=source.name, kind=source.file_kind, sha256=sha256 or file_sha256(path), size=size,
         rows_read=primary.height + sum(f.height for f in by_kind.values()) + quarantine_frame.height,
         rows=primary, quarantine=quarantine_frame, other_rows=by_kind,
-        snapshot_at=snapshot_of(primary, path) if source.file_kind == "contacts" else None,
+        snapshot_at=_snapshot_time(fmt, primary, path, source) if source.file_kind == "contacts" else None,
         records_read=records.height, records_ignored=records.height - len(used),
         warnings=[] if size else ["zero-byte file holds no records"],
     )
     return result
+
+
+def _snapshot_time(fmt, rows: pl.DataFrame, path: Path, source: Source):
+    """The snapshot a contacts file belongs to: its rows or name say, else the format may
+    (a Mailchimp file with no rows still belongs to the export in its dated folder)."""
+    found = snapshot_of(rows, path)
+    if found is None and hasattr(fmt, "snapshot_at"):
+        found = fmt.snapshot_at(path, source)
+    return found
 
 
 def _complete(rows: pl.DataFrame) -> pl.DataFrame:
