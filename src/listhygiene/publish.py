@@ -61,13 +61,37 @@ def _copy(con, query: str, target: Path) -> int:
 
 
 def _write_sendable(con, target: Path) -> int:
-    """sendable.parquet: list_id, email, contact_id, then the contact attributes of the export."""
+    """sendable.parquet: list_id, email, contact_id, then the contact attributes of the export.
+
+    The attributes are those of the record that speaks for the (address, list) (primary_records),
+    read from the store for the rows written only, and split into columns by DuckDB.
+    """
     keys = _attribute_keys(con)
+    if any('"' in k or "\\" in k for k in keys) or len({k.lower() for k in keys}) < len(keys):
+        return _write_sendable_polars(con, target, keys)  # names a JSON path or SQL alias can't hold
+    columns = "".join(f", json_extract_string(r.attributes, {_json_path(k)}) as \"{k}\"" for k in keys)
+    return _copy(con, f"""
+        select s.list_id, s.email, s.contact_id{columns}
+        from {_SENDABLE_ROWS}
+        order by s.list_id, s.email""", target)
+
+
+# The sendable rows with the contact row of the record speaking for each.
+_SENDABLE_ROWS = """contact_status s
+        left join primary_records p on p.email = s.email and p.list_id = s.list_id
+        left join contact_rows r on r.file_id = p.file_id and r.row_number = p.row_number
+        where s.sendable"""
+
+
+def _json_path(key: str) -> str:
+    """The SQL text of the JSON path of one top-level key: '$."First Name"'."""
+    return "'" + f'$."{key}"'.replace("'", "''") + "'"
+
+
+def _write_sendable_polars(con, target: Path, keys: list[str]) -> int:
     frame = con.sql(
-        """select s.list_id, s.email, s.contact_id, coalesce(p.attributes::varchar, '{}') as attributes
-           from contact_status s
-           left join primary_records p on p.email = s.email and p.list_id = s.list_id
-           where s.sendable
+        f"""select s.list_id, s.email, s.contact_id, coalesce(r.attributes::varchar, '{{}}') as attributes
+           from {_SENDABLE_ROWS}
            order by s.list_id, s.email"""
     ).pl()
     if keys:

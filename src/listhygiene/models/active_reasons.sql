@@ -1,7 +1,8 @@
 -- active_reasons: every reason active at the as-of time, per candidate (address, list).
 -- Event reasons are active while some cause has no applicable lift after it; their reason_at
 -- is the first cause since the last lift. Export reasons follow the latest export.
--- is_global marks reasons that hold for the address as a whole.
+-- is_global marks reasons that hold for the address as a whole. Where two causes start at the
+-- same time, the one whose detail sorts first is shown, so identical runs write identical rows.
 
 with
 
@@ -9,33 +10,39 @@ params as (
     select as_of from run_params
 ),
 
-latest_records as (
-    select * from contact_records where is_latest
-),
-
 event_reasons as (
     select
         email, list_id, reason,
         min(occurred_at) as reason_at,
-        arg_min(detail, occurred_at) as detail,
-        arg_min(origin, occurred_at) as origin,
-        arg_min(source, occurred_at) as source,
+        arg_min(detail, {starts: occurred_at, detail: detail}) as detail,
+        arg_min(origin, {starts: occurred_at, detail: detail}) as origin,
+        arg_min(source, {starts: occurred_at, detail: detail}) as source,
         bool_or(is_global) as is_global
     from unlifted_causes
     group by email, list_id, reason
 ),
 
-export_observations as (
-    -- what each usable snapshot says per (source, address, list): status and flag
-    select
-        source, email, list_id, snapshot_at, is_latest,
-        bool_or(status = 'unsubscribed') as says_unsubscribed,
-        bool_or(status = 'cleaned') as says_cleaned,
-        bool_or(do_not_contact) as says_do_not_contact,
-        arg_min(lineage, row_number) as lineage,
-        arg_min(status_raw, row_number) filter (where status in ('unsubscribed', 'cleaned')) as status_raw
+latest_assertions as (
+    -- the (source, address, list) whose latest export asserts something: only these can give
+    -- an export reason, and they are a few percent of the rows
+    select distinct source, email, list_id
     from contact_records
-    group by source, email, list_id, snapshot_at, is_latest
+    where is_latest and (status in ('unsubscribed', 'cleaned') or do_not_contact)
+),
+
+export_observations as (
+    -- what each usable snapshot says per (source, address, list) of those: status and flag
+    select
+        r.source, r.email, r.list_id, r.snapshot_at, r.is_latest,
+        bool_or(r.status = 'unsubscribed') as says_unsubscribed,
+        bool_or(r.status = 'cleaned') as says_cleaned,
+        bool_or(r.do_not_contact) as says_do_not_contact,
+        arg_min(r.lineage, {row_number: r.row_number, file_id: r.file_id}) as lineage,
+        arg_min(r.status_raw, {row_number: r.row_number, file_id: r.file_id}) filter (where r.status in ('unsubscribed', 'cleaned')) as status_raw
+    from contact_records r
+    semi join latest_assertions a
+      on a.source = r.source and a.email = r.email and a.list_id is not distinct from r.list_id
+    group by r.source, r.email, r.list_id, r.snapshot_at, r.is_latest
 ),
 
 export_claims as (
@@ -80,22 +87,27 @@ export_states as (
     group by all
 ),
 
+export_details as (
+    select
+        *,
+        case when reason = 'do_not_contact'
+             then 'do_not_contact flag set in the export'
+             else 'export status "' || coalesce(status_raw, reason) || '"' end
+        || ' since ' || strftime(since::timestamp, '%Y-%m-%dT%H:%MZ') || ' (' || lineage || ')' as detail
+    from export_states
+),
+
 export_reasons as (
     -- a row with no list speaks for the address as a whole (e.g. Bulk Email: Do Not Allow),
     -- and the do_not_contact flag always does
     select
         k.email, k.list_id, e.reason,
         min(e.since) as reason_at,
-        arg_min(
-            case when e.reason = 'do_not_contact'
-                 then 'do_not_contact flag set in the export'
-                 else 'export status "' || coalesce(e.status_raw, e.reason) || '"' end
-            || ' since ' || strftime(e.since::timestamp, '%Y-%m-%dT%H:%MZ') || ' (' || e.lineage || ')',
-            e.since) as detail,
+        arg_min(e.detail, {starts: e.since, detail: e.detail}) as detail,
         'export' as origin,
-        arg_min(e.source, e.since) as source,
+        arg_min(e.source, {starts: e.since, detail: e.detail}) as source,
         bool_or(e.list_id is null or e.reason = 'do_not_contact') as is_global
-    from export_states e
+    from export_details e
     join candidates k
       on k.email = e.email
      and (e.list_id is null or e.reason = 'do_not_contact' or e.list_id = k.list_id)
@@ -106,9 +118,10 @@ invalid_addresses as (
     select
         k.email, k.list_id, 'invalid_address' as reason,
         min(r.snapshot_at) as reason_at,
-        arg_min('"' || r.email_raw || '" is not a valid address (' || r.lineage || ')', r.snapshot_at) as detail,
+        arg_min('"' || r.email_raw || '" is not a valid address (' || r.lineage || ')',
+                {starts: r.snapshot_at, file_id: r.file_id, row_number: r.row_number}) as detail,
         'export' as origin,
-        arg_min(r.source, r.snapshot_at) as source,
+        arg_min(r.source, {starts: r.snapshot_at, file_id: r.file_id, row_number: r.row_number}) as source,
         true as is_global
     from contact_records r
     join candidates k on k.email = r.email
@@ -177,9 +190,9 @@ final as (
     select
         email, list_id, reason,
         min(reason_at) as reason_at,
-        arg_min(detail, reason_at) as detail,
-        arg_min(origin, reason_at) as origin,
-        arg_min(source, reason_at) as source,
+        arg_min(detail, {starts: reason_at, detail: detail}) as detail,
+        arg_min(origin, {starts: reason_at, detail: detail}) as origin,
+        arg_min(source, {starts: reason_at, detail: detail}) as source,
         bool_or(is_global) as is_global
     from all_reasons
     group by email, list_id, reason

@@ -1,50 +1,19 @@
--- contact_records: the contact rows of every snapshot usable at the as-of time. For each
--- contacts source the newest snapshot at or before the as-of is the current truth
--- (is_latest); older snapshots tell who used to be a member (not_in_source) and when an
--- export started saying something (reason_at).
+-- contact_records: the contact rows of every snapshot usable at the as-of time (contact_files),
+-- with the file's snapshot time, recency and lineage. A view: each model reads the columns it
+-- needs from the store, and lineage text is made only for the rows that show it.
 
 with
 
-params as (
-    select as_of from run_params
-),
-
-snapshot_files as (
-    select
-        f.file_id,
-        f.source,
-        regexp_extract(f.path, '[^/\\]+$') as file_name,
-        -- a file with neither exported_at nor a date in its name is as new as its loading
-        coalesce(f.snapshot_at, f.loaded_at) as snapshot_at
-    from input_files f
-    join run_sources s on s.source = f.source and s.kind = f.kind
-    where f.kind = 'contacts'
-    -- a re-exported file (same name, new content) replaces its earlier versions
-    qualify f.file_id = max(f.file_id) over (partition by f.source, f.path)
-),
-
-usable as (
-    select s.*
-    from snapshot_files s, params p
-    where s.snapshot_at <= p.as_of
-),
-
-ranked as (
-    -- files of one source sharing a snapshot time are one snapshot split over several files
-    select *, dense_rank() over (partition by source order by snapshot_at desc) as recency
-    from usable
-),
-
 final as (
     select
-        r.source,
-        r.file_name,
-        r.snapshot_at,
-        r.recency,
-        r.recency = 1 as is_latest,
+        f.source,
+        f.file_name,
+        f.snapshot_at,
+        f.recency,
+        f.is_latest,
         c.*,
-        r.source || ':' || r.file_name || ' row ' || c.row_number as lineage
-    from ranked r
+        f.source || ':' || f.file_name || ' row ' || c.row_number as lineage
+    from contact_files f
     join contact_rows c using (file_id)
 )
 

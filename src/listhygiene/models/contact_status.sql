@@ -6,7 +6,8 @@
 with
 
 contact_addresses as (
-    select distinct email from contact_records
+    -- every address of the exports, once (primary_records speaks for each as a whole)
+    select email from primary_records where list_id is null
 ),
 
 rows_reported as (

@@ -8,8 +8,16 @@
 
 with
 
+shared_addresses as (
+    -- addresses with more than one row in the latest exports: only they can have two records
+    select email from contact_records where is_latest group by email having count(*) > 1
+),
+
 latest as (
-    select * from contact_records where is_latest
+    select r.*
+    from contact_records r
+    semi join shared_addresses s on s.email = r.email
+    where r.is_latest
 ),
 
 duplicated as (

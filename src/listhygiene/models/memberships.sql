@@ -1,26 +1,61 @@
 -- memberships: every (address, list) pair that any usable export has listed, with what the
 -- latest exports say about it. A pair absent from every latest export but present in an
--- earlier one is a former member (not_in_source).
+-- earlier one is a former member (not_in_source). The row shown is the last one seen (of several
+-- records in one snapshot, the last by file and row, so identical runs write identical rows).
+-- speaker: the ranking key of the record that speaks for the membership, read by
+-- primary_records (ranked here, in the one pass over the export rows by address and list).
+-- The aggregates keep fixed-width keys (time, file, row); lineage text is made per membership.
 
 with
 
 records as (
-    select * from contact_records where list_id is not null
+    select
+        email, list_id, is_latest, snapshot_at, status,
+        {seen_at: snapshot_at, file_id: file_id, row_number: row_number} as seen,
+        -- primary_records' ranking as one sortable key: latest export first, then subscribed,
+        -- then most recently exported, then source, contact id, file and row (unique: no ties)
+        {
+            not_latest: not is_latest,
+            not_subscribed: status <> 'subscribed',
+            older_by: -epoch_us(snapshot_at),
+            source: source,
+            contact_id: contact_id,
+            file_id: file_id,
+            row_number: row_number
+        } as rank_key
+    from contact_records
+    where list_id is not null
 ),
 
-final as (
+per_membership as (
     select
         email,
         list_id,
         bool_or(is_latest) as in_latest,
         min(snapshot_at) as first_seen_at,
-        max(snapshot_at) as last_seen_at,
-        arg_max(lineage, snapshot_at) as last_seen_lineage,
+        max(seen) as last_seen,
         -- several records of one address may say different things: one pending record is enough
         bool_or(is_latest and status = 'pending') as latest_pending,
-        arg_max(lineage, snapshot_at) filter (where is_latest and status = 'pending') as pending_lineage
+        max(seen) filter (where is_latest and status = 'pending') as pending_seen,
+        min(rank_key) as speaker
     from records
     group by email, list_id
+),
+
+final as (
+    select
+        m.email,
+        m.list_id,
+        m.in_latest,
+        m.first_seen_at,
+        m.last_seen.seen_at as last_seen_at,
+        lineage(l.source, l.file_name, m.last_seen.row_number) as last_seen_lineage,
+        m.latest_pending,
+        lineage(p.source, p.file_name, m.pending_seen.row_number) as pending_lineage,
+        m.speaker
+    from per_membership m
+    join contact_files l on l.file_id = m.last_seen.file_id
+    left join contact_files p on p.file_id = m.pending_seen.file_id
 )
 
 select * from final

@@ -2,36 +2,60 @@
 -- share one address (they are one recipient): a record of the latest export first, then one
 -- subscribed there, then the most recently exported, then by source and contact id so that
 -- the choice never changes between identical runs. list_id null: the address as a whole.
+-- The record's attributes are not carried here: sendable.parquet reads them from the store
+-- for the rows it writes (file_id, row_number).
 
 with
 
-ranked_by_list as (
-    select
-        email, list_id, contact_id, source, file_id, row_number, attributes, lineage,
-        row_number() over (
-            partition by email, list_id
-            order by is_latest desc, (status = 'subscribed') desc, snapshot_at desc,
-                     source, contact_id, file_id, row_number
-        ) as pick
-    from contact_records
-    where list_id is not null
+by_list as (
+    -- ranked with the memberships (memberships.speaker: the smallest ranking key wins)
+    select email, list_id, speaker as pick
+    from memberships
 ),
 
-ranked_by_address as (
+rows_on_no_list as (
     select
-        email, null::varchar as list_id, contact_id, source, file_id, row_number, attributes, lineage,
-        row_number() over (
-            partition by email
-            order by is_latest desc, (status = 'subscribed') desc, snapshot_at desc,
-                     source, contact_id, file_id, row_number
-        ) as pick
+        email,
+        {
+            not_latest: not is_latest,
+            not_subscribed: status <> 'subscribed',
+            older_by: -epoch_us(snapshot_at),
+            source: source,
+            contact_id: contact_id,
+            file_id: file_id,
+            row_number: row_number
+        } as pick
     from contact_records
+    where list_id is null
+),
+
+by_address as (
+    -- the best row of an address over all its rows: the best of each list's best and of its
+    -- rows on no list
+    select email, null::varchar as list_id, min(pick) as pick
+    from (
+        select email, pick from by_list
+        union all
+        select email, pick from rows_on_no_list
+    )
+    group by email
+),
+
+chosen as (
+    select * from by_list
+    union all
+    select * from by_address
 ),
 
 final as (
-    select * exclude (pick) from ranked_by_list where pick = 1
-    union all
-    select * exclude (pick) from ranked_by_address where pick = 1
+    select
+        email,
+        list_id,
+        pick.contact_id,
+        pick.source,
+        pick.file_id,
+        pick.row_number
+    from chosen
 )
 
 select * from final

@@ -2,19 +2,27 @@
 -- is lifted when an applicable lift came after it, so the latest one is all that matters.
 -- Scope as for causes: a lift with list_id null applies to every list, one with a list id to
 -- that list only. only_origin, when set, restricts the lift to causes of that origin.
+-- Only addresses with a cause can have a lift that matters: every input is narrowed to them
+-- first (most addresses have deliveries and confirmations, few have causes).
 
 with
+
+cause_addresses as (
+    select distinct email from suppression_causes
+),
 
 consent as (
     -- resubscribes carrying evidence of consent, and confirmations recorded in the exports
     -- (an export's confirmed_at after an unsubscribe counts as confirmed_optin)
-    select email, list_id, occurred_at, evidence
-    from events
-    where kind = 'resubscribe' and evidence in (select evidence from accepted_evidence)
+    select e.email, e.list_id, e.occurred_at, e.evidence
+    from events e
+    semi join cause_addresses a on a.email = e.email
+    where e.kind = 'resubscribe' and e.evidence in (select evidence from accepted_evidence)
     union all
-    select email, list_id, confirmed_at as occurred_at, 'confirmed_optin' as evidence
-    from contact_records
-    where confirmed_at is not null and confirmed_at <= (select as_of from run_params)
+    select c.email, c.list_id, c.confirmed_at as occurred_at, 'confirmed_optin' as evidence
+    from contact_records c
+    semi join cause_addresses a on a.email = c.email
+    where c.confirmed_at is not null and c.confirmed_at <= (select as_of from run_params)
 ),
 
 complaint_lifts as (
@@ -32,6 +40,18 @@ unsubscribe_lifts as (
     cross join (values ('unsubscribed'), ('list_unsubscribed')) as r(reason)
 ),
 
+integration_unsubscribers as (
+    select distinct email from events where kind = 'unsubscribe' and origin = 'integration'
+),
+
+subscribed_in_exports as (
+    -- the export rows showing an address with an Integration unsubscribe as subscribed
+    select c.email, c.list_id, c.snapshot_at
+    from contact_records c
+    semi join integration_unsubscribers i on i.email = c.email
+    where c.status = 'subscribed'
+),
+
 crm_follow as (
     -- an Integration unsubscribe follows the CRM: the next export showing the contact subscribed
     -- reverses it (a global one wherever the export lists the address as subscribed, since its
@@ -43,20 +63,26 @@ crm_follow as (
         r.reason,
         c.snapshot_at as occurred_at,
         'integration' as only_origin
-    from contact_records c
+    from subscribed_in_exports c
     cross join (values ('unsubscribed'), ('list_unsubscribed')) as r(reason)
-    where c.status = 'subscribed'
-      and (r.reason = 'unsubscribed' or c.list_id is not null)
-      and c.email in (select email from events where kind = 'unsubscribe' and origin = 'integration')
+    where r.reason = 'unsubscribed' or c.list_id is not null
+),
+
+last_delivery as (
+    -- only the latest delivery to an address can be the latest lift it gives
+    select e.email, max(e.occurred_at) as occurred_at
+    from events e
+    semi join cause_addresses a on a.email = e.email
+    where e.kind = 'delivery'
+    group by e.email
 ),
 
 deliverability_lifts as (
     -- a delivery or a confirmed opt-in proves the address works: it lifts hard bounces and
     -- soft-bounce streaks on every list
     select e.email, null::varchar as list_id, r.reason, e.occurred_at, null::varchar as only_origin
-    from events e
+    from last_delivery e
     cross join (values ('hard_bounce'), ('soft_bounce_limit')) as r(reason)
-    where e.kind = 'delivery'
     union all
     select c.email, null::varchar as list_id, r.reason, c.occurred_at, null::varchar as only_origin
     from consent c
@@ -64,11 +90,17 @@ deliverability_lifts as (
     where c.evidence = 'confirmed_optin'
 ),
 
+flagged_addresses as (
+    -- only an address the export ever flagged can see its flag cleared
+    select distinct source, email from contact_records where do_not_contact
+),
+
 flag_history as (
     -- the export's do_not_contact flag per address and snapshot, to see it being cleared
-    select source, email, snapshot_at, bool_or(do_not_contact) as flagged
-    from contact_records
-    group by source, email, snapshot_at
+    select c.source, c.email, c.snapshot_at, bool_or(c.do_not_contact) as flagged
+    from contact_records c
+    semi join flagged_addresses f on f.source = c.source and f.email = c.email
+    group by c.source, c.email, c.snapshot_at
 ),
 
 flag_cleared as (
@@ -100,7 +132,7 @@ all_lifts as (
 final as (
     select email, list_id, reason, only_origin, max(occurred_at) as last_lifted_at
     from all_lifts
-    where email in (select email from suppression_causes)
+    where email in (select email from cause_addresses)
     group by email, list_id, reason, only_origin
 )
 
