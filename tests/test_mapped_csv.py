@@ -145,3 +145,60 @@ def test_platform_sources_may_leave_kind_out_but_others_may_not(tmp_path):
     config = load_config(pipeline(tmp_path, contacts + ses))
     assert [(s.name, s.kind, s.file_kind, s.format) for s in config.sources] == [
         ("c", "contacts", "contacts", None), ("crm", None, "bounces", "ses")]
+
+
+def test_a_crm_log_with_its_own_words_is_read_and_a_resent_row_counts_once(tmp_path):
+    (tmp_path / "crm").mkdir()
+    (tmp_path / "crm" / "contacts_2026-11-21.csv").write_text(
+        "contact_id,email,list_id\nC1,kim@example.com,offers\nC2,lou@example.com,offers\n")
+    log = ("Email|Changed|Preference|Scope|Channel|Ticket\n"
+           "kim@example.com|2026-11-20 10:00|Do Not Allow||Web|T-1\n"
+           "kim@example.com|2026-11-20 10:00|Do Not Allow||Web|T-1\n"   # the CRM sent it twice
+           "lou@example.com|2026-11-20 11:00|Unsubscribe|offers|Web|T-2\n"
+           "lou@example.com|2026-11-20 12:00|Nope||Web|T-3\n")
+    (tmp_path / "crm" / "preferences.csv").write_text(log)
+    config = tmp_path / "pipeline.toml"
+    config.write_text("""
+[store]
+database = "state/store.duckdb"
+output = "out"
+
+[[sources]]
+name = "crm"
+kind = "contacts"
+path = "crm/contacts_*.csv"
+
+[[sources]]
+name = "preferences"
+kind = "unsubscribes"
+format = "csv"
+delimiter = "|"
+time_zone = "America/New_York"
+path = "crm/preferences.csv"
+[sources.columns]
+"Changed" = "occurred_at"
+"Preference" = "event"
+"Scope" = "list_id"
+"Channel" = "source"
+"Ticket" = "evidence_ref"
+[sources.values.event]
+"Do Not Allow" = "unsubscribe"
+[sources.values.source]
+"Web" = "contact"
+
+[policy]
+max_quarantine_fraction = 0.5
+""")
+    invoke("run", "--config", config, "--as-of", "2026-11-22T00:00:00Z")
+    status = pl.read_parquet(tmp_path / "out" / "latest" / "contact_status.parquet")
+    assert sorted(status.select("email", "reason", "reason_at").rows()) == [
+        ("kim@example.com", "unsubscribed", datetime(2026, 11, 20, 15, tzinfo=timezone.utc)),  # 10:00 in New York
+        ("lou@example.com", "list_unsubscribed", datetime(2026, 11, 20, 16, tzinfo=timezone.utc)),
+    ]
+    quarantine = pl.read_parquet(tmp_path / "out" / "latest" / "quarantine.parquet")
+    assert quarantine.select("row_number", "error").rows() == [
+        (4, "unknown event 'Nope' (expected one of unsubscribe, resubscribe, complaint, do_not_contact, do_contact)")]
+    import duckdb
+    with duckdb.connect(str(tmp_path / "state" / "store.duckdb"), read_only=True) as con:
+        assert con.sql("select row_number, is_duplicate from unsubscribe_events "
+                       "where email = 'kim@example.com' order by row_number").fetchall() == [(1, False), (2, True)]

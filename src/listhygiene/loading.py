@@ -215,30 +215,35 @@ def mark_duplicate_events(con, table: str, file_id: int) -> None:
     """Mark the new file's events already known from earlier rows or files.
 
     Two events are the same when the platform gave both the same id (event_ref) for the same
-    address, or, for events without an id, when every column of the identity is equal.
+    address, or, for events without an id, when every column of the identity is equal. Each
+    kind of sameness is one pass whose join is on plain keys, so DuckDB hashes it.
     """
     identity = EVENT_IDENTITY[table]
-    same = ("o.email = n.email and o.event_ref is not distinct from n.event_ref and (n.event_ref is not null or "
-            + " and ".join(f"o.{c} is not distinct from n.{c}" for c in identity) + ")")
-    partition = ", ".join(["email", "event_ref", *(f"case when event_ref is null then {c} end"
-                                                   for c in identity if c != "email")])
-    con.execute(
-        f"""
-        update {table} as target set is_duplicate = true
-        from (
-            select row_id
+    passes = [
+        ("event_ref is not null", ("email", "event_ref")),
+        ("event_ref is null", identity),
+    ]
+    for which, keys in passes:
+        same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in keys)
+        con.execute(
+            f"""
+            update {table} as target set is_duplicate = true
             from (
-                select rowid as row_id, file_id,
-                       row_number() over (partition by {partition} order by file_id, row_number, rowid) as nth
-                from {table} o
-                where exists (select 1 from {table} n where n.file_id = ? and {same})
-            )
-            where nth > 1 and file_id = ?
-        ) repeated
-        where target.rowid = repeated.row_id
-        """,
-        [file_id, file_id],
-    )
+                select row_id
+                from (
+                    select rowid as row_id, file_id,
+                           row_number() over (partition by {", ".join(keys)}
+                                              order by file_id, row_number, rowid) as nth
+                    from {table} o
+                    where o.{which}
+                      and exists (select 1 from {table} n where n.file_id = ? and n.{which} and {same})
+                )
+                where nth > 1 and file_id = ?
+            ) repeated
+            where target.rowid = repeated.row_id
+            """,
+            [file_id, file_id],
+        )
 
 
 def _attribute_columns(rows: pl.DataFrame) -> list[str]:
