@@ -188,3 +188,19 @@ def test_a_store_in_use_by_another_process_exits_5(after_night_one):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_running_out_of_memory_is_a_clean_error_that_changes_nothing(after_night_one, monkeypatch):
+    from listhygiene import pipeline
+
+    config = after_night_one
+    before_state, before_published = store_state(config), published(config)
+
+    def out_of_memory(*args, **kwargs):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block of size 256.0 KiB")
+
+    monkeypatch.setattr(pipeline, "evaluate", out_of_memory)
+    result = invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z", expect=1)
+    assert "Traceback" not in result.output
+    assert "LISTHYGIENE_MEMORY_LIMIT" in result.output and "Nothing was published" in result.output
+    assert_nothing_changed(config, before_state, before_published)

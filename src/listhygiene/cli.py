@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 
 import click
+import duckdb
 
 from . import __version__, logs
 from .config import load_config
@@ -46,6 +47,13 @@ class Commands(click.Group):
         except ListHygieneError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except duckdb.OutOfMemoryException as exc:
+            # Not the user's input, but not a bug to dump a traceback for either.
+            detail = str(exc).splitlines()[0]
+            click.echo(f"error: the run needed more memory than DuckDB may use ({detail}). Nothing "
+                       "was published and the store is unchanged. Raise LISTHYGIENE_MEMORY_LIMIT "
+                       "(e.g. LISTHYGIENE_MEMORY_LIMIT=12GiB) or free memory, then run again.", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]},
