@@ -145,8 +145,9 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
     A night's working set (the rules' temp tables, sorts, hash tables) grows with the data;
     past `memory_limit` DuckDB writes it to `temp_directory`, so a 20M-contact night finishes
     on a shared machine rather than being killed. The limit is LISTHYGIENE_MEMORY_LIMIT when
-    set (DuckDB syntax: "6GiB"), else half the machine's memory. (3 GiB was tried: the rules of
-    a 5M-contact night then fail to pin blocks instead of spilling.)
+    set (DuckDB syntax: "6GiB"), else a quarter of the machine's memory: loading still holds
+    whole files in polars beside it (measured at 5M contacts / 30M events: 3 GiB made the rules
+    fail to pin blocks; half the machine let loading and DuckDB together exhaust 24 GiB).
     """
     import os
 
@@ -156,7 +157,7 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
             physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (ValueError, OSError, AttributeError):
             physical = 8 << 30
-        limit = f"{max(physical // 2, 256 << 20) >> 20}MiB"
+        limit = f"{max(physical // 4, 256 << 20) >> 20}MiB"
     con.execute("set memory_limit = '{}'".format(limit.replace("'", "''")))
     con.execute("set temp_directory = '{}'".format(f"{database}.tmp".replace("'", "''")))
 
