@@ -163,3 +163,11 @@ def test_explain_names_the_notification_as_the_evidence(tmp_path):
     [event] = [e for e in answer["timeline"] if e["source"] == "ses"]
     assert event["platform"]["feedback_id"] == "0100-complaint-ddd"
     assert event["platform"]["feedback_type"] == "abuse"
+
+
+def test_a_file_of_only_bad_lines_loads_nothing_and_quarantines_each(tmp_path):
+    target = tmp_path / "broken.jsonl"
+    target.write_text("{not json\n[1, 2]\n")
+    result = read_platform(target, SES)
+    assert (result.rows_loaded, result.rows_read, result.records_ignored) == (0, 2, 0)
+    assert result.quarantine["error"].to_list() == ["line is not valid JSON", "line is JSON but not an object"]

@@ -98,16 +98,20 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         "where source = ? and path = ? and size = ? and mtime_ns = ? order by file_id desc limit 1",
         [source.name, str(path.resolve()), stat.st_size, stat.st_mtime_ns],
     ).fetchall()
-    sha = unchanged[0][0] if unchanged else file_sha256(path)
-    # A log's content is loaded once, wherever it turns up again. A contacts file is a part of
-    # the snapshot its name or folder dates: the same content under a new name (tonight's
-    # unchanged part of an export) is loaded again as part of tonight's snapshot.
-    same_place = " and path = ?" if source.file_kind == "contacts" else ""
-    known = unchanged and [unchanged[0][1:]] or con.execute(
-        "select rows_read, rows_loaded, rows_quarantined from input_files "
-        f"where source = ? and sha256 = ?{same_place}",
-        [source.name, sha] + ([str(path.resolve())] if same_place else []),
-    ).fetchall()
+    if unchanged:
+        sha, *counts = unchanged[0]
+        known = [tuple(counts)]
+    else:
+        sha = file_sha256(path)
+        # A log's content is loaded once, wherever it turns up again. A contacts file is a part
+        # of the snapshot its name or folder dates: the same content under a new name (tonight's
+        # unchanged part of an export) is loaded again as part of tonight's snapshot.
+        same_place = " and path = ?" if source.file_kind == "contacts" else ""
+        known = con.execute(
+            "select rows_read, rows_loaded, rows_quarantined from input_files "
+            f"where source = ? and sha256 = ?{same_place}",
+            [source.name, sha] + ([str(path.resolve())] if same_place else []),
+        ).fetchall()
     if known:
         log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0][0])
         return FileLoad(source.name, source.file_kind, path, sha, *known[0], status="already_loaded"), None

@@ -140,8 +140,9 @@ def _snapshot_time(fmt, rows: pl.DataFrame, path: Path, source: Source):
 
 def _complete(rows: pl.DataFrame) -> pl.DataFrame:
     """All ROW_COLUMNS, as text (row_number as Int64), whatever subset the model returned."""
-    return pl.DataFrame(schema={name: pl.String for name in ROW_COLUMNS}).cast(
-        {"row_number": pl.Int64}).pipe(
-        lambda empty: pl.concat([empty, rows.select(
-            pl.col(c).cast(pl.Int64 if c == "row_number" else pl.String) for c in rows.columns
-            if c in ROW_COLUMNS)], how="diagonal_relaxed") if rows.width else empty)
+    if not rows.width:  # no valid record: selecting literals from no columns would make one row
+        rows = pl.DataFrame(schema={"row_number": pl.Int64})
+    return rows.select(
+        (pl.col(name) if name in rows.columns else pl.lit(None))
+        .cast(pl.Int64 if name == "row_number" else pl.String).alias(name)
+        for name in ROW_COLUMNS)

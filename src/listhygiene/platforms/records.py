@@ -88,14 +88,13 @@ def _document(path: Path, page_keys: tuple[str, ...]) -> pl.DataFrame:
                 except duckdb.InvalidInputException as again:
                     raise _malformed(path, again) from None
         con.register("document_values", values.to_arrow())
-        keys = "[" + ", ".join(f"'{k}'" for k in page_keys if k.replace("_", "").isalnum()) + "]::varchar[]"
         records = con.sql(f"""
             with values_ as (
                 select value::json as value, nth from document_values
             ),
             -- a page: the records sit in an array under a known key
             paged as (
-                select nth, list_filter({keys}, lambda k: json_type(value, '$.' || k) = 'ARRAY') as keys, value
+                select nth, list_filter($page_keys::varchar[], lambda k: json_type(value, '$.' || k) = 'ARRAY') as keys, value
                 from values_
             ),
             arrays as (
@@ -115,7 +114,7 @@ def _document(path: Path, page_keys: tuple[str, ...]) -> pl.DataFrame:
                    record::varchar as record,
                    case when json_type(record) <> 'OBJECT' then 'record is JSON but not an object' end as error
             from items
-            order by row_number""").pl()
+            order by row_number""", params={"page_keys": list(page_keys)}).pl()
     return records.cast(RECORDS_SCHEMA)
 
 
