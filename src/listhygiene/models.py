@@ -19,6 +19,7 @@ RUN_MODELS = (
     "suppression_lifts",
     "unlifted_causes",
     "active_reasons",
+    "status_reasons",
     "contact_status",
     "suppressions",
     "blocked_resubscribes",

@@ -63,8 +63,9 @@ def _copy(con, query: str, target: Path) -> int:
 def _write_sendable(con, target: Path) -> int:
     """sendable.parquet: list_id, email, contact_id, then the contact attributes of the export.
 
-    The attributes are those of the record that speaks for the (address, list) (primary_records),
-    read from the store for the rows written only, and split into columns by DuckDB.
+    The attributes are those of the record that speaks for the (address, list) (contact_status
+    keeps its file_id and row_number from primary_records), read from the store for the rows
+    written only, and split into columns by DuckDB.
     """
     keys = _attribute_keys(con)
     if any('"' in k or "\\" in k for k in keys) or len({k.lower() for k in keys}) < len(keys):
@@ -78,8 +79,7 @@ def _write_sendable(con, target: Path) -> int:
 
 # The sendable rows with the contact row of the record speaking for each.
 _SENDABLE_ROWS = """contact_status s
-        left join primary_records p on p.email = s.email and p.list_id = s.list_id
-        left join contact_rows r on r.file_id = p.file_id and r.row_number = p.row_number
+        left join contact_rows r on r.file_id = s.file_id and r.row_number = s.row_number
         where s.sendable"""
 
 

@@ -1,61 +1,27 @@
--- contact_status: one row per (address, list) known to the run — every membership, current or
--- former, and contacts on no list at all (list_id null). Sendable for marketing when the
--- address is a member and no reason is active; transactional mail only honours
--- invalid_address and hard_bounce.
+-- contact_status: one row per (address, list) known to the run (status_reasons), with the
+-- contact id of the record speaking for it (and that record's file_id and row_number, where
+-- sendable.parquet finds its attributes). Sendable for marketing when the address is a
+-- member and no reason is active; transactional mail only honours invalid_address and
+-- hard_bounce.
 
 with
 
-contact_addresses as (
-    -- every address of the exports, once (primary_records speaks for each as a whole)
-    select email from primary_records where list_id is null
-),
-
-rows_reported as (
-    select k.email, k.list_id, k.on_list
-    from candidates k
-    where k.on_list
-    union all
-    select k.email, k.list_id, false as on_list
-    from candidates k
-    where k.list_id is null
-      and k.email in (select email from contact_addresses)
-      and k.email not in (select email from memberships)
-),
-
-ranked_reasons as (
-    select a.*, p.precedence, p.blocks_transactional
-    from active_reasons a
-    join reason_precedence p using (reason)
-),
-
-reasons_per_row as (
-    select
-        email, list_id,
-        list(reason order by precedence) as reasons,
-        arg_min(reason, precedence) as reason,
-        arg_min(reason_at, precedence) as reason_at,
-        arg_min(detail, precedence) as detail,
-        bool_or(blocks_transactional) as blocks_transactional
-    from ranked_reasons
-    group by email, list_id
-),
-
 final as (
     select
-        k.email,
-        k.list_id,
+        s.email,
+        s.list_id,
         p.contact_id,
-        k.on_list and r.reason is null as sendable,
-        not coalesce(r.blocks_transactional, false) as transactional_ok,
-        r.reason,
-        coalesce(r.reasons, []::varchar[]) as reasons,
-        r.reason_at,
-        r.detail
-    from rows_reported k
-    left join reasons_per_row r
-      on r.email = k.email and r.list_id is not distinct from k.list_id
+        s.on_list and s.reason is null as sendable,
+        not coalesce(s.blocks_transactional, false) as transactional_ok,
+        s.reason,
+        coalesce(s.reasons, []::varchar[]) as reasons,
+        s.reason_at,
+        s.detail,
+        p.file_id,
+        p.row_number
+    from status_reasons s
     left join primary_records p
-      on p.email = k.email and p.list_id is not distinct from k.list_id
+      on p.email = s.email and p.list_id is not distinct from s.list_id
 )
 
 select * from final
