@@ -9,8 +9,13 @@
 with
 
 shared_addresses as (
-    -- addresses with more than one row in the latest exports: only they can have two records
-    select email from contact_records where is_latest group by email having count(*) > 1
+    -- addresses held by two records or more (source, contact_id) in the latest exports: a
+    -- contact on several lists has several rows but one record, so rows alone do not count
+    select email
+    from contact_records
+    where is_latest
+    group by email
+    having min({source: source, contact_id: contact_id}) <> max({source: source, contact_id: contact_id})
 ),
 
 latest as (
