@@ -263,6 +263,9 @@ def parse_args() -> argparse.Namespace:
                         help="also the 20M/120M tier: generate it, run the first night, delete it")
     parser.add_argument("--keep", action="store_true",
                         help="keep each run's workspace (store and outputs) under benchmarks/data/")
+    parser.add_argument("--memory-limit",
+                        help="DuckDB's memory limit for the nightly runs (LISTHYGIENE_MEMORY_LIMIT, e.g. 3GiB); "
+                             "default: the job's own (a quarter of the machine)")
     args = parser.parse_args()
     args.tiers = [t for t in args.tiers.split(",") if t]
     args.formats = [f for f in args.formats.split(",") if f]
@@ -283,6 +286,8 @@ def main() -> None:
     logs = DATA / f"logs-{started:%Y%m%dT%H%M%SZ}"  # one file per step: the processes' output
     logs.mkdir()
     info = machine()
+    if args.memory_limit:
+        os.environ["LISTHYGIENE_MEMORY_LIMIT"] = args.memory_limit  # inherited by every step
     results: list[Measurement] = []
     for name in args.tiers:
         for fmt in args.formats:
@@ -298,6 +303,7 @@ def main() -> None:
         "settings": {"lists": LISTS, "nights": NIGHTS, "seed": SEED,
                      "tiers": {t.name: asdict(t) for t in [*TIERS.values(), BIG]}},
         "machine": info,
+        "memory_limit": os.environ.get("LISTHYGIENE_MEMORY_LIMIT", "default (a quarter of the machine)"),
         "measurements": [{**asdict(m), "rows_per_second": round(m.rows_per_second, 1)} for m in results],
         "targets": checks,
     }
