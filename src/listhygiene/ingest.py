@@ -1,15 +1,19 @@
-"""Read one contacts export, unsubscribe log or bounce log into validated canonical rows and quarantined rows."""
+"""Read a contacts export, unsubscribe log or bounce log, batch by batch, into canonical and quarantined rows."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
 import io
+import os
 import re
+import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,6 +30,12 @@ ACCEPTED_FORMATS = (".csv", ".csv.gz", ".parquet")
 # than the header, which almost always means an unquoted separator shifted its values.
 SPARE_FIELDS = 8
 HASH_CHUNK = 1 << 20
+TRANSCODE_CHUNK = 8 << 20
+# Rows read, validated and handed to the loader at a time: what bounds the memory of loading a
+# file whatever its size. Measured on bounce logs: ~1.5 GiB at most on the polars side (the
+# batch read ahead, the one validated, the one being inserted), ~0.1 GiB per 100,000 rows.
+# The environment's LISTHYGIENE_BATCH_ROWS overrides it (see batch_rows).
+BATCH_ROWS = 500_000
 
 
 @dataclass(frozen=True)
@@ -142,15 +152,48 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def batch_rows() -> int:
+    """Rows per batch: LISTHYGIENE_BATCH_ROWS when set (tests set it tiny), else BATCH_ROWS.
+
+    A CSV's first batch holds its header record too, so one record less.
+    """
+    configured = os.environ.get("LISTHYGIENE_BATCH_ROWS")
+    return max(int(configured), 1) if configured else BATCH_ROWS
+
+
 def read_input(path: Path, *, source: str, kind: str, sha256: str | None = None,
                mapping: Mapping | None = None) -> ReadResult:
     """Read one input file of the given kind into canonical typed rows and quarantined rows.
 
     Pass `sha256` when the caller has already hashed the file (the loader does, to skip known
     files); otherwise it is computed while the file is read. `mapping` renames the file's
-    columns and words into canonical ones (a CRM's own export).
+    columns and words into canonical ones (a CRM's own export). The whole file's rows are held:
+    the loader reads big files batch by batch instead (`read_batches`).
     """
-    mapping = mapping or Mapping()
+    if sha256 is not None:
+        return read_whole(read_batches(path, source=source, kind=kind, sha256=sha256, mapping=mapping))
+    # Hashing and parsing both release the GIL: hash in a thread while the file is read.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(file_sha256, Path(path))
+        result = read_whole(read_batches(path, source=source, kind=kind, sha256="", mapping=mapping))
+        return replace(result, sha256=digest.result())
+
+
+def read_whole(batches: InputBatches) -> ReadResult:
+    """Every batch of the file read, its good rows gathered into the result."""
+    rows = list(batches)
+    result = batches.result
+    return replace(result, rows=pl.concat(rows) if rows else result.rows)
+
+
+def read_batches(path: Path, *, source: str, kind: str, sha256: str,
+                 mapping: Mapping | None = None) -> InputBatches:
+    """Open one input file of the given kind to read it batch by batch (see InputBatches).
+
+    Raises InputError here for a file that cannot be used at all (missing, a format not
+    accepted, a required column missing, an empty contacts export); a file whose records turn
+    out unreadable raises it while the batches are read.
+    """
     path = Path(path)
     if kind not in KINDS:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -159,44 +202,79 @@ def read_input(path: Path, *, source: str, kind: str, sha256: str | None = None,
         size = path.stat().st_size
     except FileNotFoundError:
         raise InputError("file not found.", file=str(path)) from None
-    if sha256 is not None:
-        result = read_and_validate(path, source=source, kind=kind, file_format=file_format, size=size,
-                                   mapping=mapping)
-        return replace(result, sha256=sha256)
-    # Hashing and parsing both release the GIL: hash in a thread while the file is read.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(file_sha256, path)
-        result = read_and_validate(path, source=source, kind=kind, file_format=file_format, size=size,
-                                   mapping=mapping)
-        return replace(result, sha256=digest.result())
+    return InputBatches(path, source=source, kind=kind, sha256=sha256, file_format=file_format,
+                        size=size, mapping=mapping or Mapping())
 
 
-def read_and_validate(path: Path, *, source: str, kind: str, file_format: str, size: int,
-                      mapping: Mapping) -> ReadResult:
-    """read_input but for the file's hash, which is left empty for the caller to fill in."""
-    headers = None if size == 0 else read_header(path, file_format, mapping)
-    if headers is None:
-        return empty_result(path, source=source, kind=kind, sha256="", size=size, zero_bytes=size == 0)
+class InputBatches:
+    """One canonical input file (CSV, CSV.gz, Parquet) read and validated batch_rows() rows at a time.
 
-    warnings: list[str] = []
-    positions, extras = match_columns(renamed(headers, mapping), kind, path, warnings)
-    table = read_rows(path, file_format, headers, mapping)
+    Iterate it once: each item is a batch's good rows in the kind's output columns, numbered by
+    their record's position in the file, for the caller to use and drop (only quarantined rows,
+    few, are kept). Once the iteration is over, `result` tells what the whole file held:
+    rows_read, quarantine, warnings and snapshot_at. Its `rows` is empty: the batches held them.
+    """
+
+    def __init__(self, path: Path, *, source: str, kind: str, sha256: str, file_format: str,
+                 size: int, mapping: Mapping):
+        self.file_format, self.mapping = file_format, mapping
+        self.headers = None if size == 0 else read_header(path, file_format, mapping)
+        if self.headers is None:
+            self.result = empty_result(path, source=source, kind=kind, sha256=sha256, size=size,
+                                       zero_bytes=size == 0)
+            return
+        self.result = ReadResult(path=path, source=source, kind=kind, sha256=sha256, size=size,
+                                 rows_read=0, rows=pl.DataFrame(), snapshot_at=None,
+                                 quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA))
+        self.positions, self.extras = match_columns(renamed(self.headers, mapping), kind, path,
+                                                    self.result.warnings)
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        if self.headers is None:
+            return
+        path, kind = self.result.path, self.result.kind
+        records = rows_read = blank_rows = 0
+        quarantined = [self.result.quarantine]
+        latest = []  # contacts: each batch's latest exported_at
+        for frame in raw_batches(path, self.file_format, self.headers, self.mapping):
+            rows, quarantine, blank = validate_batch(
+                RawTable(self.headers, frame), kind, self.positions, self.extras, self.mapping, path,
+                first_row=records + 1)
+            records += frame.height
+            rows_read += frame.height - blank
+            blank_rows += blank
+            if quarantine.height:
+                quarantined.append(quarantine)
+            if kind == "contacts":
+                latest.append(rows.select(pl.col("exported_at").max()))
+            if rows.height:
+                yield rows
+        warnings = self.result.warnings
+        if blank_rows:
+            warnings.append(f"skipped {blank_rows} empty row(s) (no value in any column)")
+        self.result = replace(
+            self.result, rows_read=rows_read, rows=rows.clear(), quarantine=pl.concat(quarantined),
+            snapshot_at=snapshot_of(pl.concat(latest), path) if kind == "contacts" else None,
+            warnings=warnings)
+
+
+def validate_batch(table: RawTable, kind: str, positions: dict[str, int], extras: list[tuple[int, str]],
+                   mapping: Mapping, path: Path, *, first_row: int) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """A batch's good rows, its quarantined rows, and how many of its records were blank.
+
+    Records are numbered from first_row, the position of the batch's first record in the file;
+    blank records keep their numbers but are left out.
+    """
     blank = table.frame.select(row_has_no_values(table)).to_series()
-    text = with_value_maps(canonical_text(table, positions, extras, kind), mapping)
+    text = with_value_maps(canonical_text(table, positions, extras, kind, first_row=first_row), mapping)
     if blank.any():
-        warnings.append(f"skipped {blank.sum()} empty row(s) (no value in any column)")
         table = RawTable(table.headers, table.frame.filter(~blank))
         text = text.filter(~blank)
     parsed = PARSERS[kind](text, mapping.time_zone)
     problems = pl.concat([ragged_rows(table), row_problems(kind, parsed, path)])
-    rows, quarantine = split_bad_rows(kind, parsed, problems,
-                                      lambda indexes: table.frame[indexes].select(raw_json(table)).to_series())
-    return ReadResult(
-        path=path, source=source, kind=kind, sha256="", size=size,
-        rows_read=parsed.height, rows=rows, quarantine=quarantine,
-        snapshot_at=snapshot_of(rows, path) if kind == "contacts" else None,
-        warnings=warnings,
-    )
+    rows, quarantine = split_bad_rows(
+        kind, parsed, problems, lambda indexes: table.frame[indexes].select(raw_json(table)).to_series())
+    return rows, quarantine, int(blank.sum())
 
 
 def split_bad_rows(kind: str, parsed: pl.DataFrame, problems: pl.DataFrame,
@@ -254,42 +332,134 @@ def read_header(path: Path, file_format: str, mapping: Mapping | None = None) ->
                            encoding=mapping.encoding)
 
 
-def read_rows(path: Path, file_format: str, headers: list[str], mapping: Mapping | None = None) -> RawTable:
-    """The file's rows as text, one column per header field."""
-    mapping = mapping or Mapping()
+def raw_batches(path: Path, file_format: str, headers: list[str], mapping: Mapping) -> Iterator[pl.DataFrame]:
+    """The file's records as text (RawTable frames), batch_rows() at a time; at least one, maybe empty."""
     if file_format == ".parquet":
-        return read_parquet_table(path)
-    return read_csv_table(path, headers, compressed=file_format == ".csv.gz",
-                          delimiter=mapping.delimiter, encoding=mapping.encoding)
+        batches = parquet_batches(path, batch_rows())
+        empty = pl.DataFrame(schema={f"h{i}": pl.String for i in range(len(headers))}
+                             | {"extra_fields": pl.Int32})
+    else:
+        batches = csv_batches(path, headers, compressed=file_format == ".csv.gz",
+                              delimiter=mapping.delimiter, encoding=mapping.encoding, rows=batch_rows())
+        empty = with_extra_fields(pl.DataFrame(schema=csv_schema(headers)))
+    any_batch = False
+    for frame in batches:
+        any_batch = True
+        yield frame
+    if not any_batch:
+        yield empty
+
+
+def csv_schema(headers: list[str]) -> dict[str, pl.DataType]:
+    """Every field as text: h{i} per header field, then spare x{i} columns for overflowing fields."""
+    schema = {f"h{i}": pl.String for i in range(len(headers))}
+    return schema | {f"x{i}": pl.String for i in range(SPARE_FIELDS)}
+
+
+def csv_options(headers: list[str], delimiter: str) -> dict:
+    """How polars reads our CSVs: records (the header too) as text, invalid UTF-8 as U+FFFD."""
+    return dict(has_header=False, schema=csv_schema(headers), truncate_ragged_lines=True,
+                missing_columns="insert", encoding="utf8-lossy", separator=delimiter)
+
+
+def with_extra_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with extra_fields: how many spare columns a record filled (0 for most)."""
+    spares = [pl.when(pl.col(f"x{i}").is_not_null()).then(i + 1) for i in range(SPARE_FIELDS)]
+    return frame.with_columns(extra_fields=pl.max_horizontal(spares).fill_null(0).cast(pl.Int32))
+
+
+def csv_batches(path: Path, headers: list[str], *, compressed: bool, delimiter: str, encoding: str,
+                rows: int) -> Iterator[pl.DataFrame]:
+    """A CSV's records after the header as text, `rows` at a time, overflowing fields in spare columns.
+
+    polars reads the file ahead in its own threads (gzip included), holding a few batches only.
+    """
+    with utf8_source(path, compressed, encoding) as source:
+        try:
+            batches = pl.scan_csv(source, **csv_options(headers, delimiter)).collect_batches(chunk_size=rows)
+            for number, frame in enumerate(batches):
+                yield with_extra_fields(frame.slice(1) if number == 0 else frame)  # less the header
+        except (pl.exceptions.PolarsError, OSError, EOFError, zlib.error) as exc:
+            raise unreadable(path, compressed, exc) from exc
 
 
 def read_csv_table(path: Path, headers: list[str], *, compressed: bool, delimiter: str = ",",
                    encoding: str = "utf-8") -> RawTable:
-    """Read a CSV with every value as text, keeping overflowing fields in spare columns."""
-    schema = {f"h{i}": pl.String for i in range(len(headers))}
-    schema |= {f"x{i}": pl.String for i in range(SPARE_FIELDS)}
-    try:
-        frame = pl.read_csv(as_utf8(path, compressed, encoding), has_header=False, schema=schema,
-                            truncate_ragged_lines=True, missing_columns="insert",
-                            encoding="utf8-lossy", separator=delimiter)
-    except (pl.exceptions.PolarsError, OSError, EOFError, zlib.error) as exc:
-        raise unreadable(path, compressed, exc) from exc
-    spares = [pl.when(pl.col(f"x{i}").is_not_null()).then(i + 1) for i in range(SPARE_FIELDS)]
-    frame = frame.slice(1).with_columns(
-        extra_fields=pl.max_horizontal(spares).fill_null(0).cast(pl.Int32))
-    return RawTable(headers, frame)
+    """Read a whole CSV with every value as text, keeping overflowing fields in spare columns."""
+    with utf8_source(path, compressed, encoding) as source:
+        try:
+            frame = pl.read_csv(source, **csv_options(headers, delimiter))
+        except (pl.exceptions.PolarsError, OSError, EOFError, zlib.error) as exc:
+            raise unreadable(path, compressed, exc) from exc
+    return RawTable(headers, with_extra_fields(frame.slice(1)))
 
 
-def as_utf8(path: Path, compressed: bool, encoding: str) -> Path | io.BytesIO:
-    """The file itself when it is UTF-8 (polars reads it, gzipped or not); else its text re-encoded.
+@contextmanager
+def utf8_source(path: Path, compressed: bool, encoding: str) -> Iterator[Path]:
+    """The file itself when it is UTF-8 (polars reads it, gzipped or not); else a UTF-8 copy of its text.
 
-    Exports in another encoding (Windows-1252 from Excel and older CRMs) are decoded whole,
-    in one call, and handed over as UTF-8 bytes.
+    Exports in another encoding (Windows-1252 from Excel and older CRMs) are decoded a chunk at
+    a time into a temporary file, removed afterwards.
     """
     if encoding in ("utf-8", "utf-8-sig"):
-        return path
-    data = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
-    return io.BytesIO(data.decode(encoding, errors="replace").encode("utf-8"))
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="listhygiene-") as folder:
+        copy = Path(folder) / "utf-8.csv"
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        try:
+            with (gzip.open if compressed else open)(path, "rb") as raw, open(copy, "wb") as text:
+                while chunk := raw.read(TRANSCODE_CHUNK):
+                    text.write(decoder.decode(chunk).encode("utf-8"))
+                text.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise unreadable(path, compressed, exc) from exc
+        yield copy
+
+
+def parquet_batches(path: Path, rows: int) -> Iterator[pl.DataFrame]:
+    """A Parquet file's rows, `rows` at a time, every column turned into the text a CSV export would hold."""
+    try:
+        scan = pl.scan_parquet(path)
+        hex_columns = binary_columns_not_utf8(scan)
+        batches = scan.collect_batches(chunk_size=rows)
+        frame = next(batches, None)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise unreadable_parquet(path, exc) from exc
+    while frame is not None:
+        text = pl.DataFrame([as_text(column, hex_binary=column.name in hex_columns).alias(f"h{i}")
+                             for i, column in enumerate(frame.iter_columns())])
+        yield text.with_columns(extra_fields=pl.lit(0, dtype=pl.Int32))
+        try:
+            frame = next(batches, None)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise unreadable_parquet(path, exc) from exc
+
+
+def binary_columns_not_utf8(scan: pl.LazyFrame) -> set[str]:
+    """The Binary columns holding bytes that are not UTF-8 anywhere in the file (shown as hex)."""
+    binary = [name for name, dtype in scan.collect_schema().items() if isinstance(dtype, pl.Binary)]
+    not_utf8: set[str] = set()
+    if binary:
+        for frame in scan.select(binary).collect_batches():
+            for column in frame.iter_columns():
+                if column.name not in not_utf8:
+                    try:
+                        column.cast(pl.String)
+                    except pl.exceptions.ComputeError:
+                        not_utf8.add(column.name)
+    return not_utf8
+
+
+def as_text(values: pl.Series, *, hex_binary: bool = False) -> pl.Series:
+    """A typed Parquet column as the text our parsers read back losslessly.
+
+    Old writers store text as plain bytes: Binary is read as UTF-8, or shown as hex when any
+    value in the file's column is not UTF-8 (hex_binary).
+    """
+    if isinstance(values.dtype, pl.Binary):
+        return values.bin.encode("hex") if hex_binary else values.cast(pl.String)
+    return values.to_frame("v").select(text_expr(pl.col("v"), values.dtype)).to_series()
 
 
 def read_csv_header(path: Path, *, compressed: bool, delimiter: str = ",",
@@ -311,27 +481,6 @@ def read_csv_header(path: Path, *, compressed: bool, delimiter: str = ",",
         return []  # not CSV at all: reported as missing columns, with a hint saying so
     except (OSError, EOFError, zlib.error) as exc:
         raise unreadable(path, compressed, exc) from exc
-
-
-def read_parquet_table(path: Path) -> RawTable:
-    """Read a Parquet file, turning every column into the text a CSV export would hold."""
-    try:
-        frame = pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise unreadable_parquet(path, exc) from exc
-    text = pl.DataFrame([as_text(column).alias(f"h{i}") for i, column in enumerate(frame.iter_columns())])
-    return RawTable(frame.columns, text.with_columns(extra_fields=pl.lit(0, dtype=pl.Int32)))
-
-
-def as_text(values: pl.Series) -> pl.Series:
-    """A typed Parquet column as the text our parsers read back losslessly."""
-    if isinstance(values.dtype, pl.Binary):
-        # Old writers store text as plain bytes; bytes that are not UTF-8 are shown as hex.
-        try:
-            return values.cast(pl.String)
-        except pl.exceptions.ComputeError:
-            return values.bin.encode("hex")
-    return values.to_frame("v").select(text_expr(pl.col("v"), values.dtype)).to_series()
 
 
 def text_expr(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -482,10 +631,13 @@ def row_has_no_values(table: RawTable) -> pl.Expr:
 
 
 def canonical_text(table: RawTable, positions: dict[str, int], extras: list[tuple[int, str]],
-                   kind: str) -> pl.DataFrame:
-    """One String column per canonical column (null when the file lacks it), plus row_number."""
+                   kind: str, *, first_row: int = 1) -> pl.DataFrame:
+    """One String column per canonical column (null when the file lacks it), plus row_number.
+
+    Rows are numbered from first_row: the position in the file of the table's first record.
+    """
     spec = KINDS[kind]
-    columns = [pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row_number")]
+    columns = [pl.int_range(first_row, pl.len() + first_row, dtype=pl.Int64).alias("row_number")]
     for name in spec.required + spec.optional:
         if name in positions:
             columns.append(pl.col(f"h{positions[name]}").alias(name))

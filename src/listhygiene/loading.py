@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from . import bounces
 from .checkpoints import checkpoint
 from .config import Config, Source
 from .errors import InputError, ValidationFailed
-from .ingest import ReadResult, file_sha256
+from .ingest import ReadResult, file_sha256, read_batches
 from .platforms import read_source_file
 from .normalize import mask_addresses_in, normalize_addresses
 from .store import EVENT_IDENTITY
@@ -127,8 +130,13 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         report.warnings.append(message)
         log.warning(message)
 
-    result = read_source_file(path, source, sha256=sha)
+    # Rows go into the store batch by batch as they are read; quarantined rows, few, are kept.
+    batches, read_result = _read(path, source, sha)
+    file_id = _new_file_id(con)
+    loaded, attribute_columns = _insert_batches(con, batches, file_id)
+    result = read_result()
     result.mtime_ns = stat.st_mtime_ns
+    rows_loaded = sum(loaded.values())
     for warning in result.warnings:
         message = f"{source.name} {path.name}: {warning}"
         report.warnings.append(message)
@@ -137,23 +145,40 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
     ignored = (f", {result.records_ignored} of {result.records_read} records ignored (no hygiene event)"
                if result.records_ignored else "")
     log.info("%s %s: %d rows read, %d loaded, %d quarantined%s",
-             source.name, path.name, result.rows_read, result.rows_loaded, quarantined, ignored,
+             source.name, path.name, result.rows_read, rows_loaded, quarantined, ignored,
              extra={"stage": "loading", "source": source.name, "file": str(path),
-                    "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
+                    "rows_read": result.rows_read, "rows_loaded": rows_loaded,
                     "rows_quarantined": quarantined, "records_read": result.records_read,
                     "records_ignored": result.records_ignored})
 
     limit = config.policy.max_quarantine_fraction
     if result.rows_read and quarantined / result.rows_read > limit:
+        # Its rows went in as they were read: take them out (load_sources raises, and the run
+        # rolls back all the same).
+        for kind in loaded:
+            con.execute(f"delete from {TABLE_OF_KIND[kind]} where file_id = ?", [file_id])
         outcome = FileLoad(source.name, source.file_kind, path, sha, result.rows_read,
-                           result.rows_loaded, quarantined, status="rejected")
+                           rows_loaded, quarantined, status="rejected")
         return outcome, _rejection(result, limit)
 
-    insert_file(con, source, result, loaded_at)
+    _finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
     checkpoint("loading")
     outcome = FileLoad(source.name, source.file_kind, path, sha, result.rows_read,
-                       result.rows_loaded, quarantined, status="loaded")
+                       rows_loaded, quarantined, status="loaded")
     return outcome, None
+
+
+def _read(path: Path, source: Source, sha: str) -> tuple[Iterator[tuple[str, pl.DataFrame]],
+                                                      Callable[[], ReadResult]]:
+    """The file's rows as (kind, rows) batches, and what the whole file held once they are read.
+
+    Canonical files are read ingest.batch_rows() rows at a time; a platform's own files whole.
+    """
+    if source.is_platform:
+        result = read_source_file(path, source, sha256=sha)
+        return iter(result.rows_by_kind.items()), lambda: result
+    batches = read_batches(path, source=source.name, kind=source.kind, sha256=sha, mapping=source.mapping)
+    return ((source.kind, rows) for rows in batches), lambda: batches.result
 
 
 def _rejection(result: ReadResult, limit: float) -> str:
@@ -171,48 +196,80 @@ def _rejection(result: ReadResult, limit: float) -> str:
 
 
 def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) -> None:
-    """Add one read file to the store: its record, its rows (addresses normalized), its quarantine."""
-    file_id = con.execute("select nextval('input_file_ids')").fetchone()[0]
-    attribute_columns = None
-    if result.kind == "contacts":
-        attribute_columns = _attribute_columns(result.rows)
+    """Add one file read whole to the store: its record, its rows (addresses normalized), its quarantine."""
+    file_id = _new_file_id(con)
+    loaded, attribute_columns = _insert_batches(con, iter(result.rows_by_kind.items()), file_id)
+    _finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
+
+
+def _new_file_id(con) -> int:
+    [(file_id,)] = con.execute("select nextval('input_file_ids')").fetchall()
+    return file_id
+
+
+def _insert_batches(con, batches: Iterator[tuple[str, pl.DataFrame]],
+                    file_id: int) -> tuple[dict[str, int], list[str]]:
+    """Insert each (kind, rows) batch as it comes; return the rows inserted by kind, and the
+    extra columns of the contacts (from the first row: they all share one JSON shape)."""
+    loaded: dict[str, int] = {}
+    attribute_columns: list[str] = []
+    # A batch is inserted (DuckDB) while the next one is read and validated (polars, pandera).
+    with ThreadPoolExecutor(max_workers=1) as inserter:
+        inserting = None
+        for kind, rows in batches:
+            if not rows.height:
+                continue
+            if kind == "contacts" and kind not in loaded:
+                attribute_columns = list(json.loads(rows["attributes"][0]).keys())
+            if inserting is not None:
+                inserting.result()
+            inserting = inserter.submit(_insert_rows, con, kind, rows, file_id)
+            loaded[kind] = loaded.get(kind, 0) + rows.height
+        if inserting is not None:
+            inserting.result()
+    return loaded, attribute_columns
+
+
+def _finish_file(con, file_id: int, source: Source, result: ReadResult, loaded_at: datetime,
+                 loaded: dict[str, int], attribute_columns: list[str]) -> None:
+    """Once its rows are in: the file's record in input_files, its quarantined rows, and its
+    events already known (from earlier files or rows) marked."""
     con.execute(
         """insert into input_files by name select ? as file_id, ? as source, ? as kind, ? as path,
                ? as sha256, ? as size, ? as rows_read, ? as rows_loaded, ? as rows_quarantined,
                ? as snapshot_at, ? as loaded_at, ? as attribute_columns, ? as format,
                ? as records_read, ? as records_ignored, ? as mtime_ns""",
         [file_id, source.name, result.kind, str(result.path.resolve()), result.sha256, result.size,
-         result.rows_read, result.rows_loaded, result.quarantine.height, result.snapshot_at, loaded_at,
-         attribute_columns, source.format, result.records_read,
+         result.rows_read, sum(loaded.values()), result.quarantine.height, result.snapshot_at, loaded_at,
+         attribute_columns if result.kind == "contacts" else None, source.format, result.records_read,
          result.records_ignored if result.records_read is not None else None, result.mtime_ns],
     )
-    for kind, rows in result.rows_by_kind.items():
-        if rows.height:
-            _insert_rows(con, kind, rows, file_id)
     if result.quarantine.height:
-        con.register("new_quarantine", result.quarantine.to_arrow())
+        new_quarantine = arrow_of(result.quarantine)  # read by name: see _insert_rows  # noqa: F841
         con.execute(
             "insert into quarantine select ?, row_number, \"column\", error, raw from new_quarantine",
             [file_id],
         )
-        con.unregister("new_quarantine")
+    for kind in loaded:
+        if TABLE_OF_KIND[kind] in EVENT_IDENTITY:
+            mark_duplicate_events(con, TABLE_OF_KIND[kind], file_id)
 
 
 def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int) -> None:
-    """Insert one kind's rows of a file (addresses normalized, bounces classified), then mark repeats."""
+    """Insert rows of one kind of a file (addresses normalized, bounces classified)."""
     addresses = normalize_addresses(rows["email_raw"])
-    batch = rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id))
-    if kind == "bounces":
-        con.register("new_bounces", batch.to_arrow())
-        batch_sql = bounces.classified_bounces_sql(con)
-    else:
-        con.register("new_rows", batch.to_arrow())
-        batch_sql = "select * from new_rows"
-    table = TABLE_OF_KIND[kind]
-    con.execute(f"insert into {table} by name {batch_sql}")
-    con.unregister("new_bounces" if kind == "bounces" else "new_rows")
-    if table in EVENT_IDENTITY:
-        mark_duplicate_events(con, table, file_id)
+    batch = arrow_of(rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id)))
+    # DuckDB reads the batch through this function's local of the name the SQL gives (a
+    # replacement scan). A view registered instead would keep every batch in memory until the
+    # run's transaction commits: a view dropped in a transaction lives on until then.
+    new_bounces = new_rows = batch  # noqa: F841
+    batch_sql = bounces.classified_bounces_sql(con) if kind == "bounces" else "select * from new_rows"
+    con.execute(f"insert into {TABLE_OF_KIND[kind]} by name {batch_sql}")
+
+
+def arrow_of(frame: pl.DataFrame) -> pa.Table:
+    """The frame as Arrow without copying its text: DuckDB reads polars' string views as they are."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
 def mark_duplicate_events(con, table: str, file_id: int) -> None:
@@ -248,10 +305,3 @@ def mark_duplicate_events(con, table: str, file_id: int) -> None:
             """,
             [file_id, file_id],
         )
-
-
-def _attribute_columns(rows: pl.DataFrame) -> list[str]:
-    """The extra columns of a contacts file, in header order (they all share one JSON shape)."""
-    if not rows.height:
-        return []
-    return list(json.loads(rows["attributes"][0]).keys())
