@@ -143,11 +143,13 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
     """Bound the run's memory and let it spill to disk beside the store instead of failing.
 
     A night's working set (the rules' temp tables, sorts, hash tables) grows with the data;
-    past `memory_limit` DuckDB writes it to `temp_directory`, so a 20M-contact night finishes
-    on a shared machine rather than being killed. The limit is LISTHYGIENE_MEMORY_LIMIT when
-    set (DuckDB syntax: "6GiB"), else a quarter of the machine's memory: loading still holds
-    whole files in polars beside it (measured at 5M contacts / 30M events: 3 GiB made the rules
-    fail to pin blocks; half the machine let loading and DuckDB together exhaust 24 GiB).
+    past `memory_limit` DuckDB writes it to `temp_directory`, so a large night finishes on a
+    shared machine rather than being killed. The limit is LISTHYGIENE_MEMORY_LIMIT when set
+    (DuckDB syntax: "3GiB"), else a quarter of the machine's memory. Loading holds at most a
+    few batches of rows in polars beside it (~1.5 GiB), so the process peaks near the limit
+    plus that. The rules complete under a limit of about 500 MiB per million contacts (1M
+    contacts / 6M events at 500 MiB: peak RSS 0.79 GiB); below that DuckDB fails to pin blocks,
+    which the CLI reports as a clean out-of-memory error (exit 1, nothing changed).
     """
     import os
 
