@@ -1,4 +1,4 @@
--- contact_status: one row per (address, list) known to the run (status_reasons), with the
+-- contact_status: one row per (address, list) known to the run (reported_reasons), with the
 -- contact id of the record speaking for it (and that record's file_id and row_number, where
 -- sendable.parquet finds its attributes). Sendable for marketing when the address is a
 -- member and no reason is active; transactional mail only honours invalid_address and
@@ -19,7 +19,7 @@ final as (
         s.detail,
         p.file_id,
         p.row_number
-    from status_reasons s
+    from reported_reasons s
     left join primary_records p
       on p.email = s.email and p.list_id is not distinct from s.list_id
 )
