@@ -147,9 +147,10 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
     shared machine rather than being killed. The limit is LISTHYGIENE_MEMORY_LIMIT when set
     (DuckDB syntax: "3GiB"), else a quarter of the machine's memory. Loading holds at most a
     few batches of rows in polars beside it (~1.5 GiB), so the process peaks near the limit
-    plus that. The rules complete under a limit of about 500 MiB per million contacts (1M
-    contacts / 6M events at 500 MiB: peak RSS 0.79 GiB); below that DuckDB fails to pin blocks,
-    which the CLI reports as a clean out-of-memory error (exit 1, nothing changed).
+    plus that. Measured: 1M contacts over two snapshots complete at 500 MiB (peak RSS 0.79 GiB),
+    a 5M first night at 2500 MiB (3.19 GiB), but a 5M night over two snapshots does not fit in
+    2500 MiB. Too low a limit makes DuckDB fail to pin blocks, which the CLI reports as a clean
+    out-of-memory error (exit 1, nothing changed).
     """
     import os
 

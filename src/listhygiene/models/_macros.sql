@@ -6,6 +6,20 @@ create or replace temp macro utc_minute(t) as strftime(t::timestamp, '%Y-%m-%dT%
 create or replace temp macro lineage(source, file_name, row_number) as
     source || ':' || file_name || ' row ' || row_number;
 
+-- which contact record speaks for an (address, list), as one sortable key (the smallest wins):
+-- a record of the latest export first, then subscribed, then most recently exported, then
+-- source, contact id, file and row (unique: no ties). memberships and primary_records share it.
+create or replace temp macro record_rank(is_latest, status, snapshot_at, source, contact_id, file_id, row_number) as
+    {
+        not_latest: not is_latest,
+        not_subscribed: status <> 'subscribed',
+        older_by: -epoch_us(snapshot_at),
+        source: source,
+        contact_id: contact_id,
+        file_id: file_id,
+        row_number: row_number
+    };
+
 -- the receiver's reply without the codes already shown before it: 550 5.1.1 "user unknown"
 create or replace temp macro reply_text(diagnostic) as
     regexp_replace(diagnostic, '^\s*(smtp;\s*)?\d{3}[ -]?(\d\.\d{1,3}\.\d{1,3}\s*)?', '');

@@ -12,17 +12,8 @@ records as (
     select
         email, list_id, is_latest, snapshot_at, status,
         {seen_at: snapshot_at, file_id: file_id, row_number: row_number} as seen,
-        -- primary_records' ranking as one sortable key: latest export first, then subscribed,
-        -- then most recently exported, then source, contact id, file and row (unique: no ties)
-        {
-            not_latest: not is_latest,
-            not_subscribed: status <> 'subscribed',
-            older_by: -epoch_us(snapshot_at),
-            source: source,
-            contact_id: contact_id,
-            file_id: file_id,
-            row_number: row_number
-        } as rank_key
+        -- primary_records' ranking of the record (see the macro)
+        record_rank(is_latest, status, snapshot_at, source, contact_id, file_id, row_number) as rank_key
     from contact_records
     where list_id is not null
 ),

@@ -16,15 +16,7 @@ by_list as (
 rows_on_no_list as (
     select
         email,
-        {
-            not_latest: not is_latest,
-            not_subscribed: status <> 'subscribed',
-            older_by: -epoch_us(snapshot_at),
-            source: source,
-            contact_id: contact_id,
-            file_id: file_id,
-            row_number: row_number
-        } as pick
+        record_rank(is_latest, status, snapshot_at, source, contact_id, file_id, row_number) as pick
     from contact_records
     where list_id is null
 ),
