@@ -55,6 +55,7 @@ class Measurement:
     exit_code: int
     ratio_to_floor: float | None = None
     stages: dict[str, float] | None = None  # the run's own timing of its stages (load, rules, outputs)
+    steps: dict[str, float] | None = None  # and of every step: each file, rule model, output
 
     @property
     def rows_per_second(self) -> float:
@@ -132,20 +133,24 @@ def new_workspace(folder: Path, name: str) -> Path:
 # --- the steps ---------------------------------------------------------------------------------
 
 def run_night(workspace: Path, night: dict, log: Path) -> tuple[float, int, int]:
-    # JSON log lines carry each stage's seconds: the profile of where the time goes
-    return measure([str(LISTHYGIENE), "--log-format", "json", "run",
+    # JSON log lines carry each stage's and (--verbose) each step's seconds: the profile of
+    # where the time goes, and which model ran out of memory if one did
+    return measure([str(LISTHYGIENE), "--verbose", "--log-format", "json", "run",
                     "--config", str(workspace / "pipeline.toml"), "--as-of", night["as_of"]], log)
 
 
-def stage_seconds(log: Path) -> dict[str, float]:
-    """The stages the run timed itself ("loading inputs done in 8.1 s"), from its JSON log lines."""
-    stages = {}
+def stage_seconds(log: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """The stages ("loading inputs done in 8.1 s") and the steps ("building model memberships:
+    4.2 s") the run timed itself, from its JSON log lines."""
+    stages, steps = {}, {}
     for line in log.read_text(errors="replace").splitlines():
         if line.startswith("{"):
             entry = json.loads(line)
             if "stage" in entry and "seconds" in entry:
                 stages[entry["stage"]] = entry["seconds"]
-    return stages
+            elif entry.get("level") == "debug" and "seconds" in entry:
+                steps[entry["message"].rsplit(":", 1)[0]] = entry["seconds"]
+    return stages, steps
 
 
 def run_floor(workspace: Path, file_format: str, log: Path) -> tuple[float, int, int]:
@@ -175,8 +180,9 @@ def bench(tier: Tier, file_format: str, logs: Path, *, second_night: bool, floor
         print(f"{tier.name}-{file_format}: {step}", flush=True)
         log = logs / f"{tier.name}-{file_format}-{step}.log"
         seconds, rss, code = run(log)
-        stages = stage_seconds(log) if step != "floor" else None
-        results.append(Measurement(tier.name, file_format, step, rows, seconds, rss, code, stages=stages))
+        stages, steps = stage_seconds(log) if step != "floor" else (None, None)
+        results.append(Measurement(tier.name, file_format, step, rows, seconds, rss, code,
+                                   stages=stages, steps=steps))
         if code != 0:
             print(f"  failed with exit {code}; see {log}", flush=True)
             break
@@ -238,6 +244,9 @@ def stage_table(results: list[Measurement]) -> str:
         if m.stages:
             parts = ", ".join(f"{name} {seconds:.1f}" for name, seconds in m.stages.items())
             lines.append(f"  {m.tier}-{m.format} {m.step}: {parts}")
+        if m.steps:
+            slowest = sorted(m.steps.items(), key=lambda item: -item[1])[:6]
+            lines.append("    slowest steps: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in slowest))
     return "\n".join(lines) if len(lines) > 1 else ""
 
 

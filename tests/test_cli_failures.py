@@ -204,3 +204,42 @@ def test_running_out_of_memory_is_a_clean_error_that_changes_nothing(after_night
     assert "Traceback" not in result.output
     assert "LISTHYGIENE_MEMORY_LIMIT" in result.output and "Nothing was published" in result.output
     assert_nothing_changed(config, before_state, before_published)
+
+
+def test_out_of_memory_in_a_rule_model_names_the_model(after_night_one, monkeypatch):
+    """A model DuckDB cannot fit (here status_reasons made to build a 30M-element list, which
+    cannot spill, under a 64 MiB limit) is named in the error, so the operator knows which
+    step to give memory; the run rolls back as for any other failure."""
+    from listhygiene import models
+
+    config = after_night_one
+    before_state, before_published = store_state(config), published(config)
+    real_sql = models.model_sql
+
+    def model_sql(name: str) -> str:
+        if name == "status_reasons":
+            return "select list(range) as too_big from range(30000000)"
+        return real_sql(name)
+
+    monkeypatch.setattr(models, "model_sql", model_sql)
+    monkeypatch.setenv("LISTHYGIENE_MEMORY_LIMIT", "64MiB")
+    result = invoke("run", "--config", config, "--as-of", NIGHT_2, expect=1)
+    assert "Traceback" not in result.output
+    assert "more memory than DuckDB may use while building model status_reasons (Out of Memory" in (
+        result.stderr)
+    assert "Nothing was published and the store is unchanged" in result.stderr
+    assert_nothing_changed(config, before_state, before_published)
+
+
+def test_verbose_times_every_model_and_output(sample_config):
+    result = invoke("--verbose", "--log-format", "json", "run", "--config", sample_config,
+                    "--as-of", NIGHT_1)
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    debug = {line["message"].split(":")[0]: line["seconds"] for line in lines if line["level"] == "debug"}
+    from listhygiene.models import RUN_MODELS
+    assert {f"building model {name}" for name in RUN_MODELS} <= debug.keys()
+    assert {"writing suppressions.parquet", "writing sendable.parquet"} <= debug.keys()
+    assert any(key.startswith("loading ") for key in debug)
+    assert all(seconds >= 0 for seconds in debug.values())
+    quiet = invoke("--log-format", "json", "run", "--config", sample_config, "--as-of", NIGHT_1)
+    assert all(json.loads(line)["level"] != "debug" for line in quiet.stderr.splitlines())

@@ -10,7 +10,7 @@ import duckdb
 
 from . import __version__, logs
 from .config import load_config
-from .errors import ConfigError, ListHygieneError, ValidationFailed
+from .errors import ConfigError, ListHygieneError, OutOfMemory, ValidationFailed
 
 EXIT_CODES_HELP = """
 Exit codes: 0 done; 1 unexpected error; 2 usage or config error; 3 inputs failed validation
@@ -48,23 +48,24 @@ class Commands(click.Group):
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except duckdb.OutOfMemoryException as exc:
-            # Not the user's input, but not a bug to dump a traceback for either.
-            detail = str(exc).splitlines()[0]
-            click.echo(f"error: the run needed more memory than DuckDB may use ({detail}). Nothing "
-                       "was published and the store is unchanged. Raise LISTHYGIENE_MEMORY_LIMIT "
-                       "(e.g. LISTHYGIENE_MEMORY_LIMIT=12GiB) or free memory, then run again.", err=True)
-            ctx.exit(1)
+            # Not the user's input, but not a bug to dump a traceback for either. (Steps named by
+            # logs.step raise OutOfMemory, which says which step; this catches the others.)
+            error = OutOfMemory("running", str(exc).splitlines()[0])
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="listhygiene")
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also the time of every step (each file loaded, rule model built, output written).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Log lines on stderr: text (a live display on a terminal), or JSON for collectors.")
-def cli(quiet: bool, log_format: str) -> None:
+def cli(quiet: bool, verbose: bool, log_format: str) -> None:
     """Keep email lists clean and lawful, and say why contacts vanished."""
-    logs.setup(log_format=log_format, quiet=quiet)
+    logs.setup(log_format=log_format, quiet=quiet, verbose=verbose)
 
 
 @cli.command()

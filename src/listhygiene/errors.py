@@ -55,3 +55,16 @@ class LockHeld(ListHygieneError):
     """Another run holds the store's lock (exit 5)."""
 
     exit_code = 5
+
+
+class OutOfMemory(ListHygieneError):
+    """DuckDB could not finish a step within its memory limit (exit 1); the run rolled back."""
+
+    exit_code = 1
+
+    def __init__(self, step: str, detail: str):
+        self.step, self.detail = step, detail
+        super().__init__(
+            f"the run needed more memory than DuckDB may use while {step} ({detail}). Nothing was "
+            "published and the store is unchanged. Raise LISTHYGIENE_MEMORY_LIMIT "
+            "(e.g. LISTHYGIENE_MEMORY_LIMIT=12GiB) or free memory, then run again.")

@@ -19,6 +19,7 @@ from .checkpoints import checkpoint
 from .config import Config, Source
 from .errors import InputError, ValidationFailed
 from .ingest import ReadResult, file_sha256, read_batches
+from .logs import step
 from .platforms import read_source_file
 from .normalize import mask_addresses_in, normalize_addresses
 from .store import EVENT_IDENTITY
@@ -66,7 +67,8 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
             _no_files(source, report)
             continue
         for path in files:
-            outcome, problem = _load_file(con, source, path, config, loaded_at, report)
+            with step(f"loading {source.name} {path.name}"):
+                outcome, problem = _load_file(con, source, path, config, loaded_at, report)
             report.files.append(outcome)
             if problem:
                 rejected.append(problem)

@@ -9,6 +9,9 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
+import duckdb
+
+from .errors import OutOfMemory
 from .normalize import mask_addresses_in
 
 log = logging.getLogger("listhygiene")
@@ -42,11 +45,12 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def setup(*, log_format: str = "text", quiet: bool = False, stream=None) -> None:
-    """Configure the `listhygiene` logger once per command."""
+def setup(*, log_format: str = "text", quiet: bool = False, verbose: bool = False,
+          stream=None) -> None:
+    """Configure the `listhygiene` logger once per command (verbose adds each step's timing)."""
     global _display
     stream = stream or sys.stderr
-    level = logging.WARNING if quiet else logging.INFO
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     live = log_format == "text" and not quiet and _is_terminal(stream)
     if live:
         from rich.console import Console
@@ -80,6 +84,20 @@ def stage(name: str):
             status.stop()
     seconds = round(time.monotonic() - started, 2)
     log.info("%s done in %.1f s", name, seconds, extra={"stage": name, "seconds": seconds})
+
+
+@contextmanager
+def step(what: str):
+    """One statement-sized step (a model, an output file): timed at debug level, and named by
+    the error if DuckDB runs out of memory in it, so the step to split or the limit to raise
+    is known."""
+    started = time.monotonic()
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise OutOfMemory(what, str(exc).splitlines()[0]) from exc
+    seconds = round(time.monotonic() - started, 2)
+    log.debug("%s: %.1f s", what, seconds, extra={"seconds": seconds})
 
 
 def _is_terminal(stream) -> bool:

@@ -6,6 +6,8 @@ from importlib import resources
 
 import duckdb
 
+from .logs import step
+
 # In dependency order: inputs → reasons → reports.
 RUN_MODELS = (
     "events",
@@ -46,7 +48,8 @@ def build(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Materialize one model as a temp table of the same name (a temp view for VIEW_MODELS)."""
     kind = "view" if name in VIEW_MODELS else "table"
     _drop_other_kind(con, name, kind)
-    con.execute(f'create or replace temp {kind} "{name}" as {model_sql(name)}')
+    with step(f"building model {name}"):
+        con.execute(f'create or replace temp {kind} "{name}" as {model_sql(name)}')
 
 
 def _drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:

@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 
 from .checkpoints import checkpoint
+from .logs import step
 
 
 # Each output, the query that fills it, and a stable order so identical runs write identical rows.
@@ -55,7 +56,8 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int
 
 
 def _copy(con, query: str, target: Path) -> int:
-    con.sql(query).write_parquet(str(target), compression="zstd")
+    with step(f"writing {target.name}"):
+        con.sql(query).write_parquet(str(target), compression="zstd")
     [(rows,)] = con.execute("select count(*) from read_parquet(?)", [str(target)]).fetchall()
     return rows
 
