@@ -252,3 +252,23 @@ def test_a_file_over_the_quarantine_limit_is_refused_alike_and_nothing_is_kept(t
     assert "row 5, column 'status'" in batched.output
     tables = store_tables(config)
     assert all(frame.is_empty() for frame in tables.values()), tables
+
+
+def test_validate_reads_in_batches_and_reports_as_the_run_counts(tmp_path, monkeypatch):
+    """`validate` iterates the same batches as a run: per file, rows read, valid and quarantined
+    are those the run records (read = valid + quarantined), at any batch size."""
+    reports = {}
+    for batch_rows in (None, 3):
+        if batch_rows is None:
+            monkeypatch.delenv("LISTHYGIENE_BATCH_ROWS", raising=False)
+        else:
+            monkeypatch.setenv("LISTHYGIENE_BATCH_ROWS", str(batch_rows))
+        config = workspace(tmp_path / f"validate-{batch_rows}")
+        result = invoke("validate", "--config", config)
+        reports[batch_rows] = result.stdout.replace(str(config.parent.resolve()), "<workspace>")
+        assert not (config.parent / "state").exists()  # validate writes nothing
+    assert reports[3] == reports[None]
+    for source, (read, valid, quarantined) in {
+            "crm": (10, 7, 3), "unsubscribes": (6, 5, 1), "bounces": (7, 6, 1), "relay": (4, 3, 1)}.items():
+        line = next(line for line in reports[3].splitlines() if line.startswith(source + " "))
+        assert line.split()[2:] == [str(read), str(valid), str(quarantined), "ok"], line

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,9 +18,9 @@ from . import bounces
 from .checkpoints import checkpoint
 from .config import Config, Source
 from .errors import InputError, ValidationFailed
-from .ingest import ReadResult, file_sha256, read_batches
+from .ingest import ReadResult, file_sha256
 from .logs import step
-from .platforms import read_source_file
+from .platforms import read_source_batches
 from .normalize import mask_addresses_in, normalize_addresses
 from .store import EVENT_IDENTITY
 
@@ -133,7 +133,7 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         log.warning(message)
 
     # Rows go into the store batch by batch as they are read; quarantined rows, few, are kept.
-    batches, read_result = _read(path, source, sha)
+    batches, read_result = read_source_batches(path, source, sha256=sha)
     file_id = _new_file_id(con)
     loaded, attribute_columns = _insert_batches(con, batches, file_id)
     result = read_result()
@@ -168,19 +168,6 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
     outcome = FileLoad(source.name, source.file_kind, path, sha, result.rows_read,
                        rows_loaded, quarantined, status="loaded")
     return outcome, None
-
-
-def _read(path: Path, source: Source, sha: str) -> tuple[Iterator[tuple[str, pl.DataFrame]],
-                                                      Callable[[], ReadResult]]:
-    """The file's rows as (kind, rows) batches, and what the whole file held once they are read.
-
-    Canonical files are read ingest.batch_rows() rows at a time; a platform's own files whole.
-    """
-    if source.is_platform:
-        result = read_source_file(path, source, sha256=sha)
-        return iter(result.rows_by_kind.items()), lambda: result
-    batches = read_batches(path, source=source.name, kind=source.kind, sha256=sha, mapping=source.mapping)
-    return ((source.kind, rows) for rows in batches), lambda: batches.result
 
 
 def _rejection(result: ReadResult, limit: float) -> str:

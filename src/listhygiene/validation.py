@@ -9,7 +9,7 @@ import polars as pl
 
 from .config import Config, Source
 from .errors import InputError
-from .platforms import read_source_file
+from .platforms import read_source_batches
 from .normalize import mask_addresses_in
 
 EXAMPLES_PER_FILE = 3
@@ -63,13 +63,17 @@ def validate_inputs(config: Config) -> ValidationReport:
 def _check_file(source: Source, path: Path, limit: float) -> FileCheck:
     check = FileCheck(source.name, source.file_kind, path)
     try:
-        result = read_source_file(path, source)
+        # batch by batch, as a run loads it: good rows are counted and dropped, so a file of
+        # any size is checked in the memory of one batch
+        batches, read_result = read_source_batches(path, source)
+        rows_valid = sum(rows.height for _, rows in batches)
+        result = read_result()
     except InputError as exc:
         check.error = mask_addresses_in(str(exc))
         return check
     quarantine = result.quarantine
     check.rows_read, check.rows_valid, check.rows_quarantined = (
-        result.rows_read, result.rows_loaded, quarantine.height)
+        result.rows_read, rows_valid, quarantine.height)
     if quarantine.height:
         check.by_problem = _problems(quarantine)
         check.examples = [

@@ -16,14 +16,14 @@ import importlib
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Iterator, Protocol
 
 import polars as pl
 
 from ..config import Source
 from ..errors import InputError
-from ..ingest import (KINDS, PARSERS, QUARANTINE_SCHEMA, ReadResult, file_sha256, read_input, row_problems,
-                      snapshot_of, split_bad_rows)
+from ..ingest import (KINDS, PARSERS, QUARANTINE_SCHEMA, ReadResult, file_sha256, read_batches, read_input,
+                      row_problems, snapshot_of, split_bad_rows)
 from ..store import memory_connection
 
 # Columns a format's SQL may return; missing ones are null.
@@ -69,6 +69,20 @@ def read_source_file(path: Path, source: Source, *, sha256: str | None = None) -
     if source.is_platform:
         return read_platform(path, source, sha256=sha256)
     return read_input(path, source=source.name, kind=source.kind, sha256=sha256, mapping=source.mapping)
+
+
+def read_source_batches(path: Path, source: Source, *, sha256: str = ""
+                        ) -> tuple[Iterator[tuple[str, pl.DataFrame]], Callable[[], ReadResult]]:
+    """One file of a source as (kind, rows) batches, and what the whole file held once they are read.
+
+    Canonical and mapped files are read ingest.batch_rows() rows at a time, so memory does not
+    grow with the file; a platform's own files (JSON, webhook exports) are read whole.
+    """
+    if source.is_platform:
+        result = read_platform(path, source, sha256=sha256 or None)
+        return iter(result.rows_by_kind.items()), lambda: result
+    batches = read_batches(path, source=source.name, kind=source.kind, sha256=sha256, mapping=source.mapping)
+    return ((source.kind, rows) for rows in batches), lambda: batches.result
 
 
 def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> ReadResult:
