@@ -265,8 +265,12 @@ def mark_duplicate_events(con, table: str, file_id: int) -> None:
     """Mark the new file's events already known from earlier rows or files.
 
     Two events are the same when the platform gave both the same id (event_ref) for the same
-    address, or, for events without an id, when every column of the identity is equal. Each
-    kind of sameness is one pass whose join is on plain keys, so DuckDB hashes it.
+    address, or, for events without an id, when every column of the identity is equal; of
+    each set of the same event, the first (by file, row) counts and the others are marked.
+    Each kind of sameness is one pass. A pass compares the identity's hash first (one integer
+    per row: tonight's hashes, the earlier rows that share one, the hashes seen twice) and
+    ranks by the identity's columns only the few rows whose hash repeats, so a file of new
+    events is never sorted whole.
     """
     identity = EVENT_IDENTITY[table]
     passes = [
@@ -274,23 +278,33 @@ def mark_duplicate_events(con, table: str, file_id: int) -> None:
         ("event_ref is null", identity),
     ]
     for which, keys in passes:
-        same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in keys)
+        key_list = ", ".join(keys)
         con.execute(
             f"""
-            update {table} as target set is_duplicate = true
-            from (
-                select row_id
-                from (
+            update {table} set is_duplicate = true
+            where rowid in (
+                with
+                tonight as (
+                    select hash({key_list}) as h from {table} where file_id = $file and {which}
+                ),
+                earlier as (
+                    select hash({key_list}) as h from {table}
+                    where file_id <> $file and {which} and hash({key_list}) in (select h from tonight)
+                ),
+                repeated as (
+                    select h from (select h from tonight union all select h from earlier)
+                    group by h having count(*) > 1
+                ),
+                -- a shared hash is only a candidate: the identity's columns decide
+                ranked as (
                     select rowid as row_id, file_id,
-                           row_number() over (partition by {", ".join(keys)}
+                           row_number() over (partition by {key_list}
                                               order by file_id, row_number, rowid) as nth
-                    from {table} o
-                    where o.{which}
-                      and exists (select 1 from {table} n where n.file_id = ? and n.{which} and {same})
+                    from {table}
+                    where {which} and hash({key_list}) in (select h from repeated)
                 )
-                where nth > 1 and file_id = ?
-            ) repeated
-            where target.rowid = repeated.row_id
+                select row_id from ranked where nth > 1 and file_id = $file
+            )
             """,
-            [file_id, file_id],
+            {"file": file_id},
         )
