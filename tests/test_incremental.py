@@ -120,3 +120,18 @@ def test_an_unchanged_file_is_not_read_again_and_a_touched_one_is_known_by_conte
     assert hashed == ["bounces.csv"]  # the touched file only, recognised by its content
     with duckdb.connect(str(tmp_path / "state" / "sample.duckdb"), read_only=True) as con:
         assert con.sql("select count(*) from input_files where path like '%bounces.csv'").fetchall() == [(1,)]
+
+
+def test_the_previous_run_is_read_from_a_folder_whose_name_has_a_quote(tmp_path):
+    """The previous run's contact_status.parquet is read by path inside SQL text: a quote in
+    the output folder's name is escaped, and vanished is what it is in any other folder."""
+    reports = []
+    for name in ("plain", "o'brien"):
+        config = copy_sample(tmp_path / name)
+        config.write_text(config.read_text().replace('output = "../out/sample"', f'output = "../out/{name}"'))
+        invoke("run", "--config", config, "--as-of", NIGHT_1)
+        invoke("run", "--config", config, "--as-of", NIGHT_2)
+        vanished = pl.read_parquet(tmp_path / name / "out" / name / "latest" / "vanished.parquet")
+        reports.append(vanished.drop("previous_run_id"))
+    assert reports[1].height > 0 and {"unsubscribed", "not_in_source"} <= set(reports[1]["reason"])
+    assert reports[1].equals(reports[0])

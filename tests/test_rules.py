@@ -130,6 +130,25 @@ def test_hard_bounce_is_lifted_by_a_later_delivery(lift):
     assert s.evaluate("2026-11-04").sendable(A, "news")
 
 
+def test_last_deliveries_keeps_the_latest_delivery_of_each_address_with_a_cause():
+    """The model under the delivery lift: one row per address that has a cause, its latest
+    delivery at or before the as-of; addresses without a cause are left out, however many
+    deliveries they have."""
+    from datetime import datetime, timezone
+
+    B, C = "b@example.com", "c@example.com"
+    s = Scenario().export("2026-11-01", member(), member(email=B, contact_id="C2"),
+                          member(email=C, contact_id="C3"))
+    s.bounces(bounce("2026-11-02", "C-1", enhanced_code="5.1.1"), delivered("2026-11-03", "C-2"),
+              delivered("2026-11-05", "C-3"), delivered("2026-11-09", "C-4"),  # after the as-of
+              soft("2026-11-02", "C-1", email=B), bounce("2026-11-02", "C-1", email=B, event="delivered"),
+              bounce("2026-11-06", "C-2", email=C, event="delivered"))
+    s.unsubscribes(unsub("2026-11-02", email=B))
+    rows = s.evaluate("2026-11-07").table("last_deliveries").sort("email").rows()
+    assert rows == [(A, datetime(2026, 11, 5, tzinfo=timezone.utc)),
+                    (B, datetime(2026, 11, 2, tzinfo=timezone.utc))]
+
+
 def test_hard_bounce_is_lifted_by_a_later_confirmed_opt_in():
     s = with_member("news")
     s.bounces(bounce("2026-11-02", "C-1", enhanced_code="5.1.1"))

@@ -18,6 +18,7 @@ RUN_MODELS = (
     "soft_bounce_streaks",
     "suppression_causes",
     "candidates",
+    "last_deliveries",
     "suppression_lifts",
     "unlifted_causes",
     "active_reasons",
@@ -47,12 +48,12 @@ def model_sql(name: str) -> str:
 def build(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Materialize one model as a temp table of the same name (a temp view for VIEW_MODELS)."""
     kind = "view" if name in VIEW_MODELS else "table"
-    _drop_other_kind(con, name, kind)
+    drop_other_kind(con, name, kind)
     with step(f"building model {name}"):
         con.execute(f'create or replace temp {kind} "{name}" as {model_sql(name)}')
 
 
-def _drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
+def drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
     """A temp table left where a view is now built (or the other way round) goes first."""
     existing = con.execute(
         "select table_type from information_schema.tables "

@@ -68,20 +68,11 @@ crm_follow as (
     where r.reason = 'unsubscribed' or c.list_id is not null
 ),
 
-last_delivery as (
-    -- only the latest delivery to an address can be the latest lift it gives
-    select e.email, max(e.occurred_at) as occurred_at
-    from events e
-    semi join cause_addresses a on a.email = e.email
-    where e.kind = 'delivery'
-    group by e.email
-),
-
 deliverability_lifts as (
     -- a delivery or a confirmed opt-in proves the address works: it lifts hard bounces and
-    -- soft-bounce streaks on every list
+    -- soft-bounce streaks on every list (the latest delivery per address: last_deliveries)
     select e.email, null::varchar as list_id, r.reason, e.occurred_at, null::varchar as only_origin
-    from last_delivery e
+    from last_deliveries e
     cross join (values ('hard_bounce'), ('soft_bounce_limit')) as r(reason)
     union all
     select c.email, null::varchar as list_id, r.reason, c.occurred_at, null::varchar as only_origin
