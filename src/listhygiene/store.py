@@ -167,6 +167,11 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
     # not keep rows in the order they were read: tables and files are then written by both
     # threads at once and in less memory (1M contacts: sendable.parquet 5.2 s → 3.4 s).
     con.execute("set preserve_insertion_order = false")
+    # An ASOF join whose left side DuckDB estimates at under 64 rows is run as a nested loop.
+    # The estimate of a filtered, grouped input can be that low while the real side has many
+    # rows: soft_bounce_streaks' join of 600k campaigns to their last reset (5M contacts) took
+    # 52 s as a loop. Always the sorted ASOF join instead.
+    con.execute("set asof_loop_join_threshold = 0")
 
 
 # Platforms resend events: the same event in two files (or twice in one) is one event. These
