@@ -4,14 +4,15 @@
 -- records in one snapshot, the last by file and row, so identical runs write identical rows).
 -- speaker: the ranking key of the record that speaks for the membership, read by
 -- primary_records (ranked here, in the one pass over the export rows by address and list).
--- The aggregates keep fixed-width keys (time, file, row); lineage text is made per membership.
+-- The aggregates keep fixed-width keys (time, file, row packed in one integer: seen_key);
+-- lineage text is made per membership.
 
 with
 
 records as (
     select
         email, list_id, is_latest, snapshot_at, status,
-        {seen_at: snapshot_at, file_id: file_id, row_number: row_number} as seen,
+        seen_key(snapshot_at, file_id, row_number) as seen,
         -- primary_records' ranking of the record (see the macro)
         record_rank(is_latest, status, snapshot_at, source, contact_id, file_id, row_number) as rank_key
     from contact_records
@@ -39,14 +40,14 @@ final as (
         m.list_id,
         m.in_latest,
         m.first_seen_at,
-        m.last_seen.seen_at as last_seen_at,
-        lineage(l.source, l.file_name, m.last_seen.row_number) as last_seen_lineage,
+        seen_at(m.last_seen) as last_seen_at,
+        lineage(l.source, l.file_name, seen_row_number(m.last_seen)) as last_seen_lineage,
         m.latest_pending,
-        lineage(p.source, p.file_name, m.pending_seen.row_number) as pending_lineage,
+        lineage(p.source, p.file_name, seen_row_number(m.pending_seen)) as pending_lineage,
         m.speaker
     from per_membership m
-    join contact_files l on l.file_id = m.last_seen.file_id
-    left join contact_files p on p.file_id = m.pending_seen.file_id
+    join contact_files l on l.file_id = seen_file_id(m.last_seen)
+    left join contact_files p on p.file_id = seen_file_id(m.pending_seen)
 )
 
 select * from final
