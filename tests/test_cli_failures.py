@@ -231,6 +231,33 @@ def test_out_of_memory_in_a_rule_model_names_the_model(after_night_one, monkeypa
     assert_nothing_changed(config, before_state, before_published)
 
 
+def test_a_full_disk_while_spilling_names_the_step_and_changes_nothing(after_night_one, monkeypatch):
+    """DuckDB spills what does not fit in memory beside the store; when that disk fills, the
+    error names the step and the folder to free, without a traceback, and the run rolls back.
+    Other I/O errors are not dressed up as a full disk."""
+    from listhygiene import logs, pipeline
+
+    config = after_night_one
+    before_state, before_published = store_state(config), published(config)
+
+    def disk_full(*args, **kwargs):
+        with logs.step("building model active_reasons"):
+            raise duckdb.IOException('IO Error: Could not write file "state/sample.duckdb.tmp/'
+                                     'duckdb_temp_1.tmp": No space left on device')
+
+    monkeypatch.setattr(pipeline, "evaluate", disk_full)
+    result = invoke("run", "--config", config, "--as-of", NIGHT_2, expect=1)
+    assert "Traceback" not in result.output
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith("error: the disk filled while building model active_reasons (IO Error")
+    assert "(<store>.tmp); nothing was published and the store is unchanged. Free disk space" in error
+    assert_nothing_changed(config, before_state, before_published)
+
+    with pytest.raises(duckdb.IOException, match="Permission denied"):
+        with logs.step("writing sendable.parquet"):
+            raise duckdb.IOException("IO Error: Permission denied")
+
+
 def test_verbose_times_every_model_and_output(sample_config):
     result = invoke("--verbose", "--log-format", "json", "run", "--config", sample_config,
                     "--as-of", NIGHT_1)

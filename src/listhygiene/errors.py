@@ -68,3 +68,17 @@ class OutOfMemory(ListHygieneError):
             f"the run needed more memory than DuckDB may use while {step} ({detail}). Nothing was "
             "published and the store is unchanged. Raise LISTHYGIENE_MEMORY_LIMIT "
             "(e.g. LISTHYGIENE_MEMORY_LIMIT=12GiB) or free memory, then run again.")
+
+
+class OutOfDisk(ListHygieneError):
+    """The disk filled while DuckDB spilled a step to its temp folder (exit 1); the run rolled back."""
+
+    exit_code = 1
+
+    def __init__(self, step: str, detail: str):
+        self.step, self.detail = step, detail
+        super().__init__(
+            f"the disk filled while {step} ({detail}). DuckDB writes what does not fit in "
+            "memory to the folder beside the store (<store>.tmp); nothing was published and the "
+            "store is unchanged. Free disk space there, or raise LISTHYGIENE_MEMORY_LIMIT so "
+            "less is spilled, then run again.")

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from .errors import OutOfMemory
+from .errors import OutOfDisk, OutOfMemory
 from .normalize import mask_addresses_in
 
 log = logging.getLogger("listhygiene")
@@ -89,13 +89,17 @@ def stage(name: str):
 @contextmanager
 def step(what: str):
     """One statement-sized step (a model, an output file): timed at debug level, and named by
-    the error if DuckDB runs out of memory in it, so the step to split or the limit to raise
-    is known."""
+    the error if DuckDB runs out of memory, or of disk to spill to, in it, so the step to
+    split or the limit to raise is known."""
     started = time.monotonic()
     try:
         yield
     except duckdb.OutOfMemoryException as exc:
         raise OutOfMemory(what, str(exc).splitlines()[0]) from exc
+    except duckdb.IOException as exc:
+        if "No space left on device" not in str(exc):
+            raise
+        raise OutOfDisk(what, mask_addresses_in(str(exc).splitlines()[0])) from exc
     seconds = round(time.monotonic() - started, 2)
     log.debug("%s: %.1f s", what, seconds, extra={"seconds": seconds})
 
