@@ -57,28 +57,31 @@ class LockHeld(ListHygieneError):
     exit_code = 5
 
 
-class OutOfMemory(ListHygieneError):
-    """DuckDB could not finish a step within its memory limit (exit 1); the run rolled back."""
+class ResourceExhausted(ListHygieneError):
+    """DuckDB could not finish a step for want of memory or disk (exit 1); the run rolled back.
+
+    Names the step (a file loaded, a rule model, an output) so the operator knows what to give
+    room to; `detail` is DuckDB's own first line.
+    """
 
     exit_code = 1
+    template = ""
 
     def __init__(self, step: str, detail: str):
         self.step, self.detail = step, detail
-        super().__init__(
-            f"the run needed more memory than DuckDB may use while {step} ({detail}). Nothing was "
-            "published and the store is unchanged. Raise LISTHYGIENE_MEMORY_LIMIT "
-            "(e.g. LISTHYGIENE_MEMORY_LIMIT=12GiB) or free memory, then run again.")
+        super().__init__(self.template.format(step=step, detail=detail))
 
 
-class OutOfDisk(ListHygieneError):
-    """The disk filled while DuckDB spilled a step to its temp folder (exit 1); the run rolled back."""
+class OutOfMemory(ResourceExhausted):
+    template = (
+        "the run needed more memory than DuckDB may use while {step} ({detail}). Nothing was "
+        "published and the store is unchanged. Raise LISTHYGIENE_MEMORY_LIMIT "
+        "(e.g. LISTHYGIENE_MEMORY_LIMIT=12GiB) or free memory, then run again.")
 
-    exit_code = 1
 
-    def __init__(self, step: str, detail: str):
-        self.step, self.detail = step, detail
-        super().__init__(
-            f"the disk filled while {step} ({detail}). DuckDB writes what does not fit in "
-            "memory to the folder beside the store (<store>.tmp); nothing was published and the "
-            "store is unchanged. Free disk space there, or raise LISTHYGIENE_MEMORY_LIMIT so "
-            "less is spilled, then run again.")
+class OutOfDisk(ResourceExhausted):
+    template = (
+        "the disk filled while {step} ({detail}). DuckDB writes what does not fit in memory to "
+        "the folder beside the store (<store>.tmp); nothing was published and the store is "
+        "unchanged. Free disk space there, or raise LISTHYGIENE_MEMORY_LIMIT so less is "
+        "spilled, then run again.")
