@@ -148,9 +148,9 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
     (DuckDB syntax: "3GiB"), else a quarter of the machine's memory. Loading holds at most a
     few batches of rows in polars beside it (~1.5 GiB), so the process peaks near the limit
     plus that. Measured: 1M contacts over two snapshots complete at 500 MiB (peak RSS 0.79 GiB),
-    a 5M first night at 2500 MiB (3.19 GiB), but a 5M night over two snapshots does not fit in
-    2500 MiB. Too low a limit makes DuckDB fail to pin blocks, which the CLI reports as a clean
-    out-of-memory error (exit 1, nothing changed).
+    5M nights (one snapshot, then two) at 2500 MiB (3.25 and 3.21 GiB). Too low a limit makes
+    DuckDB fail to pin blocks, which the CLI reports as a clean out-of-memory error naming the
+    step (exit 1, nothing changed); a disk filled by the spill is reported the same way.
     """
     import os
 
