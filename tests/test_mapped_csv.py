@@ -13,7 +13,7 @@ import pytest
 from conftest import invoke
 from listhygiene.config import load_config
 from listhygiene.errors import ConfigError
-from listhygiene.platforms import read_source_file
+from listhygiene.ingest import read_input
 
 FIXTURES = Path(__file__).parent / "data" / "mapped"
 
@@ -58,8 +58,9 @@ max_quarantine_fraction = 0.5
 
 
 def read_crm(config: Path, name: str = "crm_export_2026-11-21.csv"):
-    cfg = load_config(config)
-    return read_source_file(config.parent / "crm" / name, cfg.sources[0])
+    source = load_config(config).sources[0]
+    return read_input(config.parent / "crm" / name, source=source.name, kind=source.kind,
+                      mapping=source.mapping)
 
 
 def test_a_windows_1252_semicolon_export_reads_with_renames_and_value_maps(tmp_path):

@@ -22,7 +22,7 @@ import polars as pl
 
 from ..config import Source
 from ..errors import InputError
-from ..ingest import (KINDS, PARSERS, QUARANTINE_SCHEMA, ReadResult, file_sha256, read_batches, read_input,
+from ..ingest import (KINDS, PARSERS, QUARANTINE_SCHEMA, ReadResult, file_sha256, read_batches,
                       row_problems, snapshot_of, split_bad_rows)
 from ..store import memory_connection
 
@@ -62,13 +62,6 @@ def run_model(name: str, records: pl.DataFrame, *, tables: dict[str, pl.DataFram
         for table_name, frame in (tables or {}).items():
             con.register(table_name, frame.to_arrow())
         return con.sql(model_sql(name), params=params or None).pl()
-
-
-def read_source_file(path: Path, source: Source, *, sha256: str | None = None) -> ReadResult:
-    """Read one file of a source, whatever its format: canonical, mapped, or a platform's own."""
-    if source.is_platform:
-        return read_platform(path, source, sha256=sha256)
-    return read_input(path, source=source.name, kind=source.kind, sha256=sha256, mapping=source.mapping)
 
 
 def read_source_batches(path: Path, source: Source, *, sha256: str = ""
