@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from importlib import resources
 
 import duckdb
 
 from .logs import step
 
-# In dependency order: inputs → reasons → reports.
+# In dependency order: inputs → reasons → reports. Each model comes soon after the last model it
+# reads, so that a nightly run can drop the big intermediate tables early (see build_all):
+# duplicates right after primary_records, crm_updates right after unlifted_causes, and the
+# readers of active_reasons before the reported rows that end memberships and candidates.
 RUN_MODELS = (
     "events",
     "contact_files",
     "contact_records",
     "memberships",
     "primary_records",
+    "duplicates",
     "soft_bounce_streaks",
     "suppression_causes",
     "candidates",
     "last_deliveries",
     "suppression_lifts",
     "unlifted_causes",
+    "crm_updates",
     "active_reasons",
-    "reported_rows",
-    "status_reasons",
-    "reported_reasons",
-    "contact_status",
     "suppressions",
     "blocked_resubscribes",
+    "status_reasons",
+    "reported_rows",
+    "reported_reasons",
+    "contact_status",
     "vanished",
-    "crm_updates",
-    "duplicates",
 )
 
 # Models that are views, not tables: the two input models only give the store's rows one shape
@@ -64,7 +69,42 @@ def drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> Non
             con.execute(f'drop {other} temp.main."{name}"')
 
 
-def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS) -> None:
+def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS, *, keep=None) -> None:
+    """Build `names` in order. With `keep` (the tables read after the rules), every other table
+    is dropped as soon as the last model reading it is built: at 20M contacts the night's
+    intermediate tables were tens of GB of spill, all held to the end. `keep=None` keeps all
+    (explain and the tests read any model)."""
     con.execute(model_sql("_macros"))
-    for name in names:
+    last_reader = {}
+    for position, name in enumerate(names):
+        for read in reads(name):
+            last_reader[read] = position
+    droppable = set() if keep is None else set(names) - expand_views(keep) - VIEW_MODELS
+    for position, name in enumerate(names):
         build(con, name)
+        for done in sorted(droppable):
+            if last_reader.get(done, position) <= position and done in names[:position + 1]:
+                con.execute(f'drop table if exists temp.main."{done}"')
+                droppable.discard(done)
+
+
+def models_read(*sql: str) -> frozenset[str]:
+    """The run models named in SQL text (comments aside): what that SQL reads."""
+    words = set()
+    for text in sql:
+        words |= set(re.findall(r"[a-z_][a-z0-9_]*", re.sub(r"--[^\n]*", "", text).lower()))
+    return frozenset(words & set(RUN_MODELS))
+
+
+@cache
+def reads(name: str) -> frozenset[str]:
+    """The run models one model reads, through views too (a view reads its tables when used)."""
+    return expand_views(models_read(model_sql(name)) - {name})
+
+
+def expand_views(names) -> frozenset[str]:
+    """`names` and, for each view among them, what the view reads."""
+    out = set(names)
+    for view in set(names) & VIEW_MODELS:
+        out |= reads(view)
+    return frozenset(out)

@@ -84,7 +84,7 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
                 load = load_sources(con, config, started_at)
             previous = _previous_run(con, as_of)
             with stage("evaluating rules"):
-                evaluate(con, config, as_of, previous)
+                evaluate(con, config, as_of, previous, keep_all=False)
             checkpoint("evaluated")
             lists = _list_counts(con, previous is not None)
             _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
@@ -142,11 +142,15 @@ def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
     return run_id, path
 
 
-def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | None = None) -> None:
-    """Apply the rules to everything in the store as of `as_of`: builds the models' temp tables."""
+def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | None = None,
+             *, keep_all: bool = True) -> None:
+    """Apply the rules to everything in the store as of `as_of`: builds the models' temp tables.
+
+    `keep_all=False` (the nightly run) keeps only what the outputs and the drop guard read.
+    """
     log.info("evaluating rules as of %s", as_of.isoformat())
     _prepare_run_tables(con, config, as_of, previous)
-    models.build_all(con)
+    models.build_all(con, keep=None if keep_all else publish.READS | models.models_read(_LIST_COUNTS))
 
 
 def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
@@ -188,9 +192,8 @@ def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
     con.execute(f"create or replace temp view previous_status as {query}")
 
 
-def _list_counts(con, has_previous: bool) -> list[ListCount]:
-    rows = con.execute(
-        """
+# Per list: sendable now and at the previous run, and what vanished, by reason.
+_LIST_COUNTS = """
         with lists as (
             select list_id from contact_status where list_id is not null
             union select list_id from previous_status where list_id is not null
@@ -213,7 +216,10 @@ def _list_counts(con, has_previous: bool) -> list[ListCount]:
         left join gone g using (list_id)
         order by l.list_id
         """
-    ).fetchall()
+
+
+def _list_counts(con, has_previous: bool) -> list[ListCount]:
+    rows = con.execute(_LIST_COUNTS).fetchall()
     return [
         ListCount(list_id, sendable, previous if has_previous else None, vanished,
                   dict(sorted((by_reason or {}).items(), key=lambda kv: (-kv[1], PRECEDENCE[kv[0]]))))

@@ -12,6 +12,7 @@ import polars as pl
 
 from .checkpoints import checkpoint
 from .logs import step
+from .models import models_read
 
 
 # Each output, the query that fills it, and a stable order so identical runs write identical rows.
@@ -105,14 +106,16 @@ def _write_sendable_polars(con, target: Path, keys: list[str]) -> int:
     return frame.height
 
 
-def _attribute_keys(con) -> list[str]:
-    """Extra contact columns of the snapshots in use, in order of first appearance."""
-    rows = con.execute(
-        """select f.attribute_columns
+# The snapshots in use, each with its extra contact columns.
+_ATTRIBUTE_COLUMNS = """select f.attribute_columns
            from input_files f
            where f.file_id in (select distinct file_id from contact_records)
            order by f.file_id"""
-    ).fetchall()
+
+
+def _attribute_keys(con) -> list[str]:
+    """Extra contact columns of the snapshots in use, in order of first appearance."""
+    rows = con.execute(_ATTRIBUTE_COLUMNS).fetchall()
     keys: list[str] = []
     reserved = {"list_id", "email", "contact_id"}
     for (columns,) in rows:
@@ -120,6 +123,10 @@ def _attribute_keys(con) -> list[str]:
             if key not in keys and key.lower() not in reserved:
                 keys.append(key)
     return keys
+
+
+# The rule models the outputs read: a nightly run keeps these to the end and drops the others early.
+READS = models_read(*OUTPUT_QUERIES.values(), _SENDABLE_ROWS, _ATTRIBUTE_COLUMNS)
 
 
 def staging_dir(output: Path, run_id: str) -> Path:
