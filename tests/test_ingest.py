@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from listhygiene import ingest
 from listhygiene.errors import InputError
 from listhygiene.ingest import ReadResult, file_sha256, read_input, timestamp_in_name
 
@@ -467,6 +468,19 @@ def test_non_iso_timestamps_are_refused(tmp_path, text):
     path = write(tmp_path, "bounces.csv", f'email,occurred_at\na@x.com,"{text}"\n')
     bad = only_quarantined(read(path, "bounces"))
     assert bad["error"] == f"occurred_at '{text}' is not an ISO 8601 timestamp"
+
+
+def test_wall_clock_times_follow_each_call_s_zone_in_one_reading_thread():
+    """The cast's DuckDB session is kept between batches: its zone must change with each source's."""
+    text = pl.Series(["2026-07-01T12:00:00", "2026-07-01T12:00:00+02:00"])
+
+    def utc_hours(zone: str) -> list[int]:
+        return ingest.timestamps(text, zone).dt.hour().to_list()
+
+    assert utc_hours("America/New_York") == [16, 10]
+    assert utc_hours("UTC") == [12, 10]
+    assert utc_hours("Europe/Berlin") == [10, 10]
+    assert utc_hours("UTC") == [12, 10]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
