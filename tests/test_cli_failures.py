@@ -10,6 +10,8 @@ import duckdb
 import pytest
 
 from conftest import copy_sample, invoke
+from listhygiene import store
+from listhygiene.config import load_config
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
@@ -250,8 +252,11 @@ def test_a_full_disk_while_spilling_names_the_step_and_changes_nothing(after_nig
     assert "Traceback" not in result.output
     error = result.stderr.splitlines()[-1]
     assert error.startswith("error: the disk filled while building model active_reasons (IO Error")
-    assert "(<store>.tmp); nothing was published and the store is unchanged. Free disk space" in error
+    assert ("(<store>.rules) and DuckDB what does not fit in memory (<store>.tmp); nothing was "
+            "published and the store is unchanged. Free disk space") in error
     assert_nothing_changed(config, before_state, before_published)
+    database = load_config(config).database
+    assert not store.rule_tables_dir(database).exists()  # the failed run's rule tables are gone
 
     with pytest.raises(duckdb.IOException, match="Permission denied"):
         with logs.step("writing sendable.parquet"):

@@ -81,7 +81,7 @@ class OutOfMemory(ResourceExhausted):
 
 class OutOfDisk(ResourceExhausted):
     template = (
-        "the disk filled while {step} ({detail}). DuckDB writes what does not fit in memory to "
-        "the folder beside the store (<store>.tmp); nothing was published and the store is "
-        "unchanged. Free disk space there, or raise LISTHYGIENE_MEMORY_LIMIT so less is "
-        "spilled, then run again.")
+        "the disk filled while {step} ({detail}). A run writes its rule tables beside the store "
+        "(<store>.rules) and DuckDB what does not fit in memory (<store>.tmp); nothing was "
+        "published and the store is unchanged. Free disk space there, or raise "
+        "LISTHYGIENE_MEMORY_LIMIT so less is spilled, then run again.")

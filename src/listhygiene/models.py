@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import duckdb
 
@@ -50,12 +51,28 @@ def model_sql(name: str) -> str:
     return resources.files("listhygiene").joinpath("models", f"{name}.sql").read_text("utf-8")
 
 
-def build(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Materialize one model as a temp table of the same name (a temp view for VIEW_MODELS)."""
+def build(con: duckdb.DuckDBPyConnection, name: str, scratch: Path | None = None) -> None:
+    """Materialize one model as a temp table of the same name (a temp view for VIEW_MODELS).
+
+    With `scratch` (a folder), the model is written there as Parquet instead and the name is a
+    view over that file: see build_all.
+    """
+    if scratch is not None and name not in VIEW_MODELS:
+        target = _sql_text(str(scratch / f"{name}.parquet"))
+        drop_other_kind(con, name, "view")
+        with step(f"building model {name}"):
+            con.execute(f"copy ({model_sql(name)}) to {target} (format parquet, compression snappy)")
+            con.execute(f'create or replace temp view "{name}" as select * from read_parquet({target})')
+        return
     kind = "view" if name in VIEW_MODELS else "table"
     drop_other_kind(con, name, kind)
     with step(f"building model {name}"):
         con.execute(f'create or replace temp {kind} "{name}" as {model_sql(name)}')
+
+
+def _sql_text(value: str) -> str:
+    """A string literal (COPY's target and a view's file cannot be parameters)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
@@ -69,22 +86,29 @@ def drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> Non
             con.execute(f'drop {other} temp.main."{name}"')
 
 
-def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS, *, keep=None) -> None:
-    """Build `names` in order. With `keep` (the tables read after the rules), every other table
-    is dropped as soon as the last model reading it is built: at 20M contacts the night's
-    intermediate tables were tens of GB of spill, all held to the end. `keep=None` keeps all
-    (explain and the tests read any model)."""
+def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS, *, scratch: Path | None = None,
+              keep=frozenset()) -> None:
+    """Build `names` in order: as temp tables, or, given a `scratch` folder, as Parquet files there.
+
+    The nightly run gives a scratch folder. Its rules run inside the transaction that loads the
+    night's files, and DuckDB frees nothing a transaction drops before it commits: at 20M
+    contacts the night's intermediate tables, all held to the end, filled the disk with spill.
+    A file in scratch, though, is deleted as soon as the last model reading it is built (unless
+    in `keep`, the models read after the rules), and the scan of a file holds no memory.
+    Without scratch (explain, the tests), every table stays readable.
+    """
     con.execute(model_sql("_macros"))
     last_reader = {}
     for position, name in enumerate(names):
         for read in reads(name):
             last_reader[read] = position
-    droppable = set() if keep is None else set(names) - expand_views(keep) - VIEW_MODELS
+    droppable = set() if scratch is None else set(names) - expand_views(keep) - VIEW_MODELS
     for position, name in enumerate(names):
-        build(con, name)
+        build(con, name, scratch)
         for done in sorted(droppable):
             if last_reader.get(done, position) <= position and done in names[:position + 1]:
-                con.execute(f'drop table if exists temp.main."{done}"')
+                con.execute(f'drop view if exists temp.main."{done}"')
+                (scratch / f"{done}.parquet").unlink(missing_ok=True)
                 droppable.discard(done)
 
 

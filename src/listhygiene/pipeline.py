@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -71,7 +72,10 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
     staging = publish.staging_dir(config.output, run_id)
     final = publish.run_dir(config.output, run_id)
 
+    rule_tables = store.rule_tables_dir(config.database)
     with run_lock(config.database):
+        shutil.rmtree(rule_tables, ignore_errors=True)  # what a killed run left
+        rule_tables.mkdir(parents=True)
         con = store.connect(config.database)
         committed = False
         try:
@@ -84,7 +88,7 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
                 load = load_sources(con, config, started_at)
             previous = _previous_run(con, as_of)
             with stage("evaluating rules"):
-                evaluate(con, config, as_of, previous, keep_all=False)
+                evaluate(con, config, as_of, previous, scratch=rule_tables)
             checkpoint("evaluated")
             lists = _list_counts(con, previous is not None)
             _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
@@ -114,6 +118,7 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
             raise
         finally:
             con.close()
+            shutil.rmtree(rule_tables, ignore_errors=True)
     log.info("published run %s", run_id, extra={
         "stage": "published", "run_id": run_id, "as_of": manifest["as_of"], "lists": manifest["lists"]})
     return RunResult(run_id, as_of, final, lists, load, force, manifest)
@@ -143,14 +148,15 @@ def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
 
 
 def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | None = None,
-             *, keep_all: bool = True) -> None:
+             *, scratch: Path | None = None) -> None:
     """Apply the rules to everything in the store as of `as_of`: builds the models' temp tables.
 
-    `keep_all=False` (the nightly run) keeps only what the outputs and the drop guard read.
+    With `scratch` (the nightly run) the models are Parquet files there, each deleted once no
+    later model reads it; only what the outputs and the drop guard read is kept (models.build_all).
     """
     log.info("evaluating rules as of %s", as_of.isoformat())
     _prepare_run_tables(con, config, as_of, previous)
-    models.build_all(con, keep=None if keep_all else publish.READS | models.models_read(_LIST_COUNTS))
+    models.build_all(con, scratch=scratch, keep=publish.READS | models.models_read(_LIST_COUNTS))
 
 
 def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:

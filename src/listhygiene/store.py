@@ -115,6 +115,11 @@ create table if not exists runs (
 """
 
 
+def rule_tables_dir(database: Path) -> Path:
+    """Where a nightly run writes its rule tables as Parquet while it runs: <store>.rules."""
+    return database.with_name(database.name + ".rules")
+
+
 def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store (creating it and its schema unless read-only), in UTC."""
     if read_only and not database.exists():

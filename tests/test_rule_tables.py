@@ -1,4 +1,4 @@
-"""A nightly run drops each rule table after its last reader and still publishes the same outputs."""
+"""A nightly run keeps its rule tables as Parquet, deletes each after its last reader, and publishes the same outputs."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ def temp_tables(con) -> set[str]:
     return {name for (name,) in con.execute(
         "select table_name from information_schema.tables "
         "where table_catalog = 'temp' and table_type <> 'VIEW'").fetchall()}
+
+
+def temp_views(con) -> set[str]:
+    return {name for (name,) in con.execute(
+        "select table_name from information_schema.tables "
+        "where table_catalog = 'temp' and table_type = 'VIEW'").fetchall()}
 
 
 def test_models_read_finds_model_names_as_whole_words_outside_comments():
@@ -51,32 +57,42 @@ def two_nights(tmp_path_factory):
     return out, nights[-1]["as_of"]
 
 
-def evaluate_again(folder: Path, as_of: str, tmp_path: Path, *, keep_all: bool):
+def evaluate_again(folder: Path, as_of: str, tmp_path: Path, *, scratch: Path | None):
     """The published store's copy evaluated again as of the second night; returns the connection."""
     config = load_config(folder / "pipeline.toml")
     copy = tmp_path / "store.duckdb"
     shutil.copy(config.database, copy)
     con = store.connect(copy)
     moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-    pipeline.evaluate(con, config, moment, pipeline._previous_run(con, moment), keep_all=keep_all)
+    pipeline.evaluate(con, config, moment, pipeline._previous_run(con, moment), scratch=scratch)
     return con
 
 
-def test_a_nightly_run_keeps_only_what_the_outputs_read(two_nights, tmp_path):
-    con = evaluate_again(*two_nights, tmp_path, keep_all=False)
+def test_a_nightly_run_keeps_only_what_the_outputs_read_as_parquet_files(two_nights, tmp_path):
+    scratch = tmp_path / "rules"
+    scratch.mkdir()
+    con = evaluate_again(*two_nights, tmp_path, scratch=scratch)
     try:
         # contact_files stays: the contact_records view the outputs read is built on it
-        assert temp_tables(con) == {"contact_status", "suppressions", "vanished", "blocked_resubscribes",
-                                    "crm_updates", "duplicates", "contact_files", "run_params",
-                                    "run_sources", "list_settings", "reason_precedence",
+        kept = {"contact_status", "suppressions", "vanished", "blocked_resubscribes", "crm_updates",
+                "duplicates", "contact_files"}
+        assert {p.name for p in scratch.iterdir()} == {f"{name}.parquet" for name in kept}
+        assert temp_tables(con) == {"run_params", "run_sources", "list_settings", "reason_precedence",
                                     "accepted_evidence"}
+        assert kept <= temp_views(con)
+        assert not ({"memberships", "candidates", "active_reasons"} & temp_views(con))
     finally:
         con.close()
 
 
+def test_the_run_s_rule_tables_are_gone_once_it_published(two_nights):
+    folder, _ = two_nights
+    assert not store.rule_tables_dir(load_config(folder / "pipeline.toml").database).exists()
+
+
 def test_outputs_with_every_table_kept_equal_the_published_ones(two_nights, tmp_path):
     folder, as_of = two_nights
-    con = evaluate_again(folder, as_of, tmp_path, keep_all=True)
+    con = evaluate_again(folder, as_of, tmp_path, scratch=None)
     try:
         assert set(models.RUN_MODELS) - models.VIEW_MODELS <= temp_tables(con)
         publish.write_outputs(con, tmp_path / "kept")
