@@ -16,7 +16,7 @@ import polars as pl
 
 from . import models
 from .errors import ConfigError
-from .store import memory_connection
+from .store import memory_connection, sql_literal
 
 log = logging.getLogger("listhygiene")
 
@@ -292,14 +292,10 @@ def _position_macro(rules: tuple[Rule, ...]) -> str:
 
 def _condition_sql(rule: Rule) -> str:
     parts = [
-        f"regexp_matches({CONDITION_ARGUMENTS[key]}, {_sql_literal(getattr(rule, key))}, 'i')"
+        f"regexp_matches({CONDITION_ARGUMENTS[key]}, {sql_literal(getattr(rule, key))}, 'i')"
         for key in CONDITIONS if getattr(rule, key) is not None
     ]
     return " and ".join(parts) if parts else "true"
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _rules_installed(con: duckdb.DuckDBPyConnection) -> bool:

@@ -23,7 +23,7 @@ import polars as pl
 
 from listhygiene.config import Mapping
 from listhygiene.errors import InputError
-from listhygiene.store import memory_connection
+from listhygiene.store import memory_connection, sql_literal
 from listhygiene.schemas import KNOWN_EVIDENCE, SCHEMAS, UTC_MICROS, describe_failures, find_failures
 
 ACCEPTED_FORMATS = (".csv", ".csv.gz", ".parquet")
@@ -753,8 +753,7 @@ def _scratch_connection(time_zone: str):
         _scratch.time_zone = "UTC"
     if _scratch.time_zone != time_zone:
         # SET takes no parameters; the zone name was checked against the IANA database.
-        zone = time_zone.replace("'", "''")
-        connection.execute(f"set TimeZone = '{zone}'")
+        connection.execute(f"set TimeZone = {sql_literal(time_zone)}")
         _scratch.time_zone = time_zone
     return connection
 

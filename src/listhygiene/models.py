@@ -10,9 +10,10 @@ from pathlib import Path
 import duckdb
 
 from .logs import step
+from .store import sql_literal
 
 # In dependency order: inputs → reasons → reports. Each model comes soon after the last model it
-# reads, so that a nightly run can drop the big intermediate tables early (see build_all):
+# reads, so that a nightly run can delete the big intermediate tables early (see build_all):
 # duplicates right after primary_records, crm_updates right after unlifted_causes, and the
 # readers of active_reasons before the reported rows that end memberships and candidates.
 RUN_MODELS = (
@@ -58,7 +59,7 @@ def build(con: duckdb.DuckDBPyConnection, name: str, scratch: Path | None = None
     view over that file: see build_all.
     """
     if scratch is not None and name not in VIEW_MODELS:
-        target = _sql_text(str(scratch / f"{name}.parquet"))
+        target = sql_literal(str(scratch / f"{name}.parquet"))
         drop_other_kind(con, name, "view")
         with step(f"building model {name}"):
             con.execute(f"copy ({model_sql(name)}) to {target} (format parquet, compression snappy)")
@@ -68,11 +69,6 @@ def build(con: duckdb.DuckDBPyConnection, name: str, scratch: Path | None = None
     drop_other_kind(con, name, kind)
     with step(f"building model {name}"):
         con.execute(f'create or replace temp {kind} "{name}" as {model_sql(name)}')
-
-
-def _sql_text(value: str) -> str:
-    """A string literal (COPY's target and a view's file cannot be parameters)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
@@ -98,18 +94,17 @@ def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS, *, scratch: Path
     Without scratch (explain, the tests), every table stays readable.
     """
     con.execute(model_sql("_macros"))
-    last_reader = {}
+    # the position after which no model reads it (its own, for a model nothing reads)
+    last_use = {name: position for position, name in enumerate(names)}
     for position, name in enumerate(names):
-        for read in reads(name):
-            last_reader[read] = position
+        for read in reads(name) & last_use.keys():
+            last_use[read] = position
     droppable = set() if scratch is None else set(names) - expand_views(keep) - VIEW_MODELS
     for position, name in enumerate(names):
         build(con, name, scratch)
-        for done in sorted(droppable):
-            if last_reader.get(done, position) <= position and done in names[:position + 1]:
-                con.execute(f'drop view if exists temp.main."{done}"')
-                (scratch / f"{done}.parquet").unlink(missing_ok=True)
-                droppable.discard(done)
+        for done in sorted(n for n in droppable if last_use[n] == position):
+            con.execute(f'drop view if exists temp.main."{done}"')
+            (scratch / f"{done}.parquet").unlink()
 
 
 def models_read(*sql: str) -> frozenset[str]:

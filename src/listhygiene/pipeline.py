@@ -189,8 +189,8 @@ def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
     # counts): the four columns those need, never the whole file held in memory (at 5M contacts
     # that copy alone took 1.8 GiB of DuckDB's memory through the rules).
     if previous:
-        path = str(previous[1] / "contact_status.parquet").replace("'", "''")
-        query = f"select email, list_id, contact_id, sendable from read_parquet('{path}')"
+        path = store.sql_literal(str(previous[1] / "contact_status.parquet"))
+        query = f"select email, list_id, contact_id, sendable from read_parquet({path})"
     else:
         query = ("select null::varchar as email, null::varchar as list_id, null::varchar as contact_id, "
                  "null::boolean as sendable where false")

@@ -13,6 +13,7 @@ import polars as pl
 from .checkpoints import checkpoint
 from .logs import step
 from .models import models_read
+from .store import sql_literal
 
 
 # Each output, the query that fills it, and a stable order so identical runs write identical rows.
@@ -88,7 +89,7 @@ _SENDABLE_ROWS = """contact_status s
 
 def _json_path(key: str) -> str:
     """The SQL text of the JSON path of one top-level key: '$."First Name"'."""
-    return "'" + f'$."{key}"'.replace("'", "''") + "'"
+    return sql_literal(f'$."{key}"')
 
 
 def _write_sendable_polars(con, target: Path, keys: list[str]) -> int:

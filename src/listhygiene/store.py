@@ -115,6 +115,12 @@ create table if not exists runs (
 """
 
 
+def sql_literal(text: str) -> str:
+    """A SQL string literal, quotes doubled: for the few places that take no parameter
+    (SET, COPY's target, a view's file, a JSON path in generated SQL)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def rule_tables_dir(database: Path) -> Path:
     """Where a nightly run writes its rule tables as Parquet while it runs: <store>.rules."""
     return database.with_name(database.name + ".rules")
@@ -166,8 +172,8 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
         except (ValueError, OSError, AttributeError):
             physical = 8 << 30
         limit = f"{max(physical // 4, 256 << 20) >> 20}MiB"
-    con.execute("set memory_limit = '{}'".format(limit.replace("'", "''")))
-    con.execute("set temp_directory = '{}'".format(f"{database}.tmp".replace("'", "''")))
+    con.execute(f"set memory_limit = {sql_literal(limit)}")
+    con.execute(f"set temp_directory = {sql_literal(f'{database}.tmp')}")
     # Every output states its order (ORDER BY) and every model its tie-breaks, so DuckDB need
     # not keep rows in the order they were read: tables and files are then written by both
     # threads at once and in less memory (1M contacts: sendable.parquet 5.2 s → 3.4 s).
