@@ -277,6 +277,38 @@ def test_a_row_on_no_list_does_not_speak_while_the_address_is_on_lists():
     ]
 
 
+def test_an_address_held_by_many_records_lists_ten_of_them():
+    """records is repeated on every row of the address: capped, or a placeholder held by
+    thousands of records would grow duplicates.parquet with the square of their number."""
+    s = Scenario().export("2026-11-01", *(member("news", f"C{i:02}") for i in range(12, 0, -1)))
+    rows = s.evaluate(AS_OF).table("duplicates")
+    assert rows.height == 12 and set(rows["record_count"]) == {12}
+    assert rows["records"].to_list() == [[f"crm:C{i:02}" for i in range(1, 11)]] * 12
+    assert rows.filter("used")["contact_id"].to_list() == ["C01"]
+
+
+def test_the_record_used_is_the_one_primary_records_chose():
+    """duplicates ranks the latest rows itself (record_rank); it must name the record that
+    contact_status and sendable use, for each list and for the address as a whole."""
+    s = Scenario().export("2026-11-01", member("news", "C1"), member("deals", "C2"), member(None, "C3"),
+                          member("deals", "C4", email="b@example.com"))
+    s.export("2026-11-02", member("news", "C2", status="unsubscribed"), member("news", "C5"),
+             member("deals", "C5", status="pending"), member("deals", "C3"), member(None, "C4"),
+             member("offers", "C6", email="b@example.com"), member(None, "C7", email="b@example.com"))
+    evaluation = s.evaluate(AS_OF)
+    used = {(r["email"], r["list_id"]): r["contact_id"]
+            for r in evaluation.table("duplicates").filter("used").iter_rows(named=True)}
+    compared = {(r["email"], r["list_id"]) for r in evaluation.table("duplicates").iter_rows(named=True)}
+    primary = {(r["email"], r["list_id"]): r["contact_id"]
+               for r in evaluation.table("primary_records").iter_rows(named=True)
+               if (r["email"], r["list_id"]) in compared}
+    # news: C5 (subscribed) over C2 (unsubscribed); deals: C3 (subscribed) over C5 (pending);
+    # b's C7 on no list speaks for nothing while C6 has b on offers
+    assert used == {(A, "news"): "C5", (A, "deals"): "C3", ("b@example.com", "offers"): "C6"}
+    assert used == {key: contact for key, contact in primary.items() if key in used}
+    assert ("b@example.com", None) in compared and ("b@example.com", None) not in used
+
+
 # --- both outputs on the sample's two nights ----------------------------------------------------
 
 

@@ -10,16 +10,18 @@ with
 
 shared_addresses as (
     -- addresses held by two records or more (source, contact_id) in the latest exports: a
-    -- contact on several lists has several rows but one record, so rows alone do not count
+    -- contact on several lists has several rows but one record, so rows alone do not count.
+    -- (Distinct records, then a count: group keys and counts spill to disk, where a
+    -- min/max of (source, contact_id) per address over every contact took twice the time.)
     select email
-    from contact_records
-    where is_latest
+    from (select distinct email, source, contact_id from contact_records where is_latest)
     group by email
-    having min({source: source, contact_id: contact_id}) <> max({source: source, contact_id: contact_id})
+    having count(*) > 1
 ),
 
 latest as (
-    select r.*
+    select r.email, r.list_id, r.source, r.contact_id, r.status, r.status_raw, r.snapshot_at,
+           r.file_id, r.row_number, r.email_raw, r.lineage
     from contact_records r
     semi join shared_addresses s on s.email = r.email
     where r.is_latest
@@ -27,7 +29,10 @@ latest as (
 
 duplicated as (
     select email, count(distinct (source, contact_id)) as record_count,
-           list(distinct source || ':' || contact_id order by source || ':' || contact_id) as records
+           -- the first ten records by source and contact id. The list is repeated on every row of
+           -- the address, so all of them would grow the file with the square of the records: a
+           -- placeholder such as "n/a" held by 7,765 records of 5M contacts made 4 GiB of lists
+           list_sort(list(distinct source || ':' || contact_id))[1:10] as records
     from latest
     group by email
     having count(distinct (source, contact_id)) > 1
@@ -48,11 +53,23 @@ record_on_list as (
 ),
 
 used as (
-    -- the record primary_records chose for each (address, list), with the row it chose
-    select p.email, p.list_id, r.source, r.contact_id, r.status, r.status_raw, r.snapshot_at
-    from primary_records p
-    join contact_records r on r.file_id = p.file_id and r.row_number = p.row_number
-    semi join duplicated d on d.email = p.email
+    -- the record primary_records chose for each (address, list), with the row it chose: the
+    -- best by record_rank, the ranking primary_records uses. Only pairs with a row in the
+    -- latest exports are compared, and those rows rank first, so the choice for a list (or for
+    -- the address as a whole: list_id null) is the best of the address's latest rows there.
+    -- Looked up in primary_records instead, the join over every contact row needed a 1 GiB
+    -- hash table at 5M contacts.
+    select
+        email, list_id,
+        arg_min({source: source, contact_id: contact_id, status: status, status_raw: status_raw,
+                 snapshot_at: snapshot_at}, rank) as row
+    from (
+        select *, record_rank(true, status, snapshot_at, source, contact_id, file_id, row_number) as rank
+        from latest
+    )
+    group by grouping sets ((email, list_id), (email))
+    -- per list, and per address as a whole; not the rows on no list by themselves
+    having grouping(list_id) = 1 or list_id is not null
 ),
 
 others_on_list as (
@@ -64,16 +81,16 @@ others_on_list as (
 compared as (
     select
         x.*,
-        u.source || ':' || u.contact_id as used_record,
-        x.source = u.source and x.contact_id = u.contact_id as is_used,
+        u.row.source || ':' || u.row.contact_id as used_record,
+        x.source = u.row.source and x.contact_id = u.row.contact_id as is_used,
         n.n as records_on_list,
         -- the first ranking key on which the record used beats this one (both are in the
         -- latest export: primary_records prefers those)
         case
-            when u.status = 'subscribed' and x.status <> 'subscribed'
+            when u.row.status = 'subscribed' and x.status <> 'subscribed'
                 then 'is subscribed there, ' || x.contact_id || ' says ' || coalesce(x.status_raw, x.status)
-            when u.snapshot_at > x.snapshot_at
-                then 'was exported more recently (' || strftime(u.snapshot_at::timestamp, '%Y-%m-%dT%H:%MZ') || ')'
+            when u.row.snapshot_at > x.snapshot_at
+                then 'was exported more recently (' || strftime(u.row.snapshot_at::timestamp, '%Y-%m-%dT%H:%MZ') || ')'
             else 'ranks equal; the first by source and contact id is used, so the choice is stable across runs'
         end as edge
     from record_on_list x

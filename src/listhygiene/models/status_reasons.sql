@@ -13,7 +13,9 @@ ranked_reasons as (
 final as (
     select
         email, list_id,
-        list(reason order by precedence) as reasons,
+        -- sorted after grouping: an ordered aggregate (list(... order by ...)) keeps every
+        -- group's rows in memory DuckDB cannot spill, and fails on tens of millions of groups
+        list_transform(list_sort(list({precedence: precedence, reason: reason})), lambda r: r.reason) as reasons,
         arg_min(reason, precedence) as reason,
         arg_min(reason_at, precedence) as reason_at,
         arg_min(detail, precedence) as detail,
