@@ -13,8 +13,9 @@ ranked_reasons as (
 final as (
     select
         email, list_id,
-        -- sorted after grouping: an ordered aggregate (list(... order by ...)) keeps every
-        -- group's rows in memory DuckDB cannot spill, and fails on tens of millions of groups
+        -- sorted after grouping: an ordered aggregate (list(... order by ...)) keeps each
+        -- group's rows where DuckDB cannot spill them (10M groups failed under a 400 MB
+        -- limit, where this form and a plain list() pass)
         list_transform(list_sort(list({precedence: precedence, reason: reason})), lambda r: r.reason) as reasons,
         arg_min(reason, precedence) as reason,
         arg_min(reason_at, precedence) as reason_at,
