@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/profile_models.py WORKSPACE --as-of 2026-11-20T06:00:00Z
      [--repeat N] [--outputs DIR] [--models a,b,...] [--explain a,b,...] [--no-copy]
+     [--memory-limit 1400MiB] [--rule-files]
 
 WORKSPACE is a folder kept by `benchmarks/run.py --keep` (e.g. benchmarks/data/1m-csv-run/):
 its pipeline.toml and store. The store is copied to a scratch folder first (unless --no-copy),
@@ -10,6 +11,12 @@ loaded so far, and the models ignore what comes after the as-of, so night 1 of a
 has loaded night 2 evaluates like the first night did (the previous run is looked up as the
 run does: the latest published run before the as-of). With --outputs the run's Parquet
 outputs are written there, to compare two versions of the models row by row.
+
+--memory-limit with --rule-files (each model written as Parquet, as the nightly run does)
+finds the steps that cannot spill: DuckDB's memory a step needs grows with the data unless it
+spills, so a 5M store run at a quarter of the default limit stands in for a 20M night at the
+default (duplicates failed at 1400MiB on 5M before its lists were capped, as the 20M night
+failed at 5.8 GiB). A step that runs out of memory is named, and the script stops (exit 2).
 
 Prints, per model and per output: seconds (best of --repeat), rows, and DuckDB's memory in
 use after the step (duckdb_memory(), the buffer manager's view), then the process's peak RSS.
@@ -26,11 +33,14 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from listhygiene import models, pipeline, publish, store  # noqa: E402
 from listhygiene.config import load_config  # noqa: E402
+from listhygiene.errors import OutOfMemory  # noqa: E402
 
 GIB = 1 << 30
 
@@ -89,6 +99,9 @@ def main() -> None:
     parser.add_argument("--models", help="comma-separated subset to time (the others are built untimed)")
     parser.add_argument("--explain", help="comma-separated models to print EXPLAIN ANALYZE of (after timing)")
     parser.add_argument("--no-copy", action="store_true", help="open the kept store itself (read/write)")
+    parser.add_argument("--memory-limit", help="DuckDB's memory limit for the models and outputs (e.g. 1400MiB)")
+    parser.add_argument("--rule-files", action="store_true",
+                        help="build each model as a Parquet file, as the nightly run does (all kept)")
     args = parser.parse_args()
 
     config = load_config(args.workspace / "pipeline.toml")
@@ -101,6 +114,8 @@ def main() -> None:
             shutil.copyfile(config.database, database)
         t = time.perf_counter()
         con = store.connect(database)
+        if args.memory_limit:
+            con.execute(f"set memory_limit = {store.sql_literal(args.memory_limit)}")
         settings = con.execute(
             "select name, value from duckdb_settings() where name in "
             "('memory_limit', 'threads', 'temp_directory', 'preserve_insertion_order')").fetchall()
@@ -110,6 +125,10 @@ def main() -> None:
         con.begin()
         pipeline._prepare_run_tables(con, config, as_of, previous)
         con.execute(models.model_sql("_macros"))
+        rule_files = None
+        if args.rule_files:
+            rule_files = scratch / "rules"
+            rule_files.mkdir()
         timed = set(args.models.split(",")) if args.models else set(models.RUN_MODELS)
 
         rows_out = []
@@ -118,7 +137,11 @@ def main() -> None:
             best = best_cpu = None
             for _ in range(args.repeat if name in timed else 1):
                 t, c = time.perf_counter(), cpu_seconds()
-                models.build(con, name)
+                try:
+                    models.build(con, name, rule_files)
+                except (duckdb.OutOfMemoryException, OutOfMemory) as error:
+                    sys.exit(f"model {name} ran out of DuckDB memory after "
+                             f"{time.perf_counter() - t:.1f}s: {str(error).splitlines()[0]}")
                 elapsed, cpu = time.perf_counter() - t, cpu_seconds() - c
                 best = elapsed if best is None else min(best, elapsed)
                 best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
@@ -144,7 +167,10 @@ def main() -> None:
         steps.append(("sendable.parquet", lambda target: publish._write_sendable(con, target)))
         for name, write in steps:
             t, c = time.perf_counter(), cpu_seconds()
-            rows = write(folder / name)
+            try:
+                rows = write(folder / name)
+            except (duckdb.OutOfMemoryException, OutOfMemory) as error:
+                sys.exit(f"output {name} ran out of DuckDB memory: {str(error).splitlines()[0]}")
             elapsed, cpu = time.perf_counter() - t, cpu_seconds() - c
             total += elapsed
             total_cpu += cpu
