@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from listhygiene import models, store
 from scenario import Scenario
 
@@ -19,6 +21,19 @@ def test_the_store_is_opened_with_a_memory_limit_and_a_spill_folder_beside_it(tm
         assert setting(con, "memory_limit") == "300.0 MiB"
         assert setting(con, "temp_directory") == f"{database}.tmp"
         assert setting(con, "preserve_insertion_order") == "False"
+    finally:
+        con.close()
+
+
+def test_without_a_setting_duckdb_gets_a_quarter_of_the_machine_at_most_2_5_gib(tmp_path, monkeypatch):
+    monkeypatch.delenv("LISTHYGIENE_MEMORY_LIMIT", raising=False)
+    page, pages = os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_PHYS_PAGES")
+    expected = min(page * pages // 4, store.DEFAULT_MEMORY_LIMIT) >> 20
+    con = store.connect(tmp_path / "store.duckdb")
+    try:
+        assert store.DEFAULT_MEMORY_LIMIT == 2560 << 20
+        assert setting(con, "memory_limit") == (f"{expected / 1024:.1f} GiB" if expected >= 1024
+                                                else f"{expected:.1f} MiB")
     finally:
         con.close()
 

@@ -150,18 +150,24 @@ def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     return con
 
 
+# DuckDB's memory when LISTHYGIENE_MEMORY_LIMIT is not set (less on a machine with under 10 GiB).
+DEFAULT_MEMORY_LIMIT = 2560 << 20
+
+
 def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
     """Bound the run's memory and let it spill to disk beside the store instead of failing.
 
     A night's working set (the rules' temp tables, sorts, hash tables) grows with the data;
     past `memory_limit` DuckDB writes it to `temp_directory`, so a large night finishes on a
     shared machine rather than being killed. The limit is LISTHYGIENE_MEMORY_LIMIT when set
-    (DuckDB syntax: "3GiB"), else a quarter of the machine's memory. Loading holds at most a
-    few batches of rows in polars beside it (~1.5 GiB), so the process peaks near the limit
-    plus that. Measured: 1M contacts over two snapshots complete at 500 MiB (peak RSS 0.79 GiB),
-    5M nights (one snapshot, then two) at 2500 MiB (3.25 and 3.21 GiB). Too low a limit makes
-    DuckDB fail to pin blocks, which the CLI reports as a clean out-of-memory error naming the
-    step (exit 1, nothing changed); a disk filled by the spill is reported the same way.
+    (DuckDB syntax: "3GiB"), else DEFAULT_MEMORY_LIMIT or a quarter of the machine's memory,
+    whichever is less. Every rule and output spills, so more memory buys little time (5M
+    contacts: 8-12% at 2500 MiB against 5.8 GiB) and the process stays near the limit plus
+    the few batches of rows loading holds in polars (~1.5 GiB at most). Measured: 1M contacts
+    over two snapshots complete at 500 MiB (peak RSS 0.79 GiB); 5M nights at 2500 MiB (3.25
+    and 3.21 GiB); a 20M night at 5.8 GiB (7.34 GiB). Too low a limit makes DuckDB fail to
+    pin blocks, which the CLI reports as a clean out-of-memory error naming the step (exit
+    1, nothing changed); a disk filled by the spill is reported the same way.
     """
     import os
 
@@ -171,7 +177,7 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
             physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (ValueError, OSError, AttributeError):
             physical = 8 << 30
-        limit = f"{max(physical // 4, 256 << 20) >> 20}MiB"
+        limit = f"{max(min(physical // 4, DEFAULT_MEMORY_LIMIT), 256 << 20) >> 20}MiB"
     con.execute(f"set memory_limit = {sql_literal(limit)}")
     con.execute(f"set temp_directory = {sql_literal(f'{database}.tmp')}")
     # Every output states its order (ORDER BY) and every model its tie-breaks, so DuckDB need
