@@ -406,6 +406,25 @@ def test_contact_on_no_list_is_reported_but_never_sendable():
     assert status["sendable"] is False and status["transactional_ok"] is True
 
 
+def test_every_reported_row_carries_the_record_primary_records_chose():
+    # a former member, a contact on no list, and an address on a list and on no list (it is
+    # reported for its list only); two records of one address on one list
+    B, D = "b@example.com", "d@example.com"
+    s = Scenario().export("2026-11-01", member("news"), member(None, email=B, contact_id="C2"),
+                          member("news", email=D, contact_id="C4"), member(None, email=D, contact_id="C5"))
+    s.export("2026-11-02", member(None, email=B, contact_id="C2"),
+             member("news", email=D, contact_id="C6", status="unsubscribed"),
+             member("news", email=D, contact_id="C4"), member(None, email=D, contact_id="C5"))
+    result = s.evaluate("2026-11-03")
+    status = result.table("contact_status").select("email", "list_id", "contact_id", "file_id", "row_number")
+    chosen = result.table("primary_records").select("email", "list_id", "contact_id", "file_id", "row_number")
+    assert sorted(status.rows(), key=str) == sorted(
+        chosen.join(status.select("email", "list_id"), on=["email", "list_id"], nulls_equal=True).rows(), key=str)
+    assert {(r[0], r[1], r[2]) for r in status.rows()} == {
+        (A, "news", "C1"), (B, None, "C2"), (D, "news", "C4")}
+    assert result.status(A, "news")["reasons"] == ["not_in_source"]
+
+
 # --- precedence and time ----------------------------------------------------------------------
 
 

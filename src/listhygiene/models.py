@@ -15,7 +15,7 @@ from .store import sql_literal
 # In dependency order: inputs → reasons → reports. Each model comes soon after the last model it
 # reads, so that a nightly run can delete the big intermediate tables early (see build_all):
 # duplicates right after primary_records, crm_updates right after unlifted_causes, and the
-# readers of active_reasons before the reported rows that end memberships and candidates.
+# readers of active_reasons before the reported rows that end memberships and primary_records.
 RUN_MODELS = (
     "events",
     "contact_files",
@@ -35,7 +35,6 @@ RUN_MODELS = (
     "blocked_resubscribes",
     "status_reasons",
     "reported_rows",
-    "reported_reasons",
     "contact_status",
     "vanished",
 )

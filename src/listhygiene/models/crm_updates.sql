@@ -21,30 +21,41 @@ settings as (
     from run_params p
 ),
 
-latest_rows as (
-    select source, contact_id, email, list_id, status, do_not_contact, lineage, row_number
-    from contact_records
-    where is_latest
-),
-
-active as (
-    -- the causes still in force (unlifted_causes) on the rows of the latest export they cover,
-    -- those that are pushed back, with the field and value the CRM should get. A list
-    -- resubscribe lifts a global unsubscribe on that list only, so a global cause may be in
-    -- force on some rows of a record and not on others.
+pushed_causes as (
+    -- the causes still in force (unlifted_causes) that are pushed back, with the field and
+    -- value the CRM should get
     select
-        r.source, r.contact_id, r.email, r.list_id as row_list_id, r.status, r.do_not_contact,
-        r.lineage, r.row_number, u.is_global, u.reason, u.occurred_at, u.origin, u.detail,
+        u.email, u.list_id, u.is_global, u.reason, u.occurred_at, u.origin, u.detail,
         case when u.reason = 'do_not_contact' then 'do_not_contact' else 'status' end as field,
         case when u.reason = 'do_not_contact' then 'true'
              when u.reason in ('hard_bounce', 'soft_bounce_limit') then 'cleaned'
              else 'unsubscribed' end as value
-    from unlifted_causes u
-    join latest_rows r on r.email = u.email and r.list_id is not distinct from u.list_id,
-    settings s
+    from unlifted_causes u, settings s
     where (u.reason in ('complaint', 'unsubscribed', 'list_unsubscribed', 'do_not_contact')
            and u.origin in ('contact', 'list_unsubscribe', 'complaint', 'admin'))
        or (u.reason in ('hard_bounce', 'soft_bounce_limit') and s.include_bounces)
+),
+
+latest_rows as (
+    -- the latest export's rows of the addresses with something to push back, picked before
+    -- anything else reads them: a few percent of the export (the whole export, kept to be
+    -- read twice, was this model's cost on a large night)
+    select source, contact_id, email, list_id, status, do_not_contact, lineage, row_number
+    from contact_records
+    where is_latest
+      and email in (select email from pushed_causes)
+),
+
+active as (
+    -- the pushed causes on the rows of the latest export they cover. A list resubscribe lifts
+    -- a global unsubscribe on that list only, so a global cause may be in force on some rows
+    -- of a record and not on others.
+    select
+        r.source, r.contact_id, r.email, r.list_id as row_list_id, r.status, r.do_not_contact,
+        r.lineage, r.row_number, u.is_global, u.reason, u.occurred_at, u.origin, u.detail,
+        u.field, u.value
+    from pushed_causes u
+    join latest_rows r on r.email = u.email and r.list_id is not distinct from u.list_id
 ),
 
 contact_rows_latest as (
