@@ -1,6 +1,6 @@
 """Counts the addresses a night would have to re-evaluate if the rules ran incrementally.
 
-Run: .venv/bin/python benchmarks/dirty_addresses.py STORE
+Run: .venv/bin/python benchmarks/dirty_addresses.py STORE [--write DIRTY.parquet]
 
 STORE is a store that has published at least two runs (e.g. a workspace kept by
 `benchmarks/run.py --keep`: benchmarks/data/1m-csv-run/state/store.duckdb). Opened read-only.
@@ -17,7 +17,8 @@ run, L). An address is dirty when
   - it has ever had an unsubscribe or complaint: a new snapshot changes whether the export is
     newer than such an event (a blocked resubscribe, an integration unsubscribe lifted), so
     those addresses are re-evaluated every night (a superset, kept simple).
-Prints each set's size and the union's share of all addresses.
+Prints each set's size and the union's share of all addresses; --write saves the dirty
+addresses (one column, email) to compare two nights' outputs for the clean ones.
 """
 
 from __future__ import annotations
@@ -92,6 +93,11 @@ ever_opted_out as (
 
 addresses as (
     select email from latest_rows union select email from previous_rows
+),
+
+dirty as (
+    select email from changed_rows union select email from new_events
+    union select email from crossed_as_of union select email from ever_opted_out
 )
 
 select
@@ -100,19 +106,18 @@ select
     (select count(distinct email) from new_events) as new_events,
     (select count(distinct email) from crossed_as_of) as crossed_as_of,
     (select count(distinct email) from ever_opted_out) as ever_opted_out,
-    (select count(*) from (
-        select email from changed_rows union select email from new_events
-        union select email from crossed_as_of union select email from ever_opted_out)) as dirty
+    (select count(*) from dirty) as dirty
 """
 
 
 def main() -> None:
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--write"):
         sys.exit(__doc__)
-    con = duckdb.connect(sys.argv[1], read_only=True)
+    con = duckdb.connect(args[0], read_only=True)
     runs = con.execute("select count(*) from runs where status = 'published'").fetchone()[0]
     if runs < 2:
-        sys.exit(f"{sys.argv[1]}: {runs} published run(s); two are needed")
+        sys.exit(f"{args[0]}: {runs} published run(s); two are needed")
     start = time.perf_counter()
     row = con.execute(QUERY).fetchone()
     names = [d[0] for d in con.description]
@@ -122,6 +127,14 @@ def main() -> None:
         share = f"  {count / total:6.1%}" if total and name != "addresses" else ""
         print(f"{name:>16} {count:>12,}{share}")
     print(f"measured in {time.perf_counter() - start:.1f} s")
+    if len(args) == 3:
+        dirty = QUERY[:QUERY.rindex("select\n")] + "select email from dirty"
+        con.execute(f"copy ({dirty}) to {sql_text(args[2])} (format parquet)")
+        print(f"dirty addresses written to {args[2]}")
+
+
+def sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 if __name__ == "__main__":

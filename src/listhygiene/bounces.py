@@ -393,6 +393,11 @@ def _record(con: duckdb.DuckDBPyConnection, ruleset: Ruleset) -> None:
         con.execute("insert or replace into store_meta values (?, ?)", [key, value])
 
 
+def rules_in_force(con: duckdb.DuckDBPyConnection) -> dict:
+    """Which classifier rules the store's bounces were classified with (version and digest)."""
+    return {"version": _meta(con, _VERSION_KEY), "sha256": _meta(con, _DIGEST_KEY)}
+
+
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     row = con.execute("select value from store_meta where key = ?", [key]).fetchone()
     return row[0] if row else None

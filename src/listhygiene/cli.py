@@ -73,7 +73,9 @@ def cli(quiet: bool, verbose: bool, log_format: str) -> None:
 @click.option("--as-of", "as_of", callback=_parse_as_of,
               help="Evaluate as of this time (ISO 8601; default now). Events after it are ignored.")
 @click.option("--force", is_flag=True, help="Publish even if the drop guard trips.")
-def run(config_path: str, as_of: datetime | None, force: bool) -> None:
+@click.option("--full", is_flag=True,
+              help="Evaluate every address, even with [store] incremental = true (an audit night).")
+def run(config_path: str, as_of: datetime | None, force: bool, full: bool) -> None:
     """The nightly job: load new input files, validate, reconcile, publish a run.
 
     \b
@@ -82,7 +84,7 @@ def run(config_path: str, as_of: datetime | None, force: bool) -> None:
     """
     from .pipeline import run as run_pipeline
 
-    result = run_pipeline(load_config(config_path), as_of=as_of, force=force)
+    result = run_pipeline(load_config(config_path), as_of=as_of, force=force, full=full)
     click.echo(f"published run {result.run_id} (as of {result.as_of:%Y-%m-%dT%H:%M:%SZ})")
     click.echo(f"outputs: {result.path}")
     rows = [

@@ -99,6 +99,7 @@ class Config:
     digest: str = ""
     writeback: Writeback = Writeback()
     keep_runs: int | None = None  # None: keep every published run's outputs
+    incremental: bool = False  # re-evaluate only the addresses whose inputs changed (docs/incremental.md)
     bounce_rules: Path | None = None  # [bounces] rules: extends or overrides the package's rules
 
     def mailing_list(self, list_id: str) -> MailingList:
@@ -107,7 +108,7 @@ class Config:
 
 
 _TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces"}
-_STORE_KEYS = {"database", "output", "keep_runs"}
+_STORE_KEYS = {"database", "output", "keep_runs", "incremental"}
 _SOURCE_KEYS = {"name", "kind", "path", "format", "columns", "values", "time_zone", "delimiter",
                 "encoding", "groups", "list_id"}
 # Which source keys each format accepts beyond name, kind, path and format.
@@ -153,13 +154,16 @@ def load_config(path: str | Path) -> Config:
                                   or keep_runs < 1):
         raise ConfigError(f"{where} [store]: keep_runs must be a whole number ≥ 1 "
                           f"(the latest run is always kept), got {keep_runs!r}.")
+    incremental = store.get("incremental", False)
+    if not isinstance(incremental, bool):
+        raise ConfigError(f"{where} [store]: incremental must be true or false, got {incremental!r}.")
 
     sources = _sources(raw.get("sources"), base, where)
     lists = _lists(raw.get("lists", {}), where)
     policy = _policy(raw.get("policy", {}), where)
     digest = hashlib.sha256(raw_bytes).hexdigest()
     return Config(path.resolve(), database, output, sources, lists=lists, policy=policy,
-                  digest=digest, keep_runs=keep_runs,
+                  digest=digest, keep_runs=keep_runs, incremental=incremental,
                   writeback=_writeback(raw.get("writeback", {}), where),
                   bounce_rules=_bounce_rules(raw.get("bounces", {}), base, where))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import cache
 from importlib import resources
@@ -46,28 +47,58 @@ RUN_MODELS = (
 VIEW_MODELS = frozenset({"events", "contact_records"})
 
 
+# An incremental night restricts the rules' two input views to these addresses; every model
+# reads the store through them, so the rules then evaluate only those (docs/incremental.md).
+ONLY_DIRTY = "\nwhere email in (select email from dirty_addresses)"
+
+
+@cache
+def rules_digest() -> str:
+    """A fingerprint of every model's SQL: a run's rows are reusable only under the same rules."""
+    digest = hashlib.sha256()
+    for entry in sorted(resources.files("listhygiene").joinpath("models").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def model_sql(name: str) -> str:
     """The SELECT statement of one model."""
     return resources.files("listhygiene").joinpath("models", f"{name}.sql").read_text("utf-8")
 
 
-def build(con: duckdb.DuckDBPyConnection, name: str, scratch: Path | None = None) -> None:
+def build(con: duckdb.DuckDBPyConnection, name: str, scratch: Path | None = None,
+          only_dirty: bool = False) -> None:
     """Materialize one model as a temp table of the same name (a temp view for VIEW_MODELS).
 
     With `scratch` (a folder), the model is written there as Parquet instead and the name is a
-    view over that file: see build_all.
+    view over that file: see build_all. With `only_dirty`, an input view keeps the rows of the
+    addresses in dirty_addresses only.
     """
+    if only_dirty and name in VIEW_MODELS:
+        # restricted to a fraction of the addresses, an input is copied once: as a view, each
+        # model reading it would scan the whole store table and probe every row for its address
+        return _materialize(con, name, f"select * from ({model_sql(name)}){ONLY_DIRTY}", scratch)
     if scratch is not None and name not in VIEW_MODELS:
-        target = sql_literal(str(scratch / f"{name}.parquet"))
-        drop_other_kind(con, name, "view")
-        with step(f"building model {name}"):
-            con.execute(f"copy ({model_sql(name)}) to {target} (format parquet, compression snappy)")
-            con.execute(f'create or replace temp view "{name}" as select * from read_parquet({target})')
-        return
+        return _materialize(con, name, model_sql(name), scratch)
     kind = "view" if name in VIEW_MODELS else "table"
     drop_other_kind(con, name, kind)
     with step(f"building model {name}"):
         con.execute(f'create or replace temp {kind} "{name}" as {model_sql(name)}')
+
+
+def _materialize(con: duckdb.DuckDBPyConnection, name: str, sql: str, scratch: Path | None) -> None:
+    """`sql` as a Parquet file in scratch read through a view (a temp table without scratch)."""
+    if scratch is None:
+        drop_other_kind(con, name, "table")
+        with step(f"building model {name}"):
+            con.execute(f'create or replace temp table "{name}" as {sql}')
+        return
+    target = sql_literal(str(scratch / f"{name}.parquet"))
+    drop_other_kind(con, name, "view")
+    with step(f"building model {name}"):
+        con.execute(f"copy ({sql}) to {target} (format parquet, compression snappy)")
+        con.execute(f'create or replace temp view "{name}" as select * from read_parquet({target})')
 
 
 def drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
@@ -82,7 +113,7 @@ def drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> Non
 
 
 def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS, *, scratch: Path | None = None,
-              keep=frozenset()) -> None:
+              keep=frozenset(), only_dirty: bool = False) -> None:
     """Build `names` in order: as temp tables, or, given a `scratch` folder, as Parquet files there.
 
     The nightly run gives a scratch folder. Its rules run inside the transaction that loads the
@@ -90,7 +121,8 @@ def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS, *, scratch: Path
     contacts the night's intermediate tables, all held to the end, filled the disk with spill.
     A file in scratch, though, is deleted as soon as the last model reading it is built (unless
     in `keep`, the models read after the rules), and the scan of a file holds no memory.
-    Without scratch (explain, the tests), every table stays readable.
+    Without scratch (explain, the tests), every table stays readable. With `only_dirty` (an
+    incremental night) the rules see only the addresses of the dirty_addresses table.
     """
     con.execute(model_sql("_macros"))
     # the position after which no model reads it (its own, for a model nothing reads)
@@ -100,7 +132,7 @@ def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS, *, scratch: Path
             last_use[read] = position
     droppable = set() if scratch is None else set(names) - expand_views(keep) - VIEW_MODELS
     for position, name in enumerate(names):
-        build(con, name, scratch)
+        build(con, name, scratch, only_dirty)
         for done in sorted(n for n in droppable if last_use[n] == position):
             con.execute(f'drop view if exists temp.main."{done}"')
             (scratch / f"{done}.parquet").unlink()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import __version__, bounces, models, publish, store
+from . import __version__, bounces, incremental, models, publish, store
 from .config import Config
 from .errors import DropGuardTripped
 from .checkpoints import checkpoint
@@ -58,7 +58,8 @@ def make_run_id(as_of: datetime, started_at: datetime) -> str:
     return f"{as_of:%Y%m%dT%H%M%SZ}-{started_at:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(2)}"
 
 
-def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -> RunResult:
+def run(config: Config, *, as_of: datetime | None = None, force: bool = False,
+        full: bool = False) -> RunResult:
     """Load new inputs and publish a run as of `as_of` (default now); all or nothing.
 
     Order, so that a crash anywhere leaves the old state or the new one: outputs are written
@@ -83,21 +84,24 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False) -
                 log.warning("repair: %s", repaired)
             con.begin()
             # stored bounces are reclassified when the rules in force changed (same transaction)
-            bounces.reclassify_if_rules_changed(con, config)
+            reclassified = bounces.reclassify_if_rules_changed(con, config)
             with stage("loading inputs"):
                 load = load_sources(con, config, started_at)
             previous = _previous_run(con, as_of)
+            _run_sources(con, config)
+            basis, why = incremental.basis(con, config, previous, reclassified, full)
             with stage("evaluating rules"):
-                evaluate(con, config, as_of, previous, scratch=rule_tables)
+                evaluation = evaluate(con, config, as_of, previous, scratch=rule_tables,
+                                      basis=basis, why=why)
             checkpoint("evaluated")
             lists = _list_counts(con, previous is not None)
             _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
 
             with stage("writing outputs"):
-                output_counts = publish.write_outputs(con, staging)
+                output_counts = publish.write_outputs(con, staging, evaluation.basis)
             finished_at = utc_now()
             manifest = _manifest(config, run_id, as_of, started_at, finished_at, con, lists,
-                                 output_counts, previous, force, load)
+                                 output_counts, previous, force, load, evaluation)
             publish.write_manifest(staging, manifest)
             con.execute(
                 "insert into runs values (?, ?, ?, ?, 'published', ?, ?, ?)",
@@ -147,30 +151,59 @@ def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
     return run_id, path
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """How the rules were evaluated: in full, or on the addresses that changed (basis set)."""
+    basis: incremental.Basis | None
+    why: str
+    addresses: int | None  # addresses evaluated on an incremental night
+
+
 def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | None = None,
-             *, scratch: Path | None = None) -> None:
+             *, scratch: Path | None = None, basis: incremental.Basis | None = None,
+             why: str = "") -> Evaluation:
     """Apply the rules to everything in the store as of `as_of`: builds the models' temp tables.
 
     With `scratch` (the nightly run) the models are Parquet files there, each deleted once no
     later model reads it; only what the outputs and the drop guard read is kept (models.build_all).
+    With `basis` (an incremental night, see incremental.basis) only the addresses whose inputs
+    changed since that run are evaluated; the outputs keep the basis's rows of the others.
     """
     log.info("evaluating rules as of %s", as_of.isoformat())
-    _prepare_run_tables(con, config, as_of, previous)
-    models.build_all(con, scratch=scratch, keep=publish.READS | models.models_read(_LIST_COUNTS))
+    _prepare_run_tables(con, config, as_of, previous, basis)
+    addresses = None
+    if basis is not None:
+        addresses = incremental.prepare(con, basis)
+        columns = publish.sendable_columns(con)
+        if columns != basis.sendable_columns:
+            basis, why = None, f"the contact attributes changed (sendable.parquet: {basis.sendable_columns} -> {columns})"
+            _prepare_run_tables(con, config, as_of, previous, None)
+            addresses = None
+    if basis is not None:
+        con.execute("create or replace temp view previous_status as "
+                    f"select * from previous_status_all{models.ONLY_DIRTY}")
+        log.info("incremental night on run %s: %d addresses to evaluate", basis.run_id, addresses)
+    else:
+        log.info("full evaluation: %s", why or "every address")
+    models.build_all(con, scratch=scratch, keep=publish.READS | models.models_read(_LIST_COUNTS),
+                     only_dirty=basis is not None)
+    _status_for_counts(con, basis)
+    return Evaluation(basis, why, addresses)
 
 
-def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
-    """The small tables the models read their settings from."""
+def _prepare_run_tables(con, config: Config, as_of: datetime, previous,
+                        basis: incremental.Basis | None = None) -> None:
+    """The small tables the models read their settings from (with `basis`: its as-of too)."""
     con.execute(
         "create or replace temp table run_params as select ?::timestamptz as as_of, "
         "?::integer as soft_bounce_limit, ?::integer as soft_bounce_window_days, "
-        "?::varchar as previous_run_id, ?::boolean as writeback_include_bounces",
+        "?::varchar as previous_run_id, ?::boolean as writeback_include_bounces, "
+        "?::timestamptz as previous_as_of",
         [as_of, config.policy.soft_bounce_limit, config.policy.soft_bounce_window_days,
-         previous[0] if previous else None, config.writeback.include_bounces],
+         previous[0] if previous else None, config.writeback.include_bounces,
+         basis.as_of if basis else None],
     )
-    con.execute("create or replace temp table run_sources (source varchar, kind varchar)")
-    con.executemany("insert into run_sources values (?, ?)",
-                    [[s.name, s.file_kind] for s in config.sources])
+    _run_sources(con, config)
     con.execute("create or replace temp table list_settings "
                 "(list_id varchar, require_confirmed_optin boolean)")
     if config.lists:
@@ -188,27 +221,51 @@ def _prepare_run_tables(con, config: Config, as_of: datetime, previous) -> None:
     # The previous run's statuses, read from its Parquet where used (vanished, the drop guard's
     # counts): the four columns those need, never the whole file held in memory (at 5M contacts
     # that copy alone took 1.8 GiB of DuckDB's memory through the rules).
+    # On an incremental night the rules (vanished) see the previous statuses of the addresses
+    # they evaluate; the counts see them all (previous_status_all).
     if previous:
         path = store.sql_literal(str(previous[1] / "contact_status.parquet"))
         query = f"select email, list_id, contact_id, sendable from read_parquet({path})"
     else:
         query = ("select null::varchar as email, null::varchar as list_id, null::varchar as contact_id, "
                  "null::boolean as sendable where false")
-    models.drop_other_kind(con, "previous_status", "view")
-    con.execute(f"create or replace temp view previous_status as {query}")
+    for name in ("previous_status", "previous_status_all"):
+        models.drop_other_kind(con, name, "view")
+    con.execute(f"create or replace temp view previous_status_all as {query}")
+    con.execute("create or replace temp view previous_status as select * from previous_status_all")
+
+
+def _run_sources(con, config: Config) -> None:
+    """run_sources: the sources of the pipeline file, whose files the run reads."""
+    con.execute("create or replace temp table run_sources (source varchar, kind varchar)")
+    con.executemany("insert into run_sources values (?, ?)",
+                    [[s.name, s.file_kind] for s in config.sources])
+
+
+def _status_for_counts(con, basis: incremental.Basis | None) -> None:
+    """status_now: every (list, address) of the run with its sendable flag, for the counts and the
+    drop guard; on an incremental night, the basis's rows of the addresses not evaluated too."""
+    kept = ""
+    if basis is not None:
+        path = store.sql_literal(str(basis.path / "contact_status.parquet"))
+        kept = (f"union all select list_id, sendable from read_parquet({path}, hive_partitioning = false) "
+                "where email not in (select email from dirty_addresses)")
+    models.drop_other_kind(con, "status_now", "view")
+    con.execute(f"create or replace temp view status_now as "
+                f"select list_id, sendable from contact_status {kept}")
 
 
 # Per list: sendable now and at the previous run, and what vanished, by reason.
 _LIST_COUNTS = """
         with lists as (
-            select list_id from contact_status where list_id is not null
-            union select list_id from previous_status where list_id is not null
+            select list_id from status_now where list_id is not null
+            union select list_id from previous_status_all where list_id is not null
         ),
         now_sendable as (
-            select list_id, count(*) as n from contact_status where sendable group by list_id
+            select list_id, count(*) as n from status_now where sendable group by list_id
         ),
         before as (
-            select list_id, count(*) as n from previous_status where sendable group by list_id
+            select list_id, count(*) as n from previous_status_all where sendable group by list_id
         ),
         gone as (
             select list_id, sum(k)::bigint as n, map(list(reason), list(k)) as by_reason
@@ -261,7 +318,7 @@ def _check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> N
 
 
 def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists,
-              output_counts, previous, forced, load: LoadReport) -> dict:
+              output_counts, previous, forced, load: LoadReport, evaluation: Evaluation) -> dict:
     inputs = con.execute(
         f"""with duplicates as (
                select file_id, count(*) as n from (
@@ -286,7 +343,15 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
         "finished_at": _iso(finished_at),
         "version": __version__,
         "config": {"path": str(config.path), "sha256": config.digest},
-        "bounce_rules": _bounce_rules_in_force(con),
+        "bounce_rules": bounces.rules_in_force(con),
+        "rules_sha256": models.rules_digest(),
+        # full, or incremental on a previous run: how many addresses were evaluated, and why
+        "evaluation": {
+            "mode": "full" if evaluation.basis is None else "incremental",
+            "basis_run_id": evaluation.basis and evaluation.basis.run_id,
+            "addresses_evaluated": evaluation.addresses,
+            "why": evaluation.why,
+        },
         "previous_run_id": previous[0] if previous else None,
         "forced": forced,
         "inputs": [
@@ -312,14 +377,6 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
         },
         "outputs": dict(sorted(output_counts.items())),
     }
-
-
-def _bounce_rules_in_force(con) -> dict:
-    """Which classifier rules the run's bounces were classified with."""
-    meta = dict(con.execute(
-        "select key, value from store_meta where key in ('bounce_rules_version', 'bounce_rules_digest')"
-    ).fetchall())
-    return {"version": meta.get("bounce_rules_version"), "sha256": meta.get("bounce_rules_digest")}
 
 
 def _iso(moment: datetime) -> str:

@@ -16,55 +16,83 @@ from .models import models_read
 from .store import sql_literal
 
 
-# Each output, the query that fills it, and a stable order so identical runs write identical rows.
+# Each output: the query that fills it, and a stable order so identical runs write identical rows.
 OUTPUT_QUERIES = {
-    "contact_status.parquet": """
-        select email, list_id, contact_id, sendable, transactional_ok, reason, reasons, reason_at, detail
-        from contact_status order by list_id nulls first, email""",
-    "suppressions.parquet": """
-        select email, scope, reason, since, source, origin, detail
-        from suppressions order by email, scope, reason""",
-    "vanished.parquet": """
-        select list_id, email, contact_id, previous_run_id, reason, reasons, reason_at, detail
-        from vanished order by list_id, email""",
-    "blocked_resubscribes.parquet": """
-        select email, list_id, attempted_at, source, evidence, why
-        from blocked_resubscribes order by attempted_at, email, list_id nulls first, source""",
-    "quarantine.parquet": """
-        select f.source, f.path as file, q.row_number, q.column_name as "column", q.error, q.raw
-        from quarantine q
-        join input_files f using (file_id)
-        join run_sources s on s.source = f.source and s.kind = f.kind
-        order by f.source, f.path, q.row_number""",
-    "crm_updates.parquet": """
-        select source, contact_id, email, list_id, field, value, reason, since, evidence, shown_in
-        from crm_updates order by source, contact_id, list_id nulls first, field""",
-    "duplicates.parquet": """
-        select email, record_count, records, list_id, source, contact_id, email_raw, status,
-               snapshot_at, lineage, used, why
-        from duplicates order by email, list_id nulls first, used desc, source, contact_id""",
+    "contact_status.parquet": (
+        """select email, list_id, contact_id, sendable, transactional_ok, reason, reasons, reason_at, detail
+           from contact_status""",
+        "list_id nulls first, email"),
+    "suppressions.parquet": (
+        """select email, scope, reason, since, source, origin, detail
+           from suppressions""",
+        "email, scope, reason"),
+    "vanished.parquet": (
+        """select list_id, email, contact_id, previous_run_id, reason, reasons, reason_at, detail
+           from vanished""",
+        "list_id, email"),
+    "blocked_resubscribes.parquet": (
+        """select email, list_id, attempted_at, source, evidence, why
+           from blocked_resubscribes""",
+        "attempted_at, email, list_id nulls first, source"),
+    "quarantine.parquet": (
+        """select f.source, f.path as file, q.row_number, q.column_name as "column", q.error, q.raw
+           from quarantine q
+           join input_files f using (file_id)
+           join run_sources s on s.source = f.source and s.kind = f.kind""",
+        "source, file, row_number"),
+    "crm_updates.parquet": (
+        """select source, contact_id, email, list_id, field, value, reason, since, evidence, shown_in
+           from crm_updates""",
+        "source, contact_id, list_id nulls first, field"),
+    "duplicates.parquet": (
+        """select email, record_count, records, list_id, source, contact_id, email_raw, status,
+                  snapshot_at, lineage, used, why
+           from duplicates""",
+        "email, list_id nulls first, used desc, source, contact_id"),
 }
 
+# On an incremental night these outputs are per address: the rows of the addresses not
+# evaluated tonight are the basis run's, the others tonight's. vanished is tonight's alone (an
+# address not evaluated kept its sendability); quarantine is per input file, always whole.
+KEPT_FROM_BASIS = frozenset({"contact_status.parquet", "suppressions.parquet",
+                             "blocked_resubscribes.parquet", "crm_updates.parquet",
+                             "duplicates.parquet", "sendable.parquet"})
 
-def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
-    """Write every Parquet output of the run into `folder`; return rows written per file."""
+
+def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, basis=None) -> dict[str, int]:
+    """Write every Parquet output of the run into `folder`; return rows written per file.
+
+    With `basis` (an incremental night: incremental.Basis) the addresses not evaluated keep
+    the basis run's rows.
+    """
     folder.mkdir(parents=True)
     counts = {}
-    for name, query in OUTPUT_QUERIES.items():
-        counts[name] = _copy(con, query, folder / name)
+    for name, (query, order) in OUTPUT_QUERIES.items():
+        counts[name] = _copy(con, _merged(query, name, basis), order, folder / name)
         checkpoint("writing")
-    counts["sendable.parquet"] = _write_sendable(con, folder / "sendable.parquet")
+    counts["sendable.parquet"] = _write_sendable(con, folder / "sendable.parquet", basis)
     return counts
 
 
-def _copy(con, query: str, target: Path) -> int:
+def _merged(query: str, name: str, basis) -> str:
+    """The output's rows: tonight's, plus the basis's rows of addresses not evaluated tonight."""
+    if basis is None or name not in KEPT_FROM_BASIS:
+        return query
+    path = sql_literal(str(basis.path / name))
+    return f"""{query}
+        union all by name
+        select * from read_parquet({path}, hive_partitioning = false)
+        where email not in (select email from dirty_addresses)"""
+
+
+def _copy(con, query: str, order: str, target: Path) -> int:
     with step(f"writing {target.name}"):
-        con.sql(query).write_parquet(str(target), compression="zstd")
+        con.sql(f"select * from ({query}) order by {order}").write_parquet(str(target), compression="zstd")
     [(rows,)] = con.execute("select count(*) from read_parquet(?)", [str(target)]).fetchall()
     return rows
 
 
-def _write_sendable(con, target: Path) -> int:
+def _write_sendable(con, target: Path, basis=None) -> int:
     """sendable.parquet: list_id, email, contact_id, then the contact attributes of the export.
 
     The attributes are those of the record that speaks for the (address, list) (contact_status
@@ -72,13 +100,22 @@ def _write_sendable(con, target: Path) -> int:
     written only, and split into columns by DuckDB.
     """
     keys = _attribute_keys(con)
-    if any('"' in k or "\\" in k for k in keys) or len({k.lower() for k in keys}) < len(keys):
+    if _needs_polars(keys):
         return _write_sendable_polars(con, target, keys)  # names a JSON path or SQL alias can't hold
     columns = "".join(f", json_extract_string(r.attributes, {_json_path(k)}) as \"{k}\"" for k in keys)
-    return _copy(con, f"""
-        select s.list_id, s.email, s.contact_id{columns}
-        from {_SENDABLE_ROWS}
-        order by s.list_id, s.email""", target)
+    query = f"""select s.list_id, s.email, s.contact_id{columns}
+        from {_SENDABLE_ROWS}"""
+    return _copy(con, _merged(query, target.name, basis), "list_id, email", target)
+
+
+def _needs_polars(keys: list[str]) -> bool:
+    return any('"' in k or "\\" in k for k in keys) or len({k.lower() for k in keys}) < len(keys)
+
+
+def sendable_columns(con) -> tuple[str, ...] | None:
+    """The columns sendable.parquet will have (None when written through polars, never merged)."""
+    keys = _attribute_keys(con)
+    return None if _needs_polars(keys) else ("list_id", "email", "contact_id", *keys)
 
 
 # The sendable rows with the contact row of the record speaking for each.
@@ -107,10 +144,12 @@ def _write_sendable_polars(con, target: Path, keys: list[str]) -> int:
     return frame.height
 
 
-# The snapshots in use, each with its extra contact columns.
+# The snapshots in use that hold rows, each with its extra contact columns (from the files, not
+# from contact_records, which an incremental night restricts to some addresses).
 _ATTRIBUTE_COLUMNS = """select f.attribute_columns
            from input_files f
-           where f.file_id in (select distinct file_id from contact_records)
+           where f.file_id in (select file_id from contact_files)
+             and exists (select 1 from contact_rows r where r.file_id = f.file_id)
            order by f.file_id"""
 
 
@@ -127,7 +166,7 @@ def _attribute_keys(con) -> list[str]:
 
 
 # The rule models the outputs read: a nightly run keeps these to the end and drops the others early.
-READS = models_read(*OUTPUT_QUERIES.values(), _SENDABLE_ROWS, _ATTRIBUTE_COLUMNS)
+READS = models_read(*(query for query, _ in OUTPUT_QUERIES.values()), _SENDABLE_ROWS, _ATTRIBUTE_COLUMNS)
 
 
 def staging_dir(output: Path, run_id: str) -> Path:

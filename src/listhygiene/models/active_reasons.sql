@@ -159,7 +159,11 @@ unconfirmed as (
 ),
 
 snapshot_times as (
-    select distinct snapshot_at from contact_records
+    -- the snapshots that hold rows, from the files (not from contact_records, which an
+    -- incremental night restricts to some addresses)
+    select distinct f.snapshot_at
+    from contact_files f
+    where exists (select 1 from contact_rows r where r.file_id = f.file_id)
 ),
 
 not_in_source as (

@@ -1,0 +1,136 @@
+-- dirty_addresses: on an incremental night, the addresses whose result may differ from the
+-- previous run's; only these are re-evaluated, every other address keeps its previous rows
+-- (docs/incremental.md). Every rule groups by address, so an address whose inputs did not
+-- change keeps its result, except where the rules compare a time with the as-of or with the
+-- latest snapshot. Each part below is one such way to change; missing one would publish a
+-- stale row (someone who said no, mailed), so when in doubt an address is dirty.
+-- Reads the whole store (contact_rows, the logs), never the restricted input views.
+
+with
+
+params as (
+    select as_of, previous_as_of from run_params
+),
+
+usable_files as (
+    -- the files tonight's rules may read (as contact_files and events choose them)
+    select f.file_id, f.source, f.kind, regexp_extract(f.path, '[^/\\]+$') as file_name,
+           coalesce(f.snapshot_at, f.loaded_at) as snapshot_at
+    from input_files f
+    join run_sources s on s.source = f.source and s.kind = f.kind
+),
+
+previous_latest_files as (
+    -- per contacts source, the snapshot the previous run used: its newest file at or before
+    -- the previous as-of (all files of that snapshot time: one snapshot split over files)
+    select u.*
+    from usable_files u
+    semi join previous_inputs p using (file_id)
+    where u.kind = 'contacts' and u.snapshot_at <= (select previous_as_of from params)
+    qualify u.snapshot_at = max(u.snapshot_at) over (partition by u.source)
+),
+
+latest_files as (
+    select file_id, source from contact_files where is_latest
+),
+
+row_content as (
+    -- an address's rows in one snapshot, by content: every column but the row's position
+    -- (file and row number) and the file's export time. contact_rows_columns_are_hashed
+    -- (tests) fails when contact_rows gains a column not listed here.
+    select
+        r.email,
+        f.source,
+        f.file_id,
+        hash(r.contact_id, r.email_raw, r.email_valid, r.list_id, r.status, r.status_raw,
+             r.confirmed_at, r.do_not_contact, r.attributes) as h
+    from contact_rows r
+    join usable_files f using (file_id)
+),
+
+previous_rows as (
+    select r.source, r.email, sum(r.h) as content
+    from row_content r semi join previous_latest_files p using (file_id)
+    group by all
+),
+
+latest_rows as (
+    select r.source, r.email, sum(r.h) as content
+    from row_content r semi join latest_files l using (file_id)
+    group by all
+),
+
+changed_rows as (
+    -- added to, removed from or edited in the latest export (a former member too: its
+    -- membership left the rows)
+    select coalesce(p.email, l.email) as email
+    from previous_rows p
+    full join latest_rows l on l.source = p.source and l.email = p.email
+    where p.content is distinct from l.content
+),
+
+events as (
+    select e.file_id, e.email, e.occurred_at, e.event
+    from bounce_events e semi join usable_files f using (file_id)
+    union all
+    select e.file_id, e.email, e.occurred_at, e.event
+    from unsubscribe_events e semi join usable_files f using (file_id)
+),
+
+new_events as (
+    -- in a file the previous run did not read
+    select e.email from events e anti join previous_inputs p using (file_id)
+),
+
+crossed_as_of as (
+    -- the as-of is a wall: an event or a confirmation dated between the two as-of times was
+    -- hidden last night and counts tonight, though its file was loaded before
+    select e.email from events e, params p
+    where e.occurred_at > p.previous_as_of and e.occurred_at <= p.as_of
+    union all
+    select r.email from contact_rows r semi join usable_files f using (file_id), params p
+    where r.confirmed_at > p.previous_as_of and r.confirmed_at <= p.as_of
+),
+
+opted_out as (
+    -- a new snapshot moves its time past an unsubscribe or complaint (a blocked resubscribe;
+    -- an integration unsubscribe lifted) with unchanged rows: every address of the
+    -- unsubscribe log, and every complaint, is re-evaluated each night
+    select email from unsubscribe_events semi join usable_files f using (file_id)
+    union all
+    select email from bounce_events semi join usable_files f using (file_id)
+    where event = 'complaint'
+),
+
+previous_latest_lineage as (
+    select source || ':' || file_name || ' row ' as cited
+    from previous_latest_files
+),
+
+cites_previous_snapshot as (
+    -- a previous row naming a contact row of the snapshot replaced tonight: the same row now
+    -- has another file and row number, so the row is written anew
+    select s.email from previous_contact_status s, previous_latest_lineage l
+    where contains(s.detail, l.cited)
+    union all
+    select s.email from previous_suppressions s, previous_latest_lineage l
+    where contains(s.detail, l.cited)
+    union all
+    select b.email from previous_blocked_resubscribes b, previous_latest_lineage l
+    where contains(b.source, l.cited)
+    -- every duplicates row and crm update names the rows of the latest export
+    union all
+    select email from previous_duplicates
+    union all
+    select email from previous_crm_updates
+),
+
+final as (
+    select email from changed_rows
+    union select email from new_events
+    union select email from crossed_as_of
+    union select email from opted_out
+    union select email from cites_previous_snapshot
+)
+
+select * from final where email is not null

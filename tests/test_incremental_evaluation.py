@@ -1,0 +1,265 @@
+"""[store] incremental = true: a night that re-evaluates only the changed addresses publishes what a full night would."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from conftest import REPO, invoke
+
+OUTPUTS = ("contact_status", "sendable", "suppressions", "vanished", "blocked_resubscribes",
+           "duplicates", "crm_updates", "quarantine")
+# what names the workspace or the run, not the rules' result
+NOT_COMPARED = {"quarantine": ["file"], "vanished": ["previous_run_id"]}
+
+NIGHT_1 = "2026-11-20T06:00:00Z"
+NIGHT_2 = "2026-11-21T06:00:00Z"
+
+PIPELINE = """
+[store]
+database = "state/store.duckdb"
+output = "out"
+{incremental}
+
+[[sources]]
+name = "crm"
+kind = "contacts"
+path = "contacts_*.csv"
+
+[[sources]]
+name = "platform_unsubscribes"
+kind = "unsubscribes"
+path = "unsubscribes_*.csv"
+
+[[sources]]
+name = "platform_bounces"
+kind = "bounces"
+path = "bounces_*.csv"
+
+[lists.news]
+require_confirmed_optin = true
+
+[policy]
+max_list_drop_fraction = 1.0   # lists of a few addresses: any change is a large drop
+"""
+
+CONTACTS = "contact_id,email,list_id,status,confirmed_at,do_not_contact,first_name\n"
+UNSUBSCRIBES = "email,occurred_at,event,list_id,source,evidence,evidence_ref,campaign_id,reason\n"
+BOUNCES = "email,occurred_at,event,campaign_id,bounce_type,smtp_code,enhanced_code,diagnostic\n"
+
+
+class Twins:
+    """Two workspaces fed the same files night after night: one incremental, one full."""
+
+    def __init__(self, root: Path, pipeline: str | None = None):
+        self.incremental, self.full = root / "incremental", root / "full"
+        for folder, flag in ((self.incremental, "incremental = true"), (self.full, "")):
+            folder.mkdir(parents=True)
+            (folder / "pipeline.toml").write_text(pipeline or PIPELINE.format(incremental=flag))
+        if pipeline:  # a pipeline given whole: the incremental twin gets the flag added
+            text = (self.incremental / "pipeline.toml").read_text()
+            (self.incremental / "pipeline.toml").write_text(
+                text.replace("[store]\n", "[store]\nincremental = true\n", 1))
+
+    def add(self, name: str, text: str | None = None, source: Path | None = None) -> None:
+        for folder in (self.incremental, self.full):
+            if source is not None:
+                shutil.copy(source, folder / name)
+            else:
+                (folder / name).write_text(text)
+
+    def night(self, as_of: str) -> dict:
+        """Run the night in both; assert equal outputs; return the incremental run's manifest."""
+        for folder in (self.incremental, self.full):
+            invoke("-q", "run", "--config", folder / "pipeline.toml", "--as-of", as_of)
+        for name in OUTPUTS:
+            try:
+                assert_frame_equal(self.read(self.incremental, name), self.read(self.full, name))
+            except AssertionError as error:
+                raise AssertionError(f"{name}.parquet as of {as_of}: {error}") from None
+        return self.manifest()
+
+    def read(self, folder: Path, name: str) -> pl.DataFrame:
+        frame = pl.read_parquet(folder / "out" / "latest" / f"{name}.parquet", hive_partitioning=False)
+        return frame.drop(NOT_COMPARED.get(name, []))
+
+    def latest(self, name: str) -> pl.DataFrame:
+        return self.read(self.incremental, name)
+
+    def manifest(self) -> dict:
+        return json.loads((self.incremental / "out" / "latest" / "manifest.json").read_text())
+
+
+def row(frame: pl.DataFrame, **match) -> dict:
+    [found] = frame.filter(**match).iter_rows(named=True)
+    return found
+
+
+@pytest.fixture
+def twins(tmp_path) -> Twins:
+    return Twins(tmp_path)
+
+
+# --- whole data sets: every output equal, night after night -----------------------------------
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_synthetic_nights_publish_what_full_nights_do(tmp_path, seed):
+    data = tmp_path / "data"
+    invoke("synth", "--contacts", 3000, "--events", 18000, "--lists", 3, "--nights", 3,
+           "--seed", seed, "--format", "csv", "--out", data)
+    twins = Twins(tmp_path, (data / "pipeline.toml").read_text())
+    nights = json.loads((data / "synth.json").read_text())["nights"]
+    for number, night in enumerate(nights, start=1):
+        for f in night["files"]:
+            twins.add(f["name"], source=data / f["name"])
+        evaluation = twins.night(night["as_of"])["evaluation"]
+        if number == 1:
+            assert evaluation["mode"] == "full"
+        else:
+            assert evaluation["mode"] == "incremental", evaluation["why"]
+            # a fraction of the addresses, not all of them
+            assert 0 < evaluation["addresses_evaluated"] < twins.latest("contact_status")["email"].n_unique()
+
+
+def test_the_sample_story_publishes_what_full_nights_do(tmp_path):
+    # one log file for both nights: night 2's events were loaded on night 1, dated after its as-of
+    twins = Twins(tmp_path, (REPO / "pipelines" / "sample.toml").read_text()
+                  .replace('"../out/sample"', '"out"').replace("../data/sample/", "").replace("../", ""))
+    for name in ("contacts_2026-11-20.csv", "unsubscribes.csv", "bounces.csv"):
+        twins.add(name, source=REPO / "data" / "sample" / name)
+    twins.night(NIGHT_1)
+    twins.add("contacts_2026-11-21.csv", source=REPO / "data" / "sample" / "contacts_2026-11-21.csv")
+    assert twins.night(NIGHT_2)["evaluation"]["mode"] == "incremental"
+
+
+# --- each way an address becomes dirty: remove it from dirty_addresses.sql and its test fails ----
+
+def two_snapshots(twins: Twins, night_1: str, night_2: str | None = None) -> None:
+    twins.add("contacts_2026-11-20.csv", CONTACTS + night_1)
+    twins.add("contacts_2026-11-21.csv", CONTACTS + (night_2 if night_2 is not None else night_1))
+
+
+STEADY = "C1,steady@example.com,offers,subscribed,,,Sam\n"
+
+
+def test_a_row_changed_in_the_new_export_is_evaluated(twins):
+    twins.add("contacts_2026-11-20.csv", CONTACTS + STEADY + "C2,leaves@example.com,offers,subscribed,,,Lee\n")
+    twins.night(NIGHT_1)
+    twins.add("contacts_2026-11-21.csv", CONTACTS + STEADY + "C2,leaves@example.com,offers,unsubscribed,,,Lee\n")
+    manifest = twins.night(NIGHT_2)
+    assert manifest["evaluation"]["mode"] == "incremental"
+    assert row(twins.latest("vanished"), email="leaves@example.com")["reason"] == "source_unsubscribed"
+    assert twins.latest("sendable")["email"].to_list() == ["steady@example.com"]
+
+
+def test_an_event_in_a_new_file_is_evaluated(twins):
+    two_snapshots(twins, STEADY + "C2,bounced@example.com,offers,subscribed,,,Bo\n")
+    twins.night(NIGHT_1)
+    # a late log: the bounce happened before night 1's as-of, its file came a day later
+    twins.add("bounces_2026-11-21.csv", BOUNCES +
+              'bounced@example.com,2026-11-19T10:00:00Z,bounce,C-1,hard,550,5.1.1,"550 5.1.1 user unknown"\n')
+    twins.night(NIGHT_2)
+    assert row(twins.latest("vanished"), email="bounced@example.com")["reason"] == "hard_bounce"
+
+
+def test_an_event_dated_after_the_last_as_of_counts_once_the_as_of_passes_it(twins):
+    # loaded on night 1 but dated after its as-of: hidden then, counted on night 2
+    two_snapshots(twins, STEADY + "C2,later@example.com,offers,subscribed,,,Lu\n")
+    twins.add("unsubscribes_2026-11-20.csv", UNSUBSCRIBES +
+              "later@example.com,2026-11-20T12:00:00Z,unsubscribe,,contact,,,C-2,clicked\n")
+    assert twins.night(NIGHT_1)["lists"]["offers"]["sendable"] == 2
+    twins.night(NIGHT_2)
+    assert row(twins.latest("vanished"), email="later@example.com")["reason"] == "unsubscribed"
+
+
+def test_a_confirmation_dated_after_the_last_as_of_counts_once_the_as_of_passes_it(twins):
+    # the same row in both exports: only the as-of moving past its confirmed_at changes it
+    two_snapshots(twins, STEADY + "C2,confirms@example.com,news,subscribed,2026-11-20T12:00:00Z,,Cy\n")
+    night_1 = twins.night(NIGHT_1)
+    assert night_1["lists"]["news"]["sendable"] == 0
+    twins.night(NIGHT_2)
+    assert row(twins.latest("contact_status"), email="confirms@example.com", list_id="news")["sendable"]
+
+
+def test_a_new_snapshot_past_an_unsubscribe_is_evaluated_though_its_rows_did_not_change(twins):
+    # the CRM's own sync unsubscribed it after the first export; the second export, newer,
+    # lists it subscribed: that lifts it on night 2, with rows and events unchanged since night 1
+    # (and nothing to tell the CRM, which said it: no crm_updates row names the address)
+    two_snapshots(twins, STEADY + "C2,back@example.com,offers,subscribed,,,Bea\n")
+    twins.add("unsubscribes_2026-11-20.csv", UNSUBSCRIBES +
+              "back@example.com,2026-11-20T04:00:00Z,unsubscribe,,integration,,,,CRM sync\n")
+    twins.night(NIGHT_1)
+    assert row(twins.latest("contact_status"), email="back@example.com")["reason"] == "unsubscribed"
+    assert twins.latest("crm_updates").height == 0
+    twins.night(NIGHT_2)
+    assert row(twins.latest("contact_status"), email="back@example.com")["sendable"]
+
+
+def test_a_row_naming_the_replaced_export_is_written_anew(twins):
+    # unsubscribed in both exports: the same reason, but its detail names tonight's file and row
+    two_snapshots(twins, STEADY + "C2,out@example.com,offers,unsubscribed,,,Oz\n",
+                  "C0,new@example.com,offers,subscribed,,,Nia\n" + STEADY + "C2,out@example.com,offers,unsubscribed,,,Oz\n")
+    twins.night(NIGHT_1)
+    twins.night(NIGHT_2)
+    detail = row(twins.latest("contact_status"), email="out@example.com")["detail"]
+    assert "crm:contacts_2026-11-21.csv row 3" in detail
+
+
+def test_only_the_changed_addresses_are_evaluated(twins):
+    steady = "".join(f"C{i},steady{i}@example.com,offers,subscribed,,,S{i}\n" for i in range(20))
+    twins.add("contacts_2026-11-20.csv", CONTACTS + steady + "C99,leaves@example.com,offers,subscribed,,,L\n")
+    twins.night(NIGHT_1)
+    twins.add("contacts_2026-11-21.csv", CONTACTS + steady)
+    evaluation = twins.night(NIGHT_2)["evaluation"]
+    assert evaluation == {**evaluation, "mode": "incremental", "addresses_evaluated": 1}
+    assert twins.latest("sendable").height == 20
+
+
+# --- when a night is evaluated in full --------------------------------------------------------
+
+def test_the_first_night_and_a_changed_pipeline_are_evaluated_in_full(twins):
+    two_snapshots(twins, STEADY)
+    assert twins.night(NIGHT_1)["evaluation"] == {
+        "mode": "full", "basis_run_id": None, "addresses_evaluated": None,
+        "why": "no previous run with outputs"}
+    for folder in (twins.incremental, twins.full):
+        path = folder / "pipeline.toml"
+        path.write_text(path.read_text().replace("[lists.news]", "[lists.offers]\nrequire_confirmed_optin = false\n\n[lists.news]"))
+    evaluation = twins.night(NIGHT_2)["evaluation"]
+    assert evaluation["mode"] == "full" and evaluation["why"].startswith("the pipeline file changed")
+
+
+def test_run_full_evaluates_every_address_and_the_next_night_builds_on_it(twins):
+    twins.add("contacts_2026-11-20.csv", CONTACTS + STEADY)
+    twins.night(NIGHT_1)
+    invoke("-q", "run", "--config", twins.incremental / "pipeline.toml", "--as-of", NIGHT_2, "--full")
+    audit = twins.manifest()
+    assert audit["evaluation"]["mode"] == "full" and audit["evaluation"]["why"] == "run --full"
+    twins.add("contacts_2026-11-22.csv", CONTACTS + STEADY)
+    assert twins.night("2026-11-22T06:00:00Z")["evaluation"]["basis_run_id"] == audit["run_id"]
+
+
+def test_a_re_exported_file_the_last_run_used_means_a_full_night(twins):
+    two_snapshots(twins, STEADY)
+    twins.night(NIGHT_1)
+    # the first export sent again with other content, under the same name
+    twins.add("contacts_2026-11-20.csv", CONTACTS + STEADY + "C3,late@example.com,offers,subscribed,,,Lo\n")
+    evaluation = twins.night(NIGHT_2)["evaluation"]
+    assert evaluation["mode"] == "full"
+    assert "contacts_2026-11-20.csv" in evaluation["why"]
+
+
+def test_new_contact_attributes_mean_a_full_night(tmp_path):
+    twins = Twins(tmp_path)
+    twins.add("contacts_2026-11-20.csv", CONTACTS + STEADY)
+    twins.night(NIGHT_1)
+    twins.add("contacts_2026-11-21.csv", CONTACTS.replace("first_name", "first_name,city")
+              + "C1,steady@example.com,offers,subscribed,,,Sam,Lyon\n")
+    evaluation = twins.night(NIGHT_2)["evaluation"]
+    assert evaluation["mode"] == "full" and "attributes" in evaluation["why"]
+    assert twins.latest("sendable")["city"].to_list() == ["Lyon"]
