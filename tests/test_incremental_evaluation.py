@@ -82,7 +82,10 @@ class Twins:
                 assert_frame_equal(self.read(self.incremental, name), self.read(self.full, name))
             except AssertionError as error:
                 raise AssertionError(f"{name}.parquet as of {as_of}: {error}") from None
-        return self.manifest()
+        # the per-list counts the drop guard reads, and the output row counts
+        manifest, full = self.manifest(), self.manifest(self.full)
+        assert (manifest["lists"], manifest["outputs"]) == (full["lists"], full["outputs"])
+        return manifest
 
     def read(self, folder: Path, name: str) -> pl.DataFrame:
         frame = pl.read_parquet(folder / "out" / "latest" / f"{name}.parquet", hive_partitioning=False)
@@ -91,8 +94,9 @@ class Twins:
     def latest(self, name: str) -> pl.DataFrame:
         return self.read(self.incremental, name)
 
-    def manifest(self) -> dict:
-        return json.loads((self.incremental / "out" / "latest" / "manifest.json").read_text())
+    def manifest(self, folder: Path | None = None) -> dict:
+        folder = folder or self.incremental
+        return json.loads((folder / "out" / "latest" / "manifest.json").read_text())
 
 
 def row(frame: pl.DataFrame, **match) -> dict:
