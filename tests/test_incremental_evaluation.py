@@ -171,6 +171,20 @@ def test_an_event_in_a_new_file_is_evaluated(twins):
     assert row(twins.latest("vanished"), email="bounced@example.com")["reason"] == "hard_bounce"
 
 
+def test_a_delivery_is_evaluated_where_it_can_lift_a_bounce_and_only_there(twins):
+    two_snapshots(twins, STEADY + "C2,back@example.com,offers,subscribed,,,Bo\n")
+    twins.add("bounces_2026-11-20.csv", BOUNCES +
+              'back@example.com,2026-11-19T10:00:00Z,bounce,C-1,hard,550,5.1.1,"550 5.1.1 user unknown"\n')
+    twins.night(NIGHT_1)
+    assert not row(twins.latest("contact_status"), email="back@example.com")["sendable"]
+    # tonight's log: a delivery to each; the bounced address's proves it works again
+    twins.add("bounces_2026-11-21.csv", BOUNCES + "back@example.com,2026-11-20T10:00:00Z,delivered,C-2,,,,\n"
+              "steady@example.com,2026-11-20T10:00:00Z,delivered,C-2,,,,\n")
+    evaluation = twins.night(NIGHT_2)["evaluation"]
+    assert row(twins.latest("contact_status"), email="back@example.com")["sendable"]
+    assert evaluation["addresses_evaluated"] == 1  # not steady@: its delivery lifts nothing
+
+
 def test_an_event_dated_after_the_last_as_of_counts_once_the_as_of_passes_it(twins):
     # loaded on night 1 but dated after its as-of: hidden then, counted on night 2
     two_snapshots(twins, STEADY + "C2,later@example.com,offers,subscribed,,,Lu\n")

@@ -69,12 +69,25 @@ changed_rows as (
     where p.content is distinct from l.content
 ),
 
-events as (
+all_events as (
     select e.file_id, e.email, e.occurred_at, e.event
     from bounce_events e semi join usable_files f using (file_id)
     union all
     select e.file_id, e.email, e.occurred_at, e.event
     from unsubscribe_events e semi join usable_files f using (file_id)
+),
+
+liftable as (
+    -- a delivery changes a result only by lifting a cause (last_deliveries) or ending a
+    -- soft-bounce streak, and every cause and streak starts with an event that is not a
+    -- delivery: deliveries to other addresses (most of a night's log) change nothing
+    select distinct email from all_events where event <> 'delivered'
+),
+
+events as (
+    select e.* from all_events e where e.event <> 'delivered'
+    union all
+    select e.* from all_events e semi join liftable l using (email) where e.event = 'delivered'
 ),
 
 new_events as (
@@ -92,14 +105,25 @@ crossed_as_of as (
     where r.confirmed_at > p.previous_as_of and r.confirmed_at <= p.as_of
 ),
 
+subscribed_in_latest as (
+    select distinct r.email
+    from contact_rows r semi join latest_files l using (file_id)
+    where r.status = 'subscribed'
+),
+
 opted_out as (
-    -- a new snapshot moves its time past an unsubscribe or complaint (a blocked resubscribe;
-    -- an integration unsubscribe lifted) with unchanged rows: every address of the
-    -- unsubscribe log, and every complaint, is re-evaluated each night
-    select email from unsubscribe_events semi join usable_files f using (file_id)
-    union all
-    select email from bounce_events semi join usable_files f using (file_id)
-    where event = 'complaint'
+    -- a new snapshot moves its time past an unsubscribe or complaint with unchanged rows:
+    -- the export listing the address subscribed after it is a blocked resubscribe, or lifts
+    -- an integration unsubscribe. So every address of the unsubscribe log, and every
+    -- complaint, that tonight's export lists as subscribed is re-evaluated each night (an
+    -- address the export stopped listing as subscribed has changed rows)
+    select email from (
+        select email from unsubscribe_events semi join usable_files f using (file_id)
+        union all
+        select email from bounce_events semi join usable_files f using (file_id)
+        where event = 'complaint'
+    )
+    semi join subscribed_in_latest using (email)
 ),
 
 previous_latest_lineage as (
