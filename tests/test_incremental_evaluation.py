@@ -188,11 +188,11 @@ def test_a_delivery_is_evaluated_where_it_can_lift_a_bounce_and_only_there(twins
 def test_an_event_dated_after_the_last_as_of_counts_once_the_as_of_passes_it(twins):
     # loaded on night 1 but dated after its as-of: hidden then, counted on night 2
     two_snapshots(twins, STEADY + "C2,later@example.com,offers,subscribed,,,Lu\n")
-    twins.add("unsubscribes_2026-11-20.csv", UNSUBSCRIBES +
-              "later@example.com,2026-11-20T12:00:00Z,unsubscribe,,contact,,,C-2,clicked\n")
+    twins.add("bounces_2026-11-20.csv", BOUNCES +
+              'later@example.com,2026-11-20T12:00:00Z,bounce,C-2,hard,550,5.1.1,"550 5.1.1 user unknown"\n')
     assert twins.night(NIGHT_1)["lists"]["offers"]["sendable"] == 2
     twins.night(NIGHT_2)
-    assert row(twins.latest("vanished"), email="later@example.com")["reason"] == "unsubscribed"
+    assert row(twins.latest("vanished"), email="later@example.com")["reason"] == "hard_bounce"
 
 
 def test_a_confirmation_dated_after_the_last_as_of_counts_once_the_as_of_passes_it(twins):

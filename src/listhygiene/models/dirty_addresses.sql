@@ -69,7 +69,7 @@ changed_rows as (
     where p.content is distinct from l.content
 ),
 
-all_events as (
+events as (
     select e.file_id, e.email, e.occurred_at, e.event
     from bounce_events e semi join usable_files f using (file_id)
     union all
@@ -77,30 +77,37 @@ all_events as (
     from unsubscribe_events e semi join usable_files f using (file_id)
 ),
 
+changed_events as (
+    -- in a file the previous run did not read (a late log: dated before the last as-of);
+    -- or dated between the two as-of times (the as-of is a wall: an event of a file loaded
+    -- earlier was hidden last night and counts tonight)
+    select e.email, e.event from events e anti join previous_inputs p using (file_id)
+    union all
+    select e.email, e.event from events e, params p
+    where e.occurred_at > p.previous_as_of and e.occurred_at <= p.as_of
+),
+
+delivered_to as (
+    select distinct email from changed_events where event = 'delivered'
+),
+
 liftable as (
     -- a delivery changes a result only by lifting a cause (last_deliveries) or ending a
     -- soft-bounce streak, and every cause and streak starts with an event that is not a
     -- delivery: deliveries to other addresses (most of a night's log) change nothing
-    select distinct email from all_events where event <> 'delivered'
-),
-
-events as (
-    select e.* from all_events e where e.event <> 'delivered'
-    union all
-    select e.* from all_events e semi join liftable l using (email) where e.event = 'delivered'
+    select distinct e.email
+    from events e semi join delivered_to d using (email)
+    where e.event <> 'delivered'
 ),
 
 new_events as (
-    -- in a file the previous run did not read
-    select e.email from events e anti join previous_inputs p using (file_id)
+    select email from changed_events where event <> 'delivered'
+    union all
+    select email from liftable
 ),
 
 crossed_as_of as (
-    -- the as-of is a wall: an event or a confirmation dated between the two as-of times was
-    -- hidden last night and counts tonight, though its file was loaded before
-    select e.email from events e, params p
-    where e.occurred_at > p.previous_as_of and e.occurred_at <= p.as_of
-    union all
+    -- a confirmation dated between the two as-of times
     select r.email from contact_rows r semi join usable_files f using (file_id), params p
     where r.confirmed_at > p.previous_as_of and r.confirmed_at <= p.as_of
 ),
