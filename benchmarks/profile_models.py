@@ -168,7 +168,7 @@ def main() -> None:
         folder.mkdir(parents=True)
         print(f"\n{'output':<30}{'seconds':>9}{'cpu s':>9}{'rows':>14}")
         total = total_cpu = 0.0
-        steps = [(name, lambda target, q=query: publish._copy(con, q, order, target))
+        steps = [(name, lambda target, q=query, o=order: publish._copy(con, q, o, target))
                  for name, (query, order) in publish.OUTPUT_QUERIES.items()]
         steps.append(("sendable.parquet", lambda target: publish._write_sendable(con, target)))
         for name, write in steps:

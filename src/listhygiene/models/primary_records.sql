@@ -23,14 +23,16 @@ rows_on_no_list as (
 
 by_address as (
     -- the best row of an address over all its rows: the best of each list's best and of its
-    -- rows on no list
-    select email, null::varchar as list_id, min(pick) as pick
+    -- rows on no list. Ranked by a window, which sorts and spills to disk: a min() over the
+    -- ranking key (a struct with text) kept every address's best key in memory, and at 20M
+    -- contacts ran out of a 2.5 GiB limit.
+    select email, null::varchar as list_id, pick
     from (
         select email, pick from by_list
         union all
         select email, pick from rows_on_no_list
     )
-    group by email
+    qualify row_number() over (partition by email order by pick) = 1
 ),
 
 chosen as (
