@@ -218,6 +218,18 @@ def test_a_new_snapshot_past_an_unsubscribe_is_evaluated_though_its_rows_did_not
     assert row(twins.latest("contact_status"), email="back@example.com")["sendable"]
 
 
+def test_a_late_export_older_than_tonights_rewrites_history(twins):
+    # a former member, absent from both latest exports, last seen in an export that arrives late
+    twins.add("contacts_2026-11-18.csv", CONTACTS + STEADY + "C2,former@example.com,offers,subscribed,,,Flo\n")
+    twins.add("contacts_2026-11-19.csv", CONTACTS + STEADY)
+    twins.night(NIGHT_1)
+    twins.add("contacts_2026-11-21.csv", CONTACTS + STEADY)
+    twins.add("contacts_2026-11-20.csv", CONTACTS + STEADY + "C2,former@example.com,offers,subscribed,,,Flo\n")
+    twins.night(NIGHT_2)
+    detail = row(twins.latest("contact_status"), email="former@example.com")["detail"]
+    assert "crm:contacts_2026-11-20.csv row 2" in detail
+
+
 def test_a_row_naming_the_replaced_export_is_written_anew(twins):
     # unsubscribed in both exports: the same reason, but its detail names tonight's file and row
     two_snapshots(twins, STEADY + "C2,out@example.com,offers,unsubscribed,,,Oz\n",

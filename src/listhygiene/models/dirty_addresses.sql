@@ -20,6 +20,17 @@ usable_files as (
     join run_sources s on s.source = f.source and s.kind = f.kind
 ),
 
+late_snapshots as (
+    -- a contacts file usable tonight that is not tonight's latest and was not usable last
+    -- night (a late export, older than tonight's): it rewrites the history of the addresses
+    -- it holds (last seen, since when an export says something, do_not_contact flag changes)
+    select u.file_id
+    from usable_files u, params p
+    where u.kind = 'contacts' and u.snapshot_at <= p.as_of
+      and u.file_id not in (select file_id from contact_files where is_latest)
+      and (u.file_id not in (select file_id from previous_inputs) or u.snapshot_at > p.previous_as_of)
+),
+
 previous_latest_files as (
     -- per contacts source, the snapshot the previous run used: its newest file at or before
     -- the previous as-of (all files of that snapshot time: one snapshot split over files)
@@ -156,8 +167,13 @@ cites_previous_snapshot as (
     select email from previous_crm_updates
 ),
 
+in_late_snapshots as (
+    select r.email from contact_rows r semi join late_snapshots using (file_id)
+),
+
 final as (
     select email from changed_rows
+    union select email from in_late_snapshots
     union select email from new_events
     union select email from crossed_as_of
     union select email from opted_out
