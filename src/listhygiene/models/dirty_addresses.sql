@@ -171,9 +171,30 @@ in_late_snapshots as (
     select r.email from contact_rows r semi join late_snapshots using (file_id)
 ),
 
+new_snapshot_times as (
+    -- a contacts file with rows, usable tonight and not last night: tonight's export, or a
+    -- late one
+    select u.file_id
+    from usable_files u, params p
+    where u.kind = 'contacts' and u.snapshot_at <= p.as_of
+      and (u.file_id not in (select file_id from previous_inputs) or u.snapshot_at > p.previous_as_of)
+      and exists (select 1 from contact_rows r where r.file_id = u.file_id)
+),
+
+former_members as (
+    -- not_in_source's time is the first snapshot with rows after the member was last seen
+    -- (an export without rows does not count): a new snapshot can set or move it, whether
+    -- or not it holds the address
+    select s.email
+    from previous_contact_status s
+    where list_contains(s.reasons, 'not_in_source')
+      and exists (select 1 from new_snapshot_times)
+),
+
 final as (
     select email from changed_rows
     union select email from in_late_snapshots
+    union select email from former_members
     union select email from new_events
     union select email from crossed_as_of
     union select email from opted_out
