@@ -112,7 +112,9 @@ def test_killed_run_leaves_a_consistent_state_and_the_rerun_is_correct(tmp_path,
 
 def test_two_runs_at_once_one_publishes_the_other_exits_5(tmp_path):
     config = night_two_folder(tmp_path)
-    first = start_run(config, NIGHT_2, LISTHYGIENE_PAUSE_AT="evaluated", LISTHYGIENE_PAUSE_SECONDS="3")
+    # paused long enough for the second process to start and reach the lock on a loaded machine
+    # (3 s was not, with a benchmark sharing the two cores)
+    first = start_run(config, NIGHT_2, LISTHYGIENE_PAUSE_AT="evaluated", LISTHYGIENE_PAUSE_SECONDS="15")
     wait_until_paused(first, "evaluated")
 
     second = start_run(config, NIGHT_2)
