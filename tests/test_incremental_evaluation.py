@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from conftest import REPO, invoke
+from listhygiene import models, store
 
 OUTPUTS = ("contact_status", "sendable", "suppressions", "vanished", "blocked_resubscribes",
            "duplicates", "crm_updates", "quarantine")
@@ -264,6 +266,18 @@ def test_only_the_changed_addresses_are_evaluated(twins):
     evaluation = twins.night(NIGHT_2)["evaluation"]
     assert evaluation == {**evaluation, "mode": "incremental", "addresses_evaluated": 1}
     assert twins.latest("sendable").height == 20
+
+
+def test_every_contact_column_is_in_the_content_hash(tmp_path):
+    # a column left out of changed_rows' hash would let an edit to it go unseen
+    con = store.connect(tmp_path / "store.duckdb")
+    try:
+        columns = {name for name, *_ in con.execute("describe contact_rows").fetchall()}
+    finally:
+        con.close()
+    hashed = re.search(r"hash\((.*?)\) as h", models.model_sql("dirty_addresses"), re.S).group(1)
+    # position, the file's export time, and the address itself (what is grouped on) aside
+    assert set(re.findall(r"r\.(\w+)", hashed)) == columns - {"file_id", "row_number", "exported_at", "email"}
 
 
 # --- when a night is evaluated in full --------------------------------------------------------

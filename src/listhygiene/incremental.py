@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from . import bounces, models
+from . import bounces, models, publish
 from .config import Config
 from .store import sql_literal
-
-log = logging.getLogger("listhygiene")
 
 # The previous run's outputs an incremental night reads: to find the addresses whose rows
 # name the snapshot replaced tonight (dirty_addresses), and to keep the rows of the others.
@@ -82,12 +79,18 @@ def _inputs_not_in_use(con, inputs: list[tuple[str, str, str]]) -> str | None:
     return row and Path(row[0]).name
 
 
-def prepare(con: duckdb.DuckDBPyConnection, on: Basis) -> int:
-    """The tables dirty_addresses reads, then dirty_addresses itself; returns its size.
+def prepare(con: duckdb.DuckDBPyConnection, on: Basis) -> tuple[int | None, str]:
+    """The tables dirty_addresses reads, then dirty_addresses itself: (its size, "").
 
-    Run after _prepare_run_tables and before the rules: the rules' input views are then
-    restricted to these addresses (models.build_all(only_dirty=True)).
+    (None, why) when the night must be full after all: the contact attributes changed, so
+    sendable.parquet would gain or lose a column the basis's rows do not have. Run after
+    _prepare_run_tables and before the rules (models.build_all(only_dirty=True)).
     """
+    con.execute(models.model_sql("_macros"))
+    models.build(con, "contact_files")
+    columns = publish.sendable_columns(con)
+    if columns != on.sendable_columns:
+        return None, f"the contact attributes changed (sendable.parquet: {on.sendable_columns} -> {columns})"
     con.execute(
         """create or replace temp table previous_inputs as
            select f.file_id from input_files f
@@ -95,8 +98,6 @@ def prepare(con: duckdb.DuckDBPyConnection, on: Basis) -> int:
     for name in PREVIOUS_OUTPUTS:
         target = sql_literal(str(on.path / f"{name}.parquet"))
         con.execute(f'create or replace temp view "previous_{name}" as select * from read_parquet({target}, hive_partitioning = false)')
-    con.execute(models.model_sql("_macros"))
-    models.build(con, "contact_files")
     models.build(con, "dirty_addresses")
     [(count,)] = con.execute("select count(*) from dirty_addresses").fetchall()
-    return count
+    return count, ""

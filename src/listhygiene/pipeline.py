@@ -173,12 +173,9 @@ def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | 
     _prepare_run_tables(con, config, as_of, previous, basis)
     addresses = None
     if basis is not None:
-        addresses = incremental.prepare(con, basis)
-        columns = publish.sendable_columns(con)
-        if columns != basis.sendable_columns:
-            basis, why = None, f"the contact attributes changed (sendable.parquet: {basis.sendable_columns} -> {columns})"
-            _prepare_run_tables(con, config, as_of, previous, None)
-            addresses = None
+        addresses, fallback = incremental.prepare(con, basis)
+        if addresses is None:
+            basis, why = None, fallback
     if basis is not None:
         con.execute("create or replace temp view previous_status as "
                     f"select * from previous_status_all{models.ONLY_DIRTY}")

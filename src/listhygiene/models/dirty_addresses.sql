@@ -20,17 +20,6 @@ usable_files as (
     join run_sources s on s.source = f.source and s.kind = f.kind
 ),
 
-late_snapshots as (
-    -- a contacts file usable tonight that is not tonight's latest and was not usable last
-    -- night (a late export, older than tonight's): it rewrites the history of the addresses
-    -- it holds (last seen, since when an export says something, do_not_contact flag changes)
-    select u.file_id
-    from usable_files u, params p
-    where u.kind = 'contacts' and u.snapshot_at <= p.as_of
-      and u.file_id not in (select file_id from contact_files where is_latest)
-      and (u.file_id not in (select file_id from previous_inputs) or u.snapshot_at > p.previous_as_of)
-),
-
 previous_latest_files as (
     -- per contacts source, the snapshot the previous run used: its newest file at or before
     -- the previous as-of (all files of that snapshot time: one snapshot split over files)
@@ -45,10 +34,26 @@ latest_files as (
     select file_id, source from contact_files where is_latest
 ),
 
+newly_usable_snapshots as (
+    -- contacts files usable tonight and not last night: tonight's export, or a late one
+    select u.file_id
+    from usable_files u, params p
+    where u.kind = 'contacts' and u.snapshot_at <= p.as_of
+      and (u.file_id not in (select file_id from previous_inputs) or u.snapshot_at > p.previous_as_of)
+),
+
+late_snapshots as (
+    -- one that is not tonight's latest (a late export, older than tonight's) rewrites the
+    -- history of the addresses it holds (last seen, since when an export says something,
+    -- do_not_contact flag changes)
+    select file_id from newly_usable_snapshots anti join latest_files using (file_id)
+),
+
 row_content as (
     -- an address's rows in one snapshot, by content: every column but the row's position
-    -- (file and row number) and the file's export time. contact_rows_columns_are_hashed
-    -- (tests) fails when contact_rows gains a column not listed here.
+    -- (file and row number) and the file's export time (snapshot_at is the file's).
+    -- test_every_contact_column_is_in_the_content_hash fails when contact_rows gains a
+    -- column not listed here.
     select
         r.email,
         f.source,
@@ -172,13 +177,8 @@ in_late_snapshots as (
 ),
 
 new_snapshot_times as (
-    -- a contacts file with rows, usable tonight and not last night: tonight's export, or a
-    -- late one
-    select u.file_id
-    from usable_files u, params p
-    where u.kind = 'contacts' and u.snapshot_at <= p.as_of
-      and (u.file_id not in (select file_id from previous_inputs) or u.snapshot_at > p.previous_as_of)
-      and exists (select 1 from contact_rows r where r.file_id = u.file_id)
+    select n.file_id from newly_usable_snapshots n
+    where exists (select 1 from contact_rows r where r.file_id = n.file_id)
 ),
 
 former_members as (
