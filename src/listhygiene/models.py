@@ -51,6 +51,15 @@ VIEW_MODELS = frozenset({"events", "contact_records"})
 # reads the store through them, so the rules then evaluate only those (docs/incremental.md).
 ONLY_DIRTY = "\nwhere email in (select email from dirty_addresses)"
 
+# The store tables the input views read. An incremental night filters each where the view reads
+# it, before the view's joins and union: a filter on the whole view made DuckDB read and shape
+# every stored event before probing its address (1M store: 2.96 s against 0.68 s for events).
+# A view names each with an alias (`from bounce_events e`); only_dirty_sql checks it does.
+STORE_INPUTS = ("unsubscribe_events", "bounce_events", "contact_rows")
+_STORE_INPUT = re.compile(rf"\b(from|join)\s+({'|'.join(STORE_INPUTS)})\b(\s+(?:as\s+)?(\w+))?", re.IGNORECASE)
+_NOT_AN_ALIAS = {"on", "using", "where", "join", "semi", "anti", "left", "inner", "group", "order",
+                 "qualify", "union", "limit", "natural", "cross", "positional", "asof"}
+
 
 @cache
 def rules_digest() -> str:
@@ -78,13 +87,27 @@ def build(con: duckdb.DuckDBPyConnection, name: str, scratch: Path | None = None
     if only_dirty and name in VIEW_MODELS:
         # restricted to a fraction of the addresses, an input is copied once: as a view, each
         # model reading it would scan the whole store table and probe every row for its address
-        return _materialize(con, name, f"select * from ({model_sql(name)}){ONLY_DIRTY}", scratch)
+        return _materialize(con, name, only_dirty_sql(name), scratch)
     if scratch is not None and name not in VIEW_MODELS:
         return _materialize(con, name, model_sql(name), scratch)
     kind = "view" if name in VIEW_MODELS else "table"
     drop_other_kind(con, name, kind)
     with step(f"building model {name}"):
         con.execute(f'create or replace temp {kind} "{name}" as {model_sql(name)}')
+
+
+def only_dirty_sql(name: str) -> str:
+    """An input view's SELECT with each store table it reads kept to the dirty addresses' rows."""
+    def restricted(match: re.Match) -> str:
+        keyword, table, _, alias = match.groups()
+        if alias is None or alias.lower() in _NOT_AN_ALIAS:
+            raise ValueError(f"models/{name}.sql reads {table} without an alias; "
+                             f"an incremental night needs one to restrict it (`from {table} t`)")
+        return f"{keyword} (select * from {table} semi join dirty_addresses using (email)) as {alias}"
+    sql, count = _STORE_INPUT.subn(restricted, model_sql(name))
+    if count == 0:
+        raise ValueError(f"models/{name}.sql reads none of {', '.join(STORE_INPUTS)}")
+    return sql
 
 
 def _materialize(con: duckdb.DuckDBPyConnection, name: str, sql: str, scratch: Path | None) -> None:
