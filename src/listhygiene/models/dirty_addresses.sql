@@ -49,11 +49,13 @@ late_snapshots as (
     select file_id from newly_usable_snapshots anti join latest_files using (file_id)
 ),
 
-row_content as (
+row_content as not materialized (
     -- an address's rows in one snapshot, by content: every column but the row's position
     -- (file and row number) and the file's export time (snapshot_at is the file's).
     -- test_every_contact_column_is_in_the_content_hash fails when contact_rows gains a
-    -- column not listed here.
+    -- column not listed here. Not materialized (here and in events): DuckDB would otherwise
+    -- hold every stored row once for its readers, each of which keeps a small part; at 5M
+    -- that copy spilled.
     select
         r.email,
         f.source,
@@ -85,7 +87,7 @@ changed_rows as (
     where p.content is distinct from l.content
 ),
 
-events as (
+events as not materialized (
     select e.file_id, e.email, e.occurred_at, e.event
     from bounce_events e semi join usable_files f using (file_id)
     union all
