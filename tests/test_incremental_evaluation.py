@@ -258,6 +258,19 @@ def test_a_row_naming_the_replaced_export_is_written_anew(twins):
     assert "crm:contacts_2026-11-21.csv row 3" in detail
 
 
+def test_a_record_listed_twice_on_a_list_is_evaluated_when_its_rows_change_order(twins):
+    # one record twice on a list, with two names: the first row by row number speaks for the
+    # membership and gives sendable.parquet its attributes, so the same rows in another order
+    # publish the other name, with the address's rows unchanged by content
+    twins.add("contacts_2026-11-20.csv", CONTACTS + "K1,ann@example.com,offers,subscribed,,,Ann\n"
+              "K1,ann@example.com,offers,subscribed,,,Annie\n")
+    twins.night(NIGHT_1)
+    twins.add("contacts_2026-11-21.csv", CONTACTS + "K1,ann@example.com,offers,subscribed,,,Annie\n"
+              "K1,ann@example.com,offers,subscribed,,,Ann\n")
+    assert twins.night(NIGHT_2)["evaluation"]["mode"] == "incremental"
+    assert twins.latest("sendable")["first_name"].to_list() == ["Annie"]
+
+
 def test_only_the_changed_addresses_are_evaluated(twins):
     steady = "".join(f"C{i},steady{i}@example.com,offers,subscribed,,,S{i}\n" for i in range(20))
     twins.add("contacts_2026-11-20.csv", CONTACTS + steady + "C99,leaves@example.com,offers,subscribed,,,L\n")

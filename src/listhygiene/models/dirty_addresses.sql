@@ -87,6 +87,20 @@ changed_rows as (
     where p.content is distinct from l.content
 ),
 
+repeated_records as (
+    -- a record (source, contact id) with several rows for one list, or several on no list, in
+    -- tonight's latest export: the rows tie in record_rank up to file and row, so the first
+    -- by row number speaks for the membership and gives sendable.parquet its attributes (a
+    -- contact listed twice, under two names). The same rows in another order then publish
+    -- the other name though the address's rows are unchanged by content (changed_rows sums
+    -- them, in no order)
+    select r.email
+    from contact_rows r
+    join latest_files l using (file_id)
+    group by l.source, r.email, r.list_id, r.contact_id
+    having count(*) > 1
+),
+
 events as not materialized (
     select e.file_id, e.email, e.occurred_at, e.event
     from bounce_events e semi join usable_files f using (file_id)
@@ -195,6 +209,7 @@ former_members as (
 
 final as (
     select email from changed_rows
+    union select email from repeated_records
     union select email from in_late_snapshots
     union select email from former_members
     union select email from new_events
