@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -15,12 +16,16 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from conftest import REPO, invoke
-from listhygiene import models, store
+from listhygiene import models, publish, store
 
 OUTPUTS = ("contact_status", "sendable", "suppressions", "vanished", "blocked_resubscribes",
            "duplicates", "crm_updates", "quarantine")
 # what names the workspace or the run, not the rules' result
 NOT_COMPARED = {"quarantine": ["file"], "vanished": ["previous_run_id"]}
+# rows the published order leaves tied, compared after sorting on their whole key: publish.py
+# sorts crm_updates without email, so two addresses of one contact record come out in either
+# order, run to run (test_every_output_is_published_in_a_total_order, xfail until it does)
+TIED_IN_PUBLISHED_ORDER = {"crm_updates": ["source", "contact_id", "email", "list_id", "field"]}
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
@@ -94,6 +99,8 @@ class Twins:
 
     def read(self, folder: Path, name: str) -> pl.DataFrame:
         frame = pl.read_parquet(folder / "out" / "latest" / f"{name}.parquet", hive_partitioning=False)
+        if name in TIED_IN_PUBLISHED_ORDER:
+            frame = frame.sort(TIED_IN_PUBLISHED_ORDER[name], nulls_last=False)
         return frame.drop(NOT_COMPARED.get(name, []))
 
     def latest(self, name: str) -> pl.DataFrame:
@@ -312,6 +319,28 @@ def test_a_store_table_read_without_an_alias_is_refused(monkeypatch):
         models.only_dirty_sql("events")
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "publish.py sorts crm_updates.parquet by source, contact_id, list_id, field: one contact record "
+    "exported with two addresses has a row for each that ties, written in either order run to run "
+    "(an incremental and a full twin, and two full runs of the same store, differed; found by "
+    "test_random_histories_publish_what_full_nights_do). Fix in publish.py (email after contact_id "
+    "in its order), then drop TIED_IN_PUBLISHED_ORDER"))
+def test_every_output_is_published_in_a_total_order(twins):
+    # one CRM record exported with two addresses, each asking not to be contacted: a crm
+    # update for each, of the same record, list and field
+    twins.add("contacts_2026-11-20.csv", CONTACTS + "K1,ann@example.com,offers,subscribed,,,Ann\n"
+              "K1,bo@example.com,offers,subscribed,,,Bo\n")
+    twins.add("unsubscribes_2026-11-20.csv", UNSUBSCRIBES +
+              "ann@example.com,2026-11-19T04:00:00Z,do_not_contact,,contact,,,,\n"
+              "bo@example.com,2026-11-19T04:00:00Z,do_not_contact,,contact,,,,\n")
+    twins.night(NIGHT_1)
+    assert twins.latest("crm_updates").height == 2
+    for name, (_, order) in publish.OUTPUT_QUERIES.items():
+        keys = [key.split()[0] for key in order.split(",")]
+        frame = pl.read_parquet(twins.incremental / "out" / "latest" / name, hive_partitioning=False)
+        assert not frame.select(keys).is_duplicated().any(), f"{name}: rows tie on {', '.join(keys)}"
+
+
 # --- when a night is evaluated in full --------------------------------------------------------
 
 def test_the_first_night_and_a_changed_pipeline_are_evaluated_in_full(twins):
@@ -359,22 +388,81 @@ def test_new_contact_attributes_mean_a_full_night(tmp_path):
 
 # --- random histories: whatever arrives when, an incremental night publishes a full night's ----
 
-ADDRESSES = ["ann@example.com", "bo@example.com", "cy@example.com", "di@example.com"]
+# LISTHYGIENE_RANDOM_HISTORIES=200 runs the random-history test on that many examples (CI: 8)
+RANDOM_HISTORIES = int(os.environ.get("LISTHYGIENE_RANDOM_HISTORIES", "8"))
+
+# a second contacts source, for the random histories: a shop whose exports arrive on their own
+# schedule (an empty export too)
+TWO_SOURCES = PIPELINE.format(incremental="").replace("""
+[[sources]]
+name = "platform_unsubscribes"
+""", """
+[[sources]]
+name = "shop"
+kind = "contacts"
+path = "shop_*.csv"
+
+[[sources]]
+name = "platform_unsubscribes"
+""", 1)
+
+# spellings of four addresses (case, surrounding spaces, a display name: one address each once
+# normalized), and one that is no address at all (invalid_address)
+SPELLINGS = ["ann@example.com", " Ann@Example.com", "Ann <ANN@example.com> ", "bo@example.com",
+             "BO@example.com ", "cy@example.com", "di@example.com", "not-an-address"]
 DAYS = ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"]
 NIGHTS = ["2026-11-19T06:00:00Z", "2026-11-20T06:00:00Z", "2026-11-21T06:00:00Z"]
 TIMES = [f"{day}T{hour}:00:00Z" for day in DAYS for hour in ("01", "04", "12")]
 
-export_row = st.tuples(
-    st.sampled_from(ADDRESSES), st.sampled_from(["offers", "news"]),
-    st.sampled_from(["subscribed", "subscribed", "unsubscribed", "pending", "cleaned"]),
-    st.sampled_from(["", "", "2026-11-19T12:00:00Z", "2026-11-20T12:00:00Z"]),  # confirmed_at
-    st.sampled_from(["", "", "true"]))  # do_not_contact
+
+def export_row(contact_ids):
+    # few contact ids and names: one address often has several rows in one export, of one
+    # record (the same list twice, with another status or name) or of several
+    return st.tuples(
+        st.sampled_from(contact_ids), st.sampled_from(SPELLINGS),
+        st.sampled_from(["offers", "news", ""]),  # "": a contact on no list
+        st.sampled_from(["subscribed", "subscribed", "active", "unsubscribed", "opted_out",
+                         "pending", "cleaned"]),
+        st.sampled_from(["", "", "2026-11-19T12:00:00Z", "2026-11-20T12:00:00Z"]),  # confirmed_at
+        st.sampled_from(["", "", "true"]),  # do_not_contact
+        st.sampled_from(["Ann", "Bo"]))  # first_name: an attribute, in sendable.parquet
+
+
+@st.composite
+def exports(draw, contact_ids, max_rows, optional=False):
+    """One export per day (None: none that day), each new rows or the day before's reordered."""
+    days = []
+    for day in range(len(DAYS)):
+        previous = next((rows for rows in reversed(days) if rows is not None), None)
+        if optional and day > 0 and draw(st.booleans()):
+            days.append(None)
+        elif previous and draw(st.booleans()):
+            # the same content in another row order: rules that pick the first row by row
+            # number may pick another
+            days.append(draw(st.permutations(previous)))
+        else:
+            rows = draw(st.lists(export_row(contact_ids), max_size=max_rows))
+            # and copies of some rows with one field changed (the same record twice: another
+            # spelling, list, status, confirmation, flag or name), anywhere in the file
+            for i, field, other in draw(st.lists(st.tuples(st.integers(0, max_rows), st.integers(1, 6),
+                                                           export_row(contact_ids)), max_size=2)):
+                if rows:
+                    copy = list(rows[i % len(rows)])
+                    copy[field] = other[field]
+                    rows.insert(i % (len(rows) + 1), tuple(copy))
+            days.append(rows)
+    return days
+
+
 log_event = st.tuples(
-    st.sampled_from(ADDRESSES), st.sampled_from(TIMES),
+    st.sampled_from(SPELLINGS), st.sampled_from(TIMES),
     st.sampled_from(["unsubscribe", "list_unsubscribe", "integration_unsubscribe", "resubscribe_form",
                      "resubscribe_bare", "complaint", "do_not_contact", "do_contact",
                      "hard_bounce", "soft_bounce", "delivered"]),
-    st.integers(0, 2))  # the night whose file brings it (0 = the first)
+    # the nights whose files bring it (0 = the first); TIMES span every day, so a file may
+    # bring events dated before the last as-of (a late log) or after tonight's (they count
+    # once the as-of passes them). Two nights: the platform sent it again (a duplicate).
+    st.lists(st.integers(0, 2), min_size=1, max_size=2, unique=True))
 
 
 def log_lines(event, row_number):
@@ -397,25 +485,42 @@ def log_lines(event, row_number):
     return ("unsubscribes", unsubscribes[kind]) if kind in unsubscribes else ("bounces", bounces[kind])
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(exports=st.lists(st.lists(export_row, max_size=6), min_size=4, max_size=4),
-       late=st.lists(st.booleans(), min_size=4, max_size=4),
+def arrives(day: int, is_late: bool) -> int:
+    """The night an export of DAYS[day] arrives: the night after its day, or one night later."""
+    return min(max(day - 1, 0) + (is_late and day > 0), len(NIGHTS) - 1)
+
+
+def export_text(rows) -> str:
+    return CONTACTS + "".join(f"{k},{e},{l},{s},{c},{d},{n}\n" for k, e, l, s, c, d, n in rows)
+
+
+@settings(max_examples=RANDOM_HISTORIES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crm=exports(["K1", "K2", "K3"], max_rows=6),
+       crm_late=st.lists(st.booleans(), min_size=4, max_size=4),
+       shop=exports(["S1", "S2"], max_rows=3, optional=True),
+       shop_late=st.lists(st.booleans(), min_size=4, max_size=4),
        events=st.lists(log_event, max_size=14))
-def test_random_histories_publish_what_full_nights_do(exports, late, events):
+def test_random_histories_publish_what_full_nights_do(crm, crm_late, shop, shop_late, events):
     with tempfile.TemporaryDirectory() as root:
-        twins = Twins(Path(root))
-        for night, as_of in enumerate(NIGHTS):
-            # the exports of the day before the night arrive that night, or a night late
-            for day, (rows, is_late) in enumerate(zip(exports, late)):
-                arrives = min(max(day - 1, 0) + (is_late and day > 0), 2)
-                if arrives == night:
-                    twins.add(f"contacts_{DAYS[day]}.csv", CONTACTS + "".join(
-                        f"K{i},{e},{l},{s},{c},{d},N{i}\n" for i, (e, l, s, c, d) in enumerate(rows)))
-            logs = {"unsubscribes": UNSUBSCRIBES, "bounces": BOUNCES}
-            for number, event in enumerate(events):
-                if event[3] == night:
-                    kind, line = log_lines(event, number)
-                    logs[kind] += line
-            for kind, text in logs.items():
-                twins.add(f"{kind}_{as_of[:10]}.csv", text)
-            twins.night(as_of)
+        run_history(Path(root), crm, crm_late, shop, shop_late, events)
+
+
+def run_history(root: Path, crm, crm_late, shop, shop_late, events) -> Twins:
+    """The three nights of a random history, each checked by Twins.night."""
+    twins = Twins(root, TWO_SOURCES)
+    for night, as_of in enumerate(NIGHTS):
+        # the exports of the day before the night arrive that night, or a night late (the
+        # first day's on the first night: a contacts source must have a file)
+        for prefix, days, late in (("contacts", crm, crm_late), ("shop", shop, shop_late)):
+            for day, (rows, is_late) in enumerate(zip(days, late)):
+                if rows is not None and arrives(day, is_late) == night:
+                    twins.add(f"{prefix}_{DAYS[day]}.csv", export_text(rows))
+        logs = {"unsubscribes": UNSUBSCRIBES, "bounces": BOUNCES}
+        for number, event in enumerate(events):
+            if night in event[3]:
+                kind, line = log_lines(event, number)
+                logs[kind] += line
+        for kind, text in logs.items():
+            twins.add(f"{kind}_{as_of[:10]}.csv", text)
+        twins.night(as_of)
+    return twins
