@@ -43,7 +43,7 @@ OUTPUT_QUERIES = {
     "crm_updates.parquet": (
         """select source, contact_id, email, list_id, field, value, reason, since, evidence, shown_in
            from crm_updates""",
-        "source, contact_id, list_id nulls first, field"),
+        "source, contact_id, email, list_id nulls first, field"),
     "duplicates.parquet": (
         """select email, record_count, records, list_id, source, contact_id, email_raw, status,
                   snapshot_at, lineage, used, why
