@@ -23,7 +23,6 @@ OUTPUTS = ("contact_status", "sendable", "suppressions", "vanished", "blocked_re
 # what names the workspace or the run, not the rules' result
 NOT_COMPARED = {"quarantine": ["file"], "vanished": ["previous_run_id"]}
 
-
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
 
@@ -295,7 +294,6 @@ def test_every_contact_column_is_in_the_content_hash(tmp_path):
     assert set(re.findall(r"r\.(\w+)", hashed)) == columns - {"file_id", "row_number", "exported_at", "email"}
 
 
-
 @pytest.mark.parametrize("view", sorted(models.VIEW_MODELS))
 def test_every_store_table_an_input_view_reads_is_restricted_where_it_is_read(view):
     # the filter sits on each scan of a store table, not on the view: DuckDB does not push it
@@ -495,7 +493,7 @@ def test_random_histories_publish_what_full_nights_do(crm, crm_late, shop, shop_
         run_history(Path(root), crm, crm_late, shop, shop_late, events)
 
 
-def run_history(root: Path, crm, crm_late, shop, shop_late, events) -> Twins:
+def run_history(root: Path, crm, crm_late, shop, shop_late, events) -> None:
     """The three nights of a random history, each checked by Twins.night."""
     twins = Twins(root, TWO_SOURCES)
     for night, as_of in enumerate(NIGHTS):
@@ -513,4 +511,3 @@ def run_history(root: Path, crm, crm_late, shop, shop_late, events) -> Twins:
         for kind, text in logs.items():
             twins.add(f"{kind}_{as_of[:10]}.csv", text)
         twins.night(as_of)
-    return twins

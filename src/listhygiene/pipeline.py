@@ -178,7 +178,7 @@ def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | 
             basis, why = None, fallback
     if basis is not None:
         con.execute("create or replace temp view previous_status as "
-                    f"select * from previous_status_all{models.ONLY_DIRTY}")
+                    "select * from previous_status_all semi join dirty_addresses using (email)")
         log.info("incremental night on run %s: %d addresses to evaluate", basis.run_id, addresses)
     else:
         log.info("full evaluation: %s", why or "every address")
