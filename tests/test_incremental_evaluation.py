@@ -249,14 +249,78 @@ def test_a_former_members_time_moves_with_a_new_snapshot_it_is_not_in(twins):
     assert row(twins.latest("contact_status"), email="former@example.com")["reason_at"] is not None
 
 
-def test_a_row_naming_the_replaced_export_is_written_anew(twins):
-    # unsubscribed in both exports: the same reason, but its detail names tonight's file and row
+def test_a_row_naming_the_replaced_export_is_rewritten_to_tonights_row(twins):
+    # unsubscribed in both exports: the same reason, but its detail names tonight's file and
+    # row. Its rows are the same, so it keeps last night's rows with the citation moved
+    # (cited_rows), and only the new address is evaluated
     two_snapshots(twins, STEADY + "C2,out@example.com,offers,unsubscribed,,,Oz\n",
                   "C0,new@example.com,offers,subscribed,,,Nia\n" + STEADY + "C2,out@example.com,offers,unsubscribed,,,Oz\n")
     twins.night(NIGHT_1)
-    twins.night(NIGHT_2)
+    assert twins.night(NIGHT_2)["evaluation"]["addresses_evaluated"] == 1
     detail = row(twins.latest("contact_status"), email="out@example.com")["detail"]
-    assert "crm:contacts_2026-11-21.csv row 3" in detail
+    assert detail.endswith("(crm:contacts_2026-11-21.csv row 3)")
+    assert row(twins.latest("suppressions"), email="out@example.com")["detail"] == detail
+
+
+def test_every_citation_in_a_text_moves_to_its_own_row(twins):
+    # one address on two lists, each row cited; row 2 must not be read in row 12 (nor 12 in 2)
+    steady = "".join(f"C{i},steady{i}@example.com,offers,subscribed,,,S{i}\n" for i in range(9))
+    night_1 = ("C2,out@example.com,offers,pending,,,Oz\n" + steady
+               + "C2,out@example.com,news,pending,,,Oz\n")
+    two_snapshots(twins, night_1, "C0,new@example.com,offers,subscribed,,,Nia\n" + night_1)
+    twins.night(NIGHT_1)
+    assert "crm:contacts_2026-11-20.csv row 11" in row(twins.latest("contact_status"), email="out@example.com", list_id="news")["detail"]
+    assert twins.night(NIGHT_2)["evaluation"]["addresses_evaluated"] == 1
+    status = twins.latest("contact_status")
+    assert row(status, email="out@example.com", list_id="offers")["detail"].endswith("(crm:contacts_2026-11-21.csv row 2)")
+    assert row(status, email="out@example.com", list_id="news")["detail"].endswith("(crm:contacts_2026-11-21.csv row 12)")
+
+
+def test_rows_in_another_order_are_evaluated_not_rewritten(twins):
+    # the same two rows swapped: by place the first would cite the other list's row
+    offers, news = "C2,out@example.com,offers,unsubscribed,,,Oz\n", "C2,out@example.com,news,cleaned,,,Oz\n"
+    two_snapshots(twins, STEADY + offers + news, STEADY + news + offers)
+    twins.night(NIGHT_1)
+    assert twins.night(NIGHT_2)["evaluation"]["addresses_evaluated"] == 1
+    assert row(twins.latest("contact_status"), email="out@example.com", list_id="offers")["detail"].endswith(
+        "(crm:contacts_2026-11-21.csv row 3)")
+
+
+def test_a_row_cited_for_its_history_is_not_moved(twins):
+    # an invalid address is cited in the first export that held it: still night 1's row on
+    # night 2, though tonight's export holds it too (found by the synthetic nights)
+    two_snapshots(twins, STEADY + "C2,ann@@example.com,offers,subscribed,,,Oz\n",
+                  "C0,new@example.com,offers,subscribed,,,Nia\n" + STEADY + "C2,ann@@example.com,offers,subscribed,,,Oz\n")
+    twins.night(NIGHT_1)
+    twins.night(NIGHT_2)
+    detail = row(twins.latest("contact_status"), email="ann@@example.com")["detail"]
+    assert detail.endswith("(crm:contacts_2026-11-20.csv row 2)")
+
+
+def test_the_citations_read_are_the_citations_rewritten():
+    # a column cited_rows does not read would keep a stale citation; one it reads but publish
+    # does not rewrite would make its address dirty for nothing
+    read = re.findall(r"replaced_citations\((\w+)\).*?from previous_(\w+)", models.model_sql("cited_rows"), re.S)
+    rewritten = {(column, name.removesuffix(".parquet"))
+                 for name, columns in publish.CITING_COLUMNS.items() for column in columns}
+    assert set(read) == rewritten and len(read) == len(rewritten)
+
+
+def test_exports_of_one_name_in_dated_folders_are_evaluated(tmp_path):
+    # night/contacts.csv each night: "crm:contacts.csv row 2" may be either night's row, so a
+    # citation of it cannot be moved
+    pipeline = PIPELINE.replace('path = "contacts_*.csv"', 'path = "*/contacts.csv"')
+    twins = Twins(tmp_path, pipeline.format(incremental=""))
+    header = "contact_id,email,list_id,status,exported_at\n"
+    for day, extra in (("2026-11-20", ""), ("2026-11-21", "C0,new@example.com,offers,subscribed,{t}\n")):
+        stamp = f"{day}T02:00:00Z"
+        text = header + extra.format(t=stamp) + f"C2,out@example.com,offers,unsubscribed,{stamp}\n"
+        for folder in (twins.incremental, twins.full):
+            (folder / day).mkdir()
+            (folder / day / "contacts.csv").write_text(text)
+        evaluation = twins.night(NIGHT_1 if day == "2026-11-20" else NIGHT_2)["evaluation"]
+    assert evaluation["mode"] == "incremental" and evaluation["addresses_evaluated"] == 2
+    assert row(twins.latest("contact_status"), email="out@example.com")["detail"].endswith("(crm:contacts.csv row 2)")
 
 
 def test_a_record_listed_twice_on_a_list_is_evaluated_when_its_rows_change_order(twins):
@@ -289,9 +353,15 @@ def test_every_contact_column_is_in_the_content_hash(tmp_path):
         columns = {name for name, *_ in con.execute("describe contact_rows").fetchall()}
     finally:
         con.close()
-    hashed = re.search(r"hash\((.*?)\) as h", models.model_sql("dirty_addresses"), re.S).group(1)
+    hashed = re.search(r"macro row_content\((.*?)\) as\s+hash\((.*?)\);", models.model_sql("_macros"), re.S)
+    arguments = re.findall(r"\w+", hashed.group(1))
+    assert re.findall(r"\w+", hashed.group(2)) == arguments
     # position, the file's export time, and the address itself (what is grouped on) aside
-    assert set(re.findall(r"r\.(\w+)", hashed)) == columns - {"file_id", "row_number", "exported_at", "email"}
+    assert set(arguments) == columns - {"file_id", "row_number", "exported_at", "email"}
+    # and the models comparing two exports row by row pass it every column, in its order
+    for name in ("dirty_addresses", "cited_rows"):
+        calls = re.findall(r"row_content\((r\..*?)\) as h", models.model_sql(name), re.S)
+        assert calls and all(re.findall(r"r\.(\w+)", call) == arguments for call in calls), name
 
 
 @pytest.mark.parametrize("view", sorted(models.VIEW_MODELS))

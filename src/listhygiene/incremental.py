@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import duckdb
 from . import bounces, models, publish
 from .config import Config
 from .store import sql_literal
+
+log = logging.getLogger("listhygiene")
 
 # The previous run's outputs an incremental night reads: to find the addresses whose rows
 # name the snapshot replaced tonight (dirty_addresses), and to keep the rows of the others.
@@ -98,6 +101,37 @@ def prepare(con: duckdb.DuckDBPyConnection, on: Basis) -> tuple[int | None, str]
     for name in PREVIOUS_OUTPUTS:
         target = sql_literal(str(on.path / f"{name}.parquet"))
         con.execute(f'create or replace temp view "previous_{name}" as select * from read_parquet({target}, hive_partitioning = false)')
+    models.build(con, "previous_snapshot_files")
+    install_citation_macros(con)
+    models.build(con, "cited_rows")
     models.build(con, "dirty_addresses")
     [(count,)] = con.execute("select count(*) from dirty_addresses").fetchall()
+    [(moved,)] = con.execute(
+        "select count(distinct email) from cited_rows anti join dirty_addresses using (email)").fetchall()
+    log.info("%d addresses keep run %s's rows, their citations moved to tonight's export", moved, on.run_id)
     return count, ""
+
+
+def install_citation_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The macros `replaced_citations(text)`, the citations in a text of the rows of the
+    snapshots replaced tonight (previous_snapshot_files), and `rekeyed(text, moves)`, the text
+    with each such citation replaced by its entry in the map `moves` (cited_rows' cited →
+    cited_now; a citation not in it is left as it was).
+
+    The pattern is made of the files' own names, quoted (RE2's \\Q…\\E): a name may hold any
+    character. A citation ends where its row number does, so "row 1" is never read in "row 12".
+    """
+    prefixes = [cited for (cited,) in con.execute(
+        "select distinct cited from previous_snapshot_files where replaced order by cited").fetchall()]
+    if prefixes:
+        quoted = "|".join("\\Q" + p.replace("\\E", "\\E\\\\E\\Q") + "\\E" for p in prefixes)
+        pattern = sql_literal(f"(?:{quoted})\\d+")
+        extract = f"regexp_extract_all(t, {pattern})"
+        split = f"regexp_split_to_array(t, {pattern})"
+    else:
+        extract, split = "[]::varchar[]", "[t]"
+    con.execute(f"create or replace temp macro replaced_citations(t) as {extract}")
+    con.execute(
+        "create or replace temp macro rekeyed(t, moves) as case when moves is null or t is null then t else "
+        f"list_reduce(list_zip({split}, list_transform(replaced_citations(t), "
+        "lambda c: coalesce(moves[c], c)) || [''::varchar]), lambda text, piece: text || piece[1] || piece[2], ''::varchar) end")

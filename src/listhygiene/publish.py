@@ -58,6 +58,17 @@ KEPT_FROM_BASIS = frozenset({"contact_status.parquet", "suppressions.parquet",
                              "blocked_resubscribes.parquet", "crm_updates.parquet",
                              "duplicates.parquet", "sendable.parquet"})
 
+# The columns of the kept outputs that cite contact rows (lineage: "crm:contacts.csv row 12").
+# cited_rows.sql reads the same columns of the basis: a citation of a replaced export's row is
+# rewritten to the same row of tonight's export, or its address is evaluated again.
+# (duplicates rows give the export's time as well: their addresses are always evaluated.)
+CITING_COLUMNS = {
+    "contact_status.parquet": ("detail",),
+    "suppressions.parquet": ("detail",),
+    "blocked_resubscribes.parquet": ("source",),
+    "crm_updates.parquet": ("shown_in", "evidence"),
+}
+
 
 def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, basis=None) -> dict[str, int]:
     """Write every Parquet output of the run into `folder`; return rows written per file.
@@ -75,14 +86,23 @@ def write_outputs(con: duckdb.DuckDBPyConnection, folder: Path, basis=None) -> d
 
 
 def _merged(query: str, name: str, basis) -> str:
-    """The output's rows: tonight's, plus the basis's rows of addresses not evaluated tonight."""
+    """The output's rows: tonight's, plus the basis's rows of addresses not evaluated tonight,
+    their citations of a replaced export's rows rewritten to the same rows of tonight's."""
     if basis is None or name not in KEPT_FROM_BASIS:
         return query
     path = sql_literal(str(basis.path / name))
+    kept = f"""select * from read_parquet({path}, hive_partitioning = false)
+        where email not in (select email from dirty_addresses)"""
+    citing = CITING_COLUMNS.get(name)
+    if citing:
+        rewritten = ", ".join(f'rekeyed(k."{c}", m.moves) as "{c}"' for c in citing)
+        kept = f"""select k.* replace ({rewritten})
+        from ({kept}) k
+        left join (select email, map_from_entries(list({{'k': cited, 'v': cited_now}})) as moves
+                   from cited_rows group by email) m using (email)"""
     return f"""{query}
         union all by name
-        select * from read_parquet({path}, hive_partitioning = false)
-        where email not in (select email from dirty_addresses)"""
+        {kept}"""
 
 
 def _copy(con, query: str, order: str, target: Path) -> int:

@@ -6,6 +6,14 @@ create or replace temp macro utc_minute(t) as strftime(t::timestamp, '%Y-%m-%dT%
 create or replace temp macro lineage(source, file_name, row_number) as
     source || ':' || file_name || ' row ' || row_number;
 
+-- a contact row by content: every column but its position (file and row number), the file's
+-- export time and the address (what it is grouped on). An incremental night compares the
+-- replaced export with tonight's by it (dirty_addresses, cited_rows).
+create or replace temp macro row_content(contact_id, email_raw, email_valid, list_id, status,
+                                         status_raw, confirmed_at, do_not_contact, attributes) as
+    hash(contact_id, email_raw, email_valid, list_id, status, status_raw, confirmed_at,
+         do_not_contact, attributes);
+
 -- which contact record speaks for an (address, list), as one sortable key (the smallest wins):
 -- a record of the latest export first, then subscribed, then most recently exported, then
 -- source, contact id, file and row (unique: no ties). memberships and primary_records share it.

@@ -20,16 +20,6 @@ usable_files as (
     join run_sources s on s.source = f.source and s.kind = f.kind
 ),
 
-previous_latest_files as (
-    -- per contacts source, the snapshot the previous run used: its newest file at or before
-    -- the previous as-of (all files of that snapshot time: one snapshot split over files)
-    select u.*
-    from usable_files u
-    semi join previous_inputs p using (file_id)
-    where u.kind = 'contacts' and u.snapshot_at <= (select previous_as_of from params)
-    qualify u.snapshot_at = max(u.snapshot_at) over (partition by u.source)
-),
-
 latest_files as (
     select file_id, source from contact_files where is_latest
 ),
@@ -49,9 +39,8 @@ late_snapshots as (
     select file_id from newly_usable_snapshots anti join latest_files using (file_id)
 ),
 
-row_content as not materialized (
-    -- an address's rows in one snapshot, by content: every column but the row's position
-    -- (file and row number) and the file's export time (snapshot_at is the file's).
+row_contents as not materialized (
+    -- an address's rows in one snapshot, by content (the row_content macro).
     -- test_every_contact_column_is_in_the_content_hash fails when contact_rows gains a
     -- column not listed here. Not materialized (here and in events): DuckDB would otherwise
     -- hold every stored row once for its readers, each of which keeps a small part; at 5M
@@ -60,21 +49,21 @@ row_content as not materialized (
         r.email,
         f.source,
         f.file_id,
-        hash(r.contact_id, r.email_raw, r.email_valid, r.list_id, r.status, r.status_raw,
-             r.confirmed_at, r.do_not_contact, r.attributes) as h
+        row_content(r.contact_id, r.email_raw, r.email_valid, r.list_id, r.status, r.status_raw,
+                    r.confirmed_at, r.do_not_contact, r.attributes) as h
     from contact_rows r
     join usable_files f using (file_id)
 ),
 
 previous_rows as (
     select r.source, r.email, sum(r.h) as content
-    from row_content r semi join previous_latest_files p using (file_id)
+    from row_contents r semi join previous_snapshot_files p using (file_id)
     group by all
 ),
 
 latest_rows as (
     select r.source, r.email, sum(r.h) as content
-    from row_content r semi join latest_files l using (file_id)
+    from row_contents r semi join latest_files l using (file_id)
     group by all
 ),
 
@@ -165,27 +154,13 @@ opted_out as (
     semi join subscribed_in_latest using (email)
 ),
 
-previous_latest_lineage as (
-    select source || ':' || file_name || ' row ' as cited
-    from previous_latest_files
-),
-
 cites_previous_snapshot as (
-    -- a previous row naming a contact row of the snapshot replaced tonight: the same row now
-    -- has another file and row number, so the row is written anew
-    select s.email from previous_contact_status s, previous_latest_lineage l
-    where contains(s.detail, l.cited)
-    union all
-    select s.email from previous_suppressions s, previous_latest_lineage l
-    where contains(s.detail, l.cited)
-    union all
-    select b.email from previous_blocked_resubscribes b, previous_latest_lineage l
-    where contains(b.source, l.cited)
-    -- every duplicates row and crm update names the rows of the latest export
+    -- a previous row naming a contact row of a snapshot replaced tonight, which cited_rows
+    -- cannot rewrite to the same row of tonight's export: the row is written anew
+    select email from cited_rows where cited_now is null
+    -- every duplicates row names a row of the latest export and gives its export time
     union all
     select email from previous_duplicates
-    union all
-    select email from previous_crm_updates
 ),
 
 in_late_snapshots as (
