@@ -103,11 +103,17 @@ def prepare(con: duckdb.DuckDBPyConnection, on: Basis) -> tuple[int | None, str]
         con.execute(f'create or replace temp view "previous_{name}" as select * from read_parquet({target}, hive_partitioning = false)')
     models.build(con, "previous_snapshot_files")
     install_citation_macros(con)
+    models.build(con, "citations")
     models.build(con, "cited_rows")
     models.build(con, "dirty_addresses")
     [(count,)] = con.execute("select count(*) from dirty_addresses").fetchall()
-    [(moved,)] = con.execute(
-        "select count(distinct email) from cited_rows anti join dirty_addresses using (email)").fetchall()
+    # per address kept, its citations' moves, as the outputs read them (publish._merged)
+    con.execute(
+        """create or replace temp table citation_moves as
+           select email, map_from_entries(list({'k': cited, 'v': cited_now})) as moves
+           from cited_rows anti join dirty_addresses using (email)
+           group by email""")
+    [(moved,)] = con.execute("select count(*) from citation_moves").fetchall()
     log.info("%d addresses keep run %s's rows, their citations moved to tonight's export", moved, on.run_id)
     return count, ""
 

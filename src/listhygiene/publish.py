@@ -58,15 +58,16 @@ KEPT_FROM_BASIS = frozenset({"contact_status.parquet", "suppressions.parquet",
                              "blocked_resubscribes.parquet", "crm_updates.parquet",
                              "duplicates.parquet", "sendable.parquet"})
 
-# The columns of the kept outputs that cite contact rows (lineage: "crm:contacts.csv row 12").
-# cited_rows.sql reads the same columns of the basis: a citation of a replaced export's row is
-# rewritten to the same row of tonight's export, or its address is evaluated again.
-# (duplicates rows give the export's time as well: their addresses are always evaluated.)
+# The columns of the kept outputs whose citations of contact rows (lineage: "crm:contacts.csv
+# row 12") may name the latest export's row. When a new export replaces it, cited_rows.sql
+# maps each such citation to the same row of tonight's export, and the kept rows are written
+# with it (citation_moves, the macro rekeyed); an address whose citation cannot move is
+# evaluated again. cited_rows also reads the columns that cite a row for its history
+# (blocked_resubscribes.source, crm_updates.evidence): those never move.
 CITING_COLUMNS = {
     "contact_status.parquet": ("detail",),
     "suppressions.parquet": ("detail",),
-    "blocked_resubscribes.parquet": ("source",),
-    "crm_updates.parquet": ("shown_in", "evidence"),
+    "crm_updates.parquet": ("shown_in",),
 }
 
 
@@ -98,8 +99,7 @@ def _merged(query: str, name: str, basis) -> str:
         rewritten = ", ".join(f'rekeyed(k."{c}", m.moves) as "{c}"' for c in citing)
         kept = f"""select k.* replace ({rewritten})
         from ({kept}) k
-        left join (select email, map_from_entries(list({{'k': cited, 'v': cited_now}})) as moves
-                   from cited_rows group by email) m using (email)"""
+        left join citation_moves m using (email)"""
     return f"""{query}
         union all by name
         {kept}"""
