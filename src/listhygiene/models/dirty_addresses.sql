@@ -82,11 +82,12 @@ repeated_records as (
     -- by row number speaks for the membership and gives sendable.parquet its attributes (a
     -- contact listed twice, under two names). The same rows in another order then publish
     -- the other name though the address's rows are unchanged by content (changed_rows sums
-    -- them, in no order)
+    -- them, in no order). The record and list are grouped on as one hash: two that share it
+    -- make the address dirty for nothing, never the other way (1M: 0.75 s for four keys)
     select r.email
     from contact_rows r
     join latest_files l using (file_id)
-    group by l.source, r.email, r.list_id, r.contact_id
+    group by r.email, hash(l.source, r.list_id, r.contact_id)
     having count(*) > 1
 ),
 
