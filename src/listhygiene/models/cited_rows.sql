@@ -26,33 +26,41 @@ contact_content as not materialized (
 ),
 
 rows_then as (
-    -- per (source, address) cited: its rows' citations and contents, in file and row order
-    select f.source, r.email,
-           list(f.cited || r.row_number order by r.file_id, r.row_number) as cites,
-           list(r.h order by r.file_id, r.row_number) as contents
+    -- the rows of the cited addresses in the replaced export, numbered in file and row order
+    -- per source and address (a window: it sorts and spills, where an ordered list would not)
+    select f.source, r.email, f.cited || r.row_number as cited, r.h,
+           row_number() over (partition by f.source, r.email order by r.file_id, r.row_number) as position
     from contact_content r
     join replaced_files f using (file_id)
     semi join citations c using (email)
-    group by f.source, r.email
 ),
 
 rows_now as (
-    select f.source, r.email,
-           list(lineage(f.source, f.file_name, r.row_number) order by r.file_id, r.row_number) as cites,
-           list(r.h order by r.file_id, r.row_number) as contents
+    select f.source, r.email, lineage(f.source, f.file_name, r.row_number) as cited, r.h,
+           row_number() over (partition by f.source, r.email order by r.file_id, r.row_number) as position
     from contact_content r
     join contact_files f using (file_id)
     semi join citations c using (email)
     where f.is_latest and f.source in (select source from replaced_files)
-    group by f.source, r.email
+),
+
+paired as (
+    select coalesce(t.source, n.source) as source, coalesce(t.email, n.email) as email,
+           t.cited, n.cited as cited_now, coalesce(t.h = n.h, false) as same
+    from rows_then t
+    full join rows_now n on n.source = t.source and n.email = t.email and n.position = t.position
+),
+
+same_rows as (
+    -- per (source, address): the same rows, in the same order, in both exports
+    select source, email from paired group by source, email having bool_and(same)
 ),
 
 moved as (
-    -- the same rows, in the same order, in both exports: each row moves to the one in its place
-    select t.email, unnest(t.cites) as cited, unnest(n.cites) as cited_now
-    from rows_then t
-    join rows_now n on n.source = t.source and n.email = t.email
-    where t.contents = n.contents
+    -- each row moves to the one in its place
+    select p.email, p.cited, p.cited_now
+    from paired p
+    semi join same_rows s on s.source = p.source and s.email = p.email
 ),
 
 final as (
