@@ -8,6 +8,7 @@
 -- between an address's records by that order, so rows in another order may speak otherwise.
 -- cited_now is null where that does not hold, where the citation does not move (citations),
 -- or where it is of no row of the address.
+
 with
 
 replaced_files as (
