@@ -14,8 +14,7 @@ params as (
 
 usable_files as (
     -- the files tonight's rules may read (as contact_files and events choose them)
-    select f.file_id, f.source, f.kind, regexp_extract(f.path, '[^/\\]+$') as file_name,
-           coalesce(f.snapshot_at, f.loaded_at) as snapshot_at
+    select f.file_id, f.source, f.kind, coalesce(f.snapshot_at, f.loaded_at) as snapshot_at
     from input_files f
     join run_sources s on s.source = f.source and s.kind = f.kind
 ),

@@ -12,21 +12,14 @@ params as (
     select previous_as_of from run_params
 ),
 
-usable_files as (
-    -- the contacts files tonight's rules may read (as contact_files chooses them)
-    select f.file_id, f.source, regexp_extract(f.path, '[^/\\]+$') as file_name,
-           coalesce(f.snapshot_at, f.loaded_at) as snapshot_at
-    from input_files f
-    join run_sources s on s.source = f.source and s.kind = f.kind
-    where f.kind = 'contacts'
-),
-
 previous_latest as (
-    select u.*
-    from usable_files u
+    -- contact_files holds every file the previous run read: a basis whose input was
+    -- re-exported since is no basis (incremental.basis)
+    select f.*
+    from contact_files f
     semi join previous_inputs p using (file_id)
-    where u.snapshot_at <= (select previous_as_of from params)
-    qualify u.snapshot_at = max(u.snapshot_at) over (partition by u.source)
+    where f.snapshot_at <= (select previous_as_of from params)
+    qualify f.snapshot_at = max(f.snapshot_at) over (partition by f.source)
 ),
 
 final as (
@@ -35,10 +28,10 @@ final as (
         p.source,
         p.file_name,
         p.snapshot_at,
-        p.file_id not in (select file_id from contact_files where is_latest) as replaced,
+        not p.is_latest as replaced,
         lineage(p.source, p.file_name, '') as cited,
-        exists (select 1 from usable_files u
-                where u.source = p.source and u.file_name = p.file_name and u.file_id <> p.file_id)
+        exists (select 1 from contact_files f
+                where f.source = p.source and f.file_name = p.file_name and f.file_id <> p.file_id)
             as ambiguous
     from previous_latest p
 )
