@@ -40,3 +40,31 @@ def test_seen_key_sorts_as_its_parts_and_gives_them_back(rows):
         (epoch_us(at), file_id, row_number) for at, file_id, row_number in rows]
     by_key = sorted(range(len(rows)), key=lambda i: keys[i][0])
     assert [rows[i] for i in by_key] == sorted(rows)
+
+
+causes = st.tuples(st.integers(0, 3), st.sampled_from(["a", "b", "B", "é", ""]),
+                   st.sampled_from(["export", "platform"]), st.sampled_from(["crm", "esp", None]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), causes), min_size=1, max_size=12))
+def test_first_cause_is_the_earliest_then_by_detail_with_its_own_origin_and_source(rows):
+    """first_cause(...) per group is the cause that starts first, ties broken by detail, and
+    the detail, origin and source it gives back are that one cause's, never mixed from two."""
+    con = connection()
+    con.execute("create table causes (g integer, starts timestamptz, detail varchar, "
+                "origin varchar, source varchar)")
+    con.executemany("insert into causes values (?, make_timestamptz(?::bigint * 60000000), ?, ?, ?)",
+                    [(g, *cause) for g, cause in rows])
+    got = {g: (minute, detail, origin, source)
+           for g, minute, detail, origin, source in con.execute(
+               "select g, epoch_us(f.starts) // 60000000, f.detail, f.origin, f.source "
+               "from (select g, first_cause(starts, detail, origin, source) as f from causes group by g)"
+           ).fetchall()}
+    expected = {}
+    for g, cause in rows:
+        # DuckDB orders text by bytes and puts null last
+        key = (cause[0], cause[1].encode(), cause[2], (cause[3] is None, cause[3] or ""))
+        if g not in expected or key < expected[g][0]:
+            expected[g] = (key, cause)
+    assert got == {g: cause for g, (_, cause) in expected.items()}

@@ -14,6 +14,13 @@ create or replace temp macro row_content(contact_id, email_raw, email_valid, lis
     hash(contact_id, email_raw, email_valid, list_id, status, status_raw, confirmed_at,
          do_not_contact, attributes);
 
+-- the first of several causes of one reason, with its detail, origin and source: the
+-- earliest, then by detail, so identical runs write identical rows (an aggregate). One min()
+-- over one struct: three arg_min()s over the same key compared every row's key three times
+-- (5M contacts: active_reasons' grouping of events, 3.7 → 1.6 s).
+create or replace temp macro first_cause(starts, detail, origin, source) as
+    min({starts: starts, detail: detail, origin: origin, source: source});
+
 -- which contact record speaks for an (address, list), as one sortable key (the smallest wins):
 -- a record of the latest export first, then subscribed, then most recently exported, then
 -- source, contact id, file and row (unique: no ties). memberships and primary_records share it.

@@ -11,15 +11,16 @@ params as (
 ),
 
 event_reasons as (
-    select
-        email, list_id, reason,
-        min(occurred_at) as reason_at,
-        arg_min(detail, {starts: occurred_at, detail: detail}) as detail,
-        arg_min(origin, {starts: occurred_at, detail: detail}) as origin,
-        arg_min(source, {starts: occurred_at, detail: detail}) as source,
-        bool_or(is_global) as is_global
-    from unlifted_causes
-    group by email, list_id, reason
+    select email, list_id, reason, reason_at, first.detail, first.origin, first.source, is_global
+    from (
+        select
+            email, list_id, reason,
+            min(occurred_at) as reason_at,
+            first_cause(occurred_at, detail, origin, source) as first,
+            bool_or(is_global) as is_global
+        from unlifted_causes
+        group by email, list_id, reason
+    )
 ),
 
 latest_assertions as (
@@ -100,18 +101,19 @@ export_details as (
 export_reasons as (
     -- a row with no list speaks for the address as a whole (e.g. Bulk Email: Do Not Allow),
     -- and the do_not_contact flag always does
-    select
-        k.email, k.list_id, e.reason,
-        min(e.since) as reason_at,
-        arg_min(e.detail, {starts: e.since, detail: e.detail}) as detail,
-        'export' as origin,
-        arg_min(e.source, {starts: e.since, detail: e.detail}) as source,
-        bool_or(e.list_id is null or e.reason = 'do_not_contact') as is_global
-    from export_details e
-    join candidates k
-      on k.email = e.email
-     and (e.list_id is null or e.reason = 'do_not_contact' or e.list_id = k.list_id)
-    group by k.email, k.list_id, e.reason
+    select email, list_id, reason, reason_at, first.detail, first.origin, first.source, is_global
+    from (
+        select
+            k.email, k.list_id, e.reason,
+            min(e.since) as reason_at,
+            first_cause(e.since, e.detail, 'export', e.source) as first,
+            bool_or(e.list_id is null or e.reason = 'do_not_contact') as is_global
+        from export_details e
+        join candidates k
+          on k.email = e.email
+         and (e.list_id is null or e.reason = 'do_not_contact' or e.list_id = k.list_id)
+        group by k.email, k.list_id, e.reason
+    )
 ),
 
 invalid_addresses as (
@@ -191,15 +193,16 @@ all_reasons as (
 final as (
     -- one reason can hold for two causes at once (a do_not_contact event and the export's
     -- flag): it is one reason, active since the earlier of them
-    select
-        email, list_id, reason,
-        min(reason_at) as reason_at,
-        arg_min(detail, {starts: reason_at, detail: detail}) as detail,
-        arg_min(origin, {starts: reason_at, detail: detail}) as origin,
-        arg_min(source, {starts: reason_at, detail: detail}) as source,
-        bool_or(is_global) as is_global
-    from all_reasons
-    group by email, list_id, reason
+    select email, list_id, reason, reason_at, first.detail, first.origin, first.source, is_global
+    from (
+        select
+            email, list_id, reason,
+            min(reason_at) as reason_at,
+            first_cause(reason_at, detail, origin, source) as first,
+            bool_or(is_global) as is_global
+        from all_reasons
+        group by email, list_id, reason
+    )
 )
 
 select * from final
