@@ -68,3 +68,21 @@ def test_first_cause_is_the_earliest_then_by_detail_with_its_own_origin_and_sour
         if g not in expected or key < expected[g][0]:
             expected[g] = (key, cause)
     assert got == {g: cause for g, (_, cause) in expected.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, (1 << 24) - 1), st.integers(1, 3), st.integers(1, 6)),
+                min_size=1, max_size=8, unique_by=lambda r: r[1:]))
+def test_record_key_finds_the_best_row_and_says_when_its_tier_has_another(rows):
+    """min(record_key) is the first row by (tier, file, row); record_key_ties is true exactly
+    when another row shares its tier, where record_rank would compare contact ids first."""
+    con = connection()
+    con.execute("create table r (tier bigint, file_id integer, row_number bigint)")
+    con.executemany("insert into r values (?, ?, ?)", rows)
+    [(tier, file_id, row_number, ties)] = con.execute(
+        "select (k >> 64)::bigint, seen_file_id(k), seen_row_number(k), record_key_ties(k, kr) "
+        "from (select min(record_key(tier, file_id, row_number)) as k, "
+        "min(record_key_reversed(record_key(tier, file_id, row_number))) as kr from r)").fetchall()
+    best = min(rows)
+    assert (tier, file_id, row_number) == best
+    assert ties == (sum(1 for r in rows if r[0] == best[0]) > 1)

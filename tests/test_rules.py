@@ -425,6 +425,23 @@ def test_every_reported_row_carries_the_record_primary_records_chose():
     assert result.status(A, "news")["reasons"] == ["not_in_source"]
 
 
+def test_records_that_rank_equal_are_chosen_by_contact_id_whatever_the_row_order():
+    """Two records of one address in one export, both subscribed, rank equal up to their
+    contact ids: the smaller id speaks, for the list and for the address as a whole, though
+    the export lists the larger first (memberships and primary_records rank by integers and
+    fall back to record_rank for such ties)."""
+    B = "b@example.com"
+    s = Scenario().export("2026-11-01", member("news", contact_id="C9"), member("news", contact_id="C3"),
+                          member(None, email=B, contact_id="K9"), member(None, email=B, contact_id="K3"),
+                          member("news", email=B, contact_id="K5"))
+    result = s.evaluate("2026-11-02")
+    assert result.status(A, "news")["contact_id"] == "C3"
+    chosen = {(r["email"], r["list_id"]): r["contact_id"]
+              for r in result.table("primary_records").iter_rows(named=True)}
+    # the address as a whole: the best of news' speaker (K5) and its rows on no list
+    assert chosen == {(A, "news"): "C3", (A, None): "C3", (B, "news"): "K5", (B, None): "K3"}
+
+
 # --- precedence and time ----------------------------------------------------------------------
 
 

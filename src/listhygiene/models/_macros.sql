@@ -23,7 +23,9 @@ create or replace temp macro first_cause(starts, detail, origin, source) as
 
 -- which contact record speaks for an (address, list), as one sortable key (the smallest wins):
 -- a record of the latest export first, then subscribed, then most recently exported, then
--- source, contact id, file and row (unique: no ties). memberships and primary_records share it.
+-- source, contact id, file and row (unique: no ties). The rule itself: duplicates ranks by
+-- it, and memberships and primary_records rank by record_tier and record_key (below), which
+-- order rows the same way, with this struct only where two rows share a tier.
 create or replace temp macro record_rank(is_latest, status, snapshot_at, source, contact_id, file_id, row_number) as
     {
         not_latest: not is_latest,
@@ -34,6 +36,32 @@ create or replace temp macro record_rank(is_latest, status, snapshot_at, source,
         file_id: file_id,
         row_number: row_number
     };
+
+-- record_rank's keys up to the contact id as one integer, for the models that rank every
+-- contact row (memberships, primary_records): latest, subscribed, then record_order
+-- (contact_files: the file's snapshot time, newest first, then its source; below 2^22).
+-- Rows of one address on one tier are rows of one export: one record on several lists, or
+-- several records, which record_rank orders by contact id, then file and row.
+create or replace temp macro record_tier(is_latest, status, record_order) as
+    ((not is_latest)::bigint << 23) | ((status <> 'subscribed')::bigint << 22) | record_order;
+
+-- a row by its tier, file and row (file and row as seen_key packs them: seen_file_id and
+-- seen_row_number read them back). A min() of it is an integer min: one over record_rank's
+-- struct, with its text, made memberships' grouping three times slower (5M contacts: 12.3
+-- against 4.1 s). It ranks as record_rank does unless two rows share the best tier; the
+-- min() of record_key_reversed finds those (it is the last row of the best tier, where
+-- record_key's is the first), and record_key_ties says whether the two differ.
+create or replace temp macro record_key(tier, file_id, row_number) as
+    (tier::uhugeint << 64) | (file_id::uhugeint << 40) | row_number::uhugeint;
+create or replace temp macro record_key_reversed(key) as xor(key, 18446744073709551615::uhugeint);
+create or replace temp macro record_key_ties(best, best_reversed) as
+    best_reversed <> record_key_reversed(best);
+-- the tier and row number in 64 bits, to take the best row's contact id with arg_min():
+-- twice as fast over a ubigint as over record_key (5M: 6.7 against 10.5 s for the grouping).
+-- Rows of two files of one tier can share it, so it is right only where the tier has one row
+-- (no tie).
+create or replace temp macro record_tier_row(tier, row_number) as
+    (tier::ubigint << 40) | row_number::ubigint;
 
 -- where a contact row was seen, as one integer that sorts as (snapshot_at, file_id, row_number):
 -- the time's microseconds (offset by 2^63, so times before 1970 sort first too) in the high 64

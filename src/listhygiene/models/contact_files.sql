@@ -32,7 +32,10 @@ usable as (
 
 ranked as (
     -- files of one source sharing a snapshot time are one snapshot split over several files
-    select *, dense_rank() over (partition by source order by snapshot_at desc) as recency
+    select *, dense_rank() over (partition by source order by snapshot_at desc) as recency,
+        -- the files' order in record_rank (newest snapshot first, then by source) as one
+        -- number, which record_tier packs with a row's other ranking keys
+        dense_rank() over (order by snapshot_at desc, source) as record_order
     from usable
 ),
 
@@ -43,7 +46,8 @@ final as (
         file_name,
         snapshot_at,
         recency,
-        recency = 1 as is_latest
+        recency = 1 as is_latest,
+        record_order
     from ranked
 )
 

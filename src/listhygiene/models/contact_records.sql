@@ -11,6 +11,7 @@ final as (
         f.snapshot_at,
         f.recency,
         f.is_latest,
+        f.record_order,
         c.*,
         f.source || ':' || f.file_name || ' row ' || c.row_number as lineage
     from contact_files f

@@ -2,19 +2,19 @@
 -- latest exports say about it. A pair absent from every latest export but present in an
 -- earlier one is a former member (not_in_source). The row shown is the last one seen (of several
 -- records in one snapshot, the last by file and row, so identical runs write identical rows).
--- speaker: the ranking key of the record that speaks for the membership, read by
--- primary_records (ranked here, in the one pass over the export rows by address and list).
--- The aggregates keep fixed-width keys (time, file, row packed in one integer: seen_key);
--- lineage text is made per membership.
+-- speaker: the record that speaks for the membership (record_rank, primary_records' ranking),
+-- ranked here, in the one pass over the export rows by address and list: its tier
+-- (record_tier), contact id, file and row.
+-- The aggregates keep fixed-width keys (time, file, row packed in one integer: seen_key and
+-- record_key); lineage text is made per membership.
 
 with
 
 records as (
     select
-        email, list_id, is_latest, snapshot_at, status,
+        email, list_id, is_latest, snapshot_at, status, contact_id, file_id, row_number,
         seen_key(snapshot_at, file_id, row_number) as seen,
-        -- primary_records' ranking of the record (see the macro)
-        record_rank(is_latest, status, snapshot_at, source, contact_id, file_id, row_number) as rank_key
+        record_tier(is_latest, status, record_order) as tier
     from contact_records
     where list_id is not null
 ),
@@ -29,9 +29,39 @@ per_membership as (
         -- several records of one address may say different things: one pending record is enough
         bool_or(is_latest and status = 'pending') as latest_pending,
         max(seen) filter (where is_latest and status = 'pending') as pending_seen,
-        min(rank_key) as speaker
+        min(record_key(tier, file_id, row_number)) as speaker_key,
+        min(record_key_reversed(record_key(tier, file_id, row_number))) as speaker_key_reversed,
+        arg_min(contact_id, record_tier_row(tier, row_number)) as speaker_contact_id
     from records
     group by email, list_id
+),
+
+tied_speakers as (
+    -- two rows of the membership in one export (two records, or one record listed twice):
+    -- the smaller contact id speaks, as record_rank says, whatever order the export lists
+    -- them in. A few memberships, ranked in full.
+    select
+        r.email,
+        r.list_id,
+        arg_min({key: record_key(record_tier(r.is_latest, r.status, r.record_order), r.file_id, r.row_number),
+                 contact_id: r.contact_id},
+                record_rank(r.is_latest, r.status, r.snapshot_at, r.source, r.contact_id,
+                            r.file_id, r.row_number)) as speaker
+    from contact_records r
+    semi join (
+        select email, list_id from per_membership
+        where record_key_ties(speaker_key, speaker_key_reversed)
+    ) t on t.email = r.email and t.list_id = r.list_id
+    group by r.email, r.list_id
+),
+
+ranked as (
+    select
+        m.*,
+        coalesce(t.speaker.key, m.speaker_key) as best,
+        coalesce(t.speaker.contact_id, m.speaker_contact_id) as best_contact_id
+    from per_membership m
+    left join tied_speakers t on t.email = m.email and t.list_id = m.list_id
 ),
 
 final as (
@@ -44,8 +74,13 @@ final as (
         lineage(l.source, l.file_name, seen_row_number(m.last_seen)) as last_seen_lineage,
         m.latest_pending,
         lineage(p.source, p.file_name, seen_row_number(m.pending_seen)) as pending_lineage,
-        m.speaker
-    from per_membership m
+        {
+            tier: (m.best >> 64)::bigint,
+            contact_id: m.best_contact_id,
+            file_id: seen_file_id(m.best),
+            row_number: seen_row_number(m.best)
+        } as speaker
+    from ranked m
     join contact_files l on l.file_id = seen_file_id(m.last_seen)
     left join contact_files p on p.file_id = seen_file_id(m.pending_seen)
 )
