@@ -11,16 +11,10 @@ params as (
 ),
 
 event_reasons as (
-    select email, list_id, reason, reason_at, first.detail, first.origin, first.source, is_global
-    from (
-        select
-            email, list_id, reason,
-            min(occurred_at) as reason_at,
-            first_cause(occurred_at, detail, origin, source) as first,
-            bool_or(is_global) as is_global
-        from unlifted_causes
-        group by email, list_id, reason
-    )
+    -- each unlifted cause as it is: final takes each reason's first cause, over these and
+    -- the export's causes at once
+    select email, list_id, reason, occurred_at as reason_at, detail, origin, source, is_global
+    from unlifted_causes
 ),
 
 latest_assertions as (
