@@ -18,6 +18,9 @@ NIGHT_2 = "2026-11-21T06:00:00Z"
 ANY = "signup_form, confirmed_optin or written_consent"
 # Seen only in the logs (no contact record): added beside the sample's own logs.
 EXTRA_UNSUBSCRIBES = "email,occurred_at,event,source\nstranger@example.com,2026-11-19T08:00:00Z,complaint,complaint\n"
+# Seen only in deliveries: nothing to evaluate (no candidate), yet explained from its events.
+EXTRA_BOUNCES = ("email,occurred_at,event,campaign_id,bounce_type,smtp_code,enhanced_code,diagnostic\n"
+                 "reader@example.com,2026-11-18T09:00:00Z,delivered,C-15,,,,\n")
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +28,7 @@ def nights(tmp_path_factory):
     """Both sample nights published; returns (config, night-1 run id, night-2 run id)."""
     config = copy_sample(tmp_path_factory.mktemp("explain"))
     (config.parent.parent / "data/sample/unsubscribes_extra.csv").write_text(EXTRA_UNSUBSCRIBES)
+    (config.parent.parent / "data/sample/bounces_extra.csv").write_text(EXTRA_BOUNCES)
     ids = []
     for as_of in (NIGHT_1, NIGHT_2):
         invoke("run", "--config", config, "--as-of", as_of)
@@ -219,6 +223,20 @@ def test_address_seen_only_in_the_logs_is_suppressed_everywhere(nights):
     assert entry["list_id"] is None and entry["sendable"] is False
     assert [r["reason"] for r in entry["reasons"]] == ["complaint"]
     assert answer["timeline"][0]["lineage"] == "platform_unsubscribes:unsubscribes_extra.csv row 1"
+
+
+def test_address_seen_only_in_deliveries_is_explained_and_never_suppressed(nights):
+    """candidates leaves out addresses seen only in deliveries (a delivery causes no reason):
+    the address is still known to explain, on no list, with no reason, and in no output."""
+    config, _, _ = nights
+    answer = explained(nights, "reader@example.com")
+    assert answer["known"] is True and answer["records"] == []
+    [entry] = answer["lists"]
+    assert entry["list_id"] is None and entry["reasons"] == []
+    assert [e["kind"] for e in answer["timeline"]] == ["delivery"]
+    latest = config.parent.parent / "out/sample/latest"
+    for output in ("suppressions.parquet", "contact_status.parquet"):
+        assert pl.read_parquet(latest / output).filter(pl.col("email") == "reader@example.com").is_empty()
 
 
 def test_unknown_address_is_answered_not_an_error(nights):
