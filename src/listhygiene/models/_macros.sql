@@ -21,29 +21,24 @@ create or replace temp macro row_content(contact_id, email_raw, email_valid, lis
 create or replace temp macro first_cause(starts, detail, origin, source) as
     min({starts: starts, detail: detail, origin: origin, source: source});
 
--- which contact record speaks for an (address, list), as one sortable key (the smallest wins):
--- a record of the latest export first, then subscribed, then most recently exported, then
--- source, contact id, file and row (unique: no ties). The rule itself: duplicates ranks by
--- it, and memberships and primary_records rank by record_tier and record_key (below), which
--- order rows the same way, with this struct only where two rows share a tier.
-create or replace temp macro record_rank(is_latest, status, snapshot_at, source, contact_id, file_id, row_number) as
+-- which contact record speaks for an (address, list): a record of the latest export first,
+-- then subscribed, then most recently exported, then source, contact id, file and row (unique:
+-- no ties). record_tier is the keys up to the contact id as one integer: latest, subscribed,
+-- then record_order (contact_files: the file's snapshot time, newest first, then its source;
+-- below 2^22). Rows of one address on one tier are rows of one export: one record on several
+-- lists, or several records.
+create or replace temp macro record_tier(is_latest, status, record_order) as
+    ((not is_latest)::bigint << 23) | ((status <> 'subscribed')::bigint << 22) | record_order;
+
+-- the rule as one sortable key (the smallest wins). duplicates ranks by it, and memberships
+-- where two rows share a tier; primary_records' window orders by the same four columns.
+create or replace temp macro record_rank(is_latest, status, record_order, contact_id, file_id, row_number) as
     {
-        not_latest: not is_latest,
-        not_subscribed: status <> 'subscribed',
-        older_by: -epoch_us(snapshot_at),
-        source: source,
+        tier: record_tier(is_latest, status, record_order),
         contact_id: contact_id,
         file_id: file_id,
         row_number: row_number
     };
-
--- record_rank's keys up to the contact id as one integer, for the models that rank every
--- contact row (memberships, primary_records): latest, subscribed, then record_order
--- (contact_files: the file's snapshot time, newest first, then its source; below 2^22).
--- Rows of one address on one tier are rows of one export: one record on several lists, or
--- several records, which record_rank orders by contact id, then file and row.
-create or replace temp macro record_tier(is_latest, status, record_order) as
-    ((not is_latest)::bigint << 23) | ((status <> 'subscribed')::bigint << 22) | record_order;
 
 -- a row by its tier, file and row (file and row as seen_key packs them: seen_file_id and
 -- seen_row_number read them back). A min() of it is an integer min: one over record_rank's

@@ -93,21 +93,17 @@ export_details as (
 ),
 
 export_reasons as (
-    -- a row with no list speaks for the address as a whole (e.g. Bulk Email: Do Not Allow),
-    -- and the do_not_contact flag always does
-    select email, list_id, reason, reason_at, first.detail, first.origin, first.source, is_global
-    from (
-        select
-            k.email, k.list_id, e.reason,
-            min(e.since) as reason_at,
-            first_cause(e.since, e.detail, 'export', e.source) as first,
-            bool_or(e.list_id is null or e.reason = 'do_not_contact') as is_global
-        from export_details e
-        join candidates k
-          on k.email = e.email
-         and (e.list_id is null or e.reason = 'do_not_contact' or e.list_id = k.list_id)
-        group by k.email, k.list_id, e.reason
-    )
+    -- each export cause on each candidate it covers, as it is (final takes each reason's
+    -- first cause): a row with no list speaks for the address as a whole (e.g. Bulk Email:
+    -- Do Not Allow), and the do_not_contact flag always does
+    select
+        k.email, k.list_id, e.reason,
+        e.since as reason_at, e.detail, 'export' as origin, e.source,
+        e.list_id is null or e.reason = 'do_not_contact' as is_global
+    from export_details e
+    join candidates k
+      on k.email = e.email
+     and (e.list_id is null or e.reason = 'do_not_contact' or e.list_id = k.list_id)
 ),
 
 invalid_addresses as (

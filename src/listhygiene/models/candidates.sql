@@ -1,7 +1,8 @@
 -- candidates: every (address, list) the run evaluates: each membership ever exported; each
 -- address of the exports or of an event other than a delivery on its own (list_id null: the
--- address as a whole, for suppressions and for contacts on no list); and pairs a list unsubscribe names for an address not on that list,
--- so that the suppression is kept even before the address joins.
+-- address as a whole, for suppressions and for contacts on no list); and pairs a list
+-- unsubscribe names for an address not on that list, so that the suppression is kept even
+-- before the address joins.
 
 with
 

@@ -21,7 +21,7 @@ shared_addresses as (
 
 latest as (
     select r.email, r.list_id, r.source, r.contact_id, r.status, r.status_raw, r.snapshot_at,
-           r.file_id, r.row_number, r.email_raw, r.lineage
+           r.record_order, r.file_id, r.row_number, r.email_raw, r.lineage
     from contact_records r
     semi join shared_addresses s on s.email = r.email
     where r.is_latest
@@ -64,7 +64,7 @@ used as (
         arg_min({source: source, contact_id: contact_id, status: status, status_raw: status_raw,
                  snapshot_at: snapshot_at}, rank) as row
     from (
-        select *, record_rank(true, status, snapshot_at, source, contact_id, file_id, row_number) as rank
+        select *, record_rank(true, status, record_order, contact_id, file_id, row_number) as rank
         from latest
     )
     group by grouping sets ((email, list_id), (email))

@@ -45,8 +45,8 @@ tied_speakers as (
         r.list_id,
         arg_min({key: record_key(record_tier(r.is_latest, r.status, r.record_order), r.file_id, r.row_number),
                  contact_id: r.contact_id},
-                record_rank(r.is_latest, r.status, r.snapshot_at, r.source, r.contact_id,
-                            r.file_id, r.row_number)) as speaker
+                record_rank(r.is_latest, r.status, r.record_order, r.contact_id, r.file_id,
+                            r.row_number)) as speaker
     from contact_records r
     semi join (
         select email, list_id from per_membership

@@ -35,8 +35,8 @@ by_address as (
     -- the best row of an address over all its rows: the best of each list's best and of its
     -- rows on no list. Ranked by a window, which sorts and spills to disk: a min() over the
     -- ranking key (a struct with text) kept every address's best key in memory, and at 20M
-    -- contacts ran out of a 2.5 GiB limit. The tier stands for record_rank's keys before the
-    -- contact id (record_tier), as plain columns: sorting on record_rank's struct took longer.
+    -- contacts ran out of a 2.5 GiB limit. Ordered by record_rank's four keys as plain
+    -- columns (tier, contact id, file, row).
     select email, null::varchar as list_id, tier, contact_id, file_id, row_number
     from (
         select * from by_list
