@@ -1,4 +1,4 @@
-"""Times the nightly run against DuckDB alone on generated data sets: first night, second night, the floor.
+"""Times the nightly run against DuckDB alone on generated data sets: first night, second night, the floor(s).
 
 Run: .venv/bin/python benchmarks/run.py [--tiers 1m,5m] [--formats csv,parquet] [--big] [--keep]
 See benchmarks/README.md for what is measured and the targets.
@@ -48,7 +48,7 @@ LISTS, NIGHTS, SEED = 5, 2, 1
 class Measurement:
     tier: str
     format: str
-    step: str  # generate | first_night | second_night | floor
+    step: str  # generate | first_night | second_night | floor | store_floor
     rows: int  # input rows the step reads: contact rows plus log rows
     seconds: float
     peak_rss_bytes: int
@@ -166,9 +166,20 @@ def run_floor(workspace: Path, file_format: str, log: Path) -> tuple[float, int,
                     str(workspace / "floor.parquet")], log)
 
 
+def run_store_floor(workspace: Path, file_format: str, log: Path) -> tuple[float, int, int]:
+    """DuckDB alone copying the same files into a new DuckDB file (deleted afterwards: ~1 GB at 5M)."""
+    store = workspace / "store_floor.duckdb"
+    store.unlink(missing_ok=True)
+    try:
+        return measure([sys.executable, str(HERE / "store_floor.py"), str(workspace), file_format,
+                        str(store)], log)
+    finally:
+        store.unlink(missing_ok=True)
+
+
 def bench(tier: Tier, file_format: str, logs: Path, *, second_night: bool, floor: bool,
           keep: bool, evaluation: str = "incremental") -> list[Measurement]:
-    """Generate (or reuse) the data set, then: first night, floor, second night."""
+    """Generate (or reuse) the data set, then: first night, floor, store floor, second night."""
     folder, synth, generated = data_set(tier, file_format, logs)
     results = [generated] if generated else []
     nights = synth["nights"]
@@ -182,13 +193,15 @@ def bench(tier: Tier, file_format: str, logs: Path, *, second_night: bool, floor
     steps = [("first_night", lambda log: run_night(workspace, nights[-2], log), night_rows(nights[:-1]))]
     if floor:
         steps.append(("floor", lambda log: run_floor(workspace, file_format, log), night_rows(nights[:-1])))
+        steps.append(("store_floor", lambda log: run_store_floor(workspace, file_format, log),
+                      night_rows(nights[:-1])))
     if second_night:
         steps.append(("second_night", next_night, night_rows(nights[-1:])))
     for step, run, rows in steps:
         print(f"{tier.name}-{file_format}: {step}", flush=True)
         log = logs / f"{tier.name}-{file_format}-{step}.log"
         seconds, rss, code = run(log)
-        stages, steps = stage_seconds(log) if step != "floor" else (None, None)
+        stages, steps = stage_seconds(log) if step.endswith("night") else (None, None)
         results.append(Measurement(tier.name, file_format, step, rows, seconds, rss, code,
                                    stages=stages, steps=steps))
         if code != 0:
