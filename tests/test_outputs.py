@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timezone
 
 import duckdb
 import pandas as pd
@@ -11,6 +12,7 @@ import polars as pl
 import pytest
 
 from conftest import copy_sample, invoke
+from listhygiene.publish import OUTPUT_QUERIES, UNIQUE_ORDER, order_column, total_order
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
@@ -94,3 +96,72 @@ def test_manifest_describes_the_run(three_runs):
     # the re-run compares with the same earlier run, not with the first night-2 run
     assert json.loads((again / "manifest.json").read_text())["previous_run_id"] == manifest["previous_run_id"]
     assert not any(i["loaded_in_this_run"] for i in json.loads((again / "manifest.json").read_text())["inputs"])
+
+
+def order_of(name: str) -> str:
+    return OUTPUT_QUERIES[name][1] if name in OUTPUT_QUERIES else "list_id, email"
+
+
+def in_total_order(path) -> bool:
+    """The file's rows are sorted by its key then its other columns (or its key is unique)."""
+    rows = pl.read_parquet(path)
+    order = order_of(path.name)
+    if path.name in UNIQUE_ORDER:
+        if rows.select(order_column(t) for t in order.split(",")).is_duplicated().any():
+            return False
+    else:
+        order = total_order(rows.columns, order)
+    positions = duckdb.sql(
+        f"select file_row_number from read_parquet('{path}', hive_partitioning = false, "
+        f"file_row_number = true) order by {order}").fetchall()
+    return [p for (p,) in positions] == list(range(rows.height))
+
+
+@pytest.mark.parametrize("name", sorted([*OUTPUT_QUERIES, "sendable.parquet"]))
+def test_every_output_is_written_in_a_total_order(three_runs, name):
+    """Rows that tie on an output's key would come out as DuckDB's threads finish them."""
+    _, (_, second, _) = three_runs
+    assert in_total_order(second / name)
+
+
+TIES_PIPELINE = """
+[store]
+database = "state/store.duckdb"
+output = "out"
+
+[[sources]]
+name = "crm"
+kind = "contacts"
+path = "contacts_*.csv"
+
+[[sources]]
+name = "platform_unsubscribes"
+kind = "unsubscribes"
+path = "unsubscribes.csv"
+
+[policy]
+max_list_drop_fraction = 1.0
+max_quarantine_fraction = 0.5
+"""
+
+
+def test_quarantined_rows_of_two_versions_of_a_file_are_ordered_by_their_content(tmp_path):
+    """A log file re-exported with other content is loaded again as a new version: both versions'
+    bad rows are reported, under one path and row number, so the key alone cannot order them."""
+    (tmp_path / "pipeline.toml").write_text(TIES_PIPELINE)
+    (tmp_path / "contacts_2026-11-20.csv").write_text(
+        "contact_id,email,list_id\nc1,ana@example.com,news\nc2,bo@example.com,news\n")
+    log = tmp_path / "unsubscribes.csv"
+    log.write_text("email,occurred_at\nana@example.com,2026-11-19T10:00:00Z\nbo@example.com,yesterday\n")
+    invoke("run", "--config", tmp_path / "pipeline.toml", "--as-of", NIGHT_1)
+    log.write_text("email,occurred_at\nana@example.com,2026-11-19T10:00:00Z\nbo@example.com,last week\n"
+                   "cy@example.com,2026-11-20T01:00:00Z\n")
+    invoke("run", "--config", tmp_path / "pipeline.toml", "--as-of", NIGHT_2)
+    run = (tmp_path / "out" / "latest").resolve()
+
+    quarantine = pl.read_parquet(run / "quarantine.parquet")
+    assert quarantine.select("row_number", "raw").rows() == [
+        (2, '{"email":"bo@example.com","occurred_at":"last week"}'),
+        (2, '{"email":"bo@example.com","occurred_at":"yesterday"}'),
+    ]
+    assert in_total_order(run / "quarantine.parquet")

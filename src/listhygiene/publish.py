@@ -16,7 +16,9 @@ from .models import models_read
 from .store import sql_literal
 
 
-# Each output: the query that fills it, and a stable order so identical runs write identical rows.
+# Each output: the query that fills it, and its order: its key, then (unless the key is unique,
+# UNIQUE_ORDER) every other column, so that rows tying on the key cannot come out in the order
+# DuckDB's threads happen to finish and identical runs write identical files.
 OUTPUT_QUERIES = {
     "contact_status.parquet": (
         """select email, list_id, contact_id, sendable, transactional_ok, reason, reasons, reason_at, detail
@@ -50,6 +52,11 @@ OUTPUT_QUERIES = {
            from duplicates""",
         "email, list_id nulls first, used desc, source, contact_id"),
 }
+# The large outputs, one row per (address, list): their key alone orders them, and more sort
+# columns would cost (5M: ~12 s each to sort and write). The small ones take every column:
+# cheap, and no proof per model that its key cannot tie. Quarantine's does tie: two versions
+# of one log file (re-exported with other content) share its path and row numbers.
+UNIQUE_ORDER = frozenset({"contact_status.parquet", "vanished.parquet", "sendable.parquet"})
 
 # On an incremental night these outputs are per address: the rows of the addresses not
 # evaluated tonight are the basis run's, the others tonight's. vanished is tonight's alone (an
@@ -106,10 +113,24 @@ def _merged(query: str, name: str, basis) -> str:
 
 
 def _copy(con, query: str, order: str, target: Path) -> int:
+    if target.name not in UNIQUE_ORDER:
+        order = total_order(con.sql(query).columns, order)
     with step(f"writing {target.name}"):
         con.sql(f"select * from ({query}) order by {order}").write_parquet(str(target), compression="zstd")
     [(rows,)] = con.execute("select count(*) from read_parquet(?)", [str(target)]).fetchall()
     return rows
+
+
+def total_order(columns: list[str], key: str) -> str:
+    """The ORDER BY of `key` followed by every other of `columns`."""
+    named = {order_column(term) for term in key.split(",")}
+    rest = [f'"{c}"' for c in columns if c not in named]
+    return ", ".join([key, *rest])
+
+
+def order_column(term: str) -> str:
+    """The column an ORDER BY term sorts by: 'list_id nulls first' -> list_id."""
+    return term.split()[0].strip('"')
 
 
 def _write_sendable(con, target: Path, basis=None) -> int:
