@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from conftest import copy_sample, invoke
-from listhygiene.publish import OUTPUT_QUERIES, UNIQUE_ORDER, order_column, total_order
+from listhygiene.publish import OUTPUT_QUERIES, SENDABLE_ORDER, UNIQUE_ORDER, order_column, total_order
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
@@ -99,7 +99,7 @@ def test_manifest_describes_the_run(three_runs):
 
 
 def order_of(name: str) -> str:
-    return OUTPUT_QUERIES[name][1] if name in OUTPUT_QUERIES else "list_id, email"
+    return OUTPUT_QUERIES[name][1] if name in OUTPUT_QUERIES else SENDABLE_ORDER
 
 
 def in_total_order(path) -> bool:

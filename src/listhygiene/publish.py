@@ -57,6 +57,7 @@ OUTPUT_QUERIES = {
 # cheap, and no proof per model that its key cannot tie. Quarantine's does tie: two versions
 # of one log file (re-exported with other content) share its path and row numbers.
 UNIQUE_ORDER = frozenset({"contact_status.parquet", "vanished.parquet", "sendable.parquet"})
+SENDABLE_ORDER = "list_id, email"
 
 # On an incremental night these outputs are per address: the rows of the addresses not
 # evaluated tonight are the basis run's, the others tonight's. vanished is tonight's alone (an
@@ -146,7 +147,7 @@ def _write_sendable(con, target: Path, basis=None) -> int:
     columns = "".join(f", json_extract_string(r.attributes, {_json_path(k)}) as \"{k}\"" for k in keys)
     query = f"""select s.list_id, s.email, s.contact_id{columns}
         from {_SENDABLE_ROWS}"""
-    return _copy(con, _merged(query, target.name, basis), "list_id, email", target)
+    return _copy(con, _merged(query, target.name, basis), SENDABLE_ORDER, target)
 
 
 def _needs_polars(keys: list[str]) -> bool:

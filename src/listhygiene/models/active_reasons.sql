@@ -182,12 +182,13 @@ all_reasons as (
 
 final as (
     -- one reason can hold for two causes at once (a do_not_contact event and the export's
-    -- flag): it is one reason, active since the earlier of them
-    select email, list_id, reason, reason_at, first.detail, first.origin, first.source, is_global
+    -- flag): it is one reason, active since the earlier of them (the first cause's start:
+    -- first_cause ranks causes without a time last, as min(reason_at) skips them)
+    select email, list_id, reason, first.starts as reason_at, first.detail, first.origin,
+           first.source, is_global
     from (
         select
             email, list_id, reason,
-            min(reason_at) as reason_at,
             first_cause(reason_at, detail, origin, source) as first,
             bool_or(is_global) as is_global
         from all_reasons

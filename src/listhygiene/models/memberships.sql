@@ -19,6 +19,10 @@ records as (
     where list_id is not null
 ),
 
+keyed as (
+    select *, record_key(tier, file_id, row_number) as key from records
+),
+
 per_membership as (
     select
         email,
@@ -29,10 +33,10 @@ per_membership as (
         -- several records of one address may say different things: one pending record is enough
         bool_or(is_latest and status = 'pending') as latest_pending,
         max(seen) filter (where is_latest and status = 'pending') as pending_seen,
-        min(record_key(tier, file_id, row_number)) as speaker_key,
-        min(record_key_reversed(record_key(tier, file_id, row_number))) as speaker_key_reversed,
+        min(key) as speaker_key,
+        min(record_key_reversed(key)) as speaker_key_reversed,
         arg_min(contact_id, record_tier_row(tier, row_number)) as speaker_contact_id
-    from records
+    from keyed
     group by email, list_id
 ),
 
