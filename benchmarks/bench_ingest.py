@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from listhygiene.ingest import read_input
+from listhygiene.ingest.reading import read_input
 
 GIB = 1 << 30
 
@@ -117,7 +117,7 @@ def load_one(workspace: Path, kind: str) -> None:
     """In the child: load the workspace's files of one kind the way a night does."""
     from listhygiene import store
     from listhygiene.config import load_config
-    from listhygiene.loading import load_sources
+    from listhygiene.store.loading import load_sources
 
     config = load_config(workspace / "pipeline.toml")
     config = replace(config, sources=tuple(s for s in config.sources if s.kind == kind))

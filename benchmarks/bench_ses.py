@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from listhygiene.config import load_config
-from listhygiene.platforms import read_platform
+from listhygiene.ingest.platforms import read_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -38,7 +38,10 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from listhygiene import models, pipeline, publish, store  # noqa: E402
+from listhygiene.rules import runner  # noqa: E402
+from listhygiene import pipeline
+from listhygiene.outputs import publish
+from listhygiene import store
 from listhygiene.config import load_config  # noqa: E402
 from listhygiene.errors import OutOfMemory  # noqa: E402
 
@@ -130,21 +133,21 @@ def main() -> None:
         print(f"as of {as_of.isoformat()}, previous run: {previous[0] if previous else None}")
         con.begin()
         pipeline._prepare_run_tables(con, config, as_of, previous)
-        con.execute(models.model_sql("_macros"))
+        con.execute(runner.model_sql("_macros"))
         rule_files = None
         if args.rule_files:
             rule_files = scratch / "rules"
             rule_files.mkdir()
-        timed = set(args.models.split(",")) if args.models else set(models.RUN_MODELS)
+        timed = set(args.models.split(",")) if args.models else set(runner.RUN_MODELS)
 
         rows_out = []
         total = total_cpu = 0.0
-        for name in models.RUN_MODELS:
+        for name in runner.RUN_MODELS:
             best = best_cpu = None
             for _ in range(args.repeat if name in timed else 1):
                 t, c = time.perf_counter(), cpu_seconds()
                 try:
-                    models.build(con, name, rule_files)
+                    runner.build(con, name, rule_files)
                 except (duckdb.OutOfMemoryException, OutOfMemory) as error:
                     sys.exit(f"model {name} ran out of DuckDB memory after "
                              f"{time.perf_counter() - t:.1f}s: {str(error).splitlines()[0]}")
@@ -160,7 +163,7 @@ def main() -> None:
         print(f"{'evaluating rules':<24}{total:>9.2f}{total_cpu:>9.2f}")
         for name in (args.explain.split(",") if args.explain else []):
             print(f"\n--- the slowest operators of {name}")
-            print_operators(con, models.model_sql(name))
+            print_operators(con, runner.model_sql(name))
 
         folder = args.outputs or scratch / "outputs"
         if folder.exists():

@@ -11,9 +11,9 @@ import polars as pl
 
 from listhygiene import store
 from listhygiene.config import Config, MailingList, Policy, Source
-from listhygiene.ingest import ReadResult
-from listhygiene.loading import insert_file
-from listhygiene.pipeline import evaluate
+from listhygiene.ingest.reading import ReadResult
+from listhygiene.store.loading import insert_file
+from listhygiene.rules.evaluation import evaluate
 
 SOURCES = {
     "contacts": Source("crm", "contacts", "crm/*.csv"),

@@ -14,7 +14,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from conftest import invoke
-from listhygiene.ingest import read_batches, read_input
+from listhygiene.ingest.reading import read_batches, read_input
 
 DATA = Path(__file__).parent / "data" / "ingest"
 AS_OF = "2026-11-21T06:00:00Z"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from listhygiene.bounces import classify_frame, load_ruleset
+from listhygiene.rules.bounces import classify_frame, load_ruleset
 
 SCHEMA = {"row_number": pl.Int64, "email_raw": pl.String, "event": pl.String, "campaign_id": pl.String,
           "bounce_type": pl.String, "smtp_code": pl.Int32, "enhanced_code": pl.String,

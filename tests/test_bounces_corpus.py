@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from listhygiene.bounces import classify_frame, load_ruleset
-from listhygiene.ingest import read_input
+from listhygiene.rules.bounces import classify_frame, load_ruleset
+from listhygiene.ingest.reading import read_input
 
 CORPUS = Path(__file__).parent / "data" / "corpora" / "sisimai_bounces.csv"
 
@@ -86,7 +86,7 @@ def corpus_specific_tokens() -> set[str]:
 
 
 def test_no_rule_names_a_host_or_id_of_the_corpus():
-    rules_text = resources.files("listhygiene").joinpath("bounce_rules.toml").read_text("utf-8").lower()
+    rules_text = resources.files("listhygiene.rules").joinpath("bounce_rules.toml").read_text("utf-8").lower()
     patterns = " ".join(filter(None, (getattr(r, key) for r in load_ruleset().rules
                                       for key in ("text", "enhanced_code", "smtp_code")))).lower()
     named = sorted(t for t in corpus_specific_tokens() if t in patterns)

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from listhygiene.bounces import classify_frame, load_ruleset, reclassify_if_rules_changed
+from listhygiene.rules.bounces import classify_frame, load_ruleset, reclassify_if_rules_changed
 from listhygiene.config import load_config
 from listhygiene.errors import ConfigError
 

@@ -212,18 +212,18 @@ def test_out_of_memory_in_a_rule_model_names_the_model(after_night_one, monkeypa
     """A model DuckDB cannot fit (here status_reasons made to build a 30M-element list, which
     cannot spill, under a 64 MiB limit) is named in the error, so the operator knows which
     step to give memory; the run rolls back as for any other failure."""
-    from listhygiene import models
+    from listhygiene.rules import runner
 
     config = after_night_one
     before_state, before_published = store_state(config), published(config)
-    real_sql = models.model_sql
+    real_sql = runner.model_sql
 
     def model_sql(name: str) -> str:
         if name == "status_reasons":
             return "select list(range) as too_big from range(30000000)"
         return real_sql(name)
 
-    monkeypatch.setattr(models, "model_sql", model_sql)
+    monkeypatch.setattr(runner, "model_sql", model_sql)
     monkeypatch.setenv("LISTHYGIENE_MEMORY_LIMIT", "64MiB")
     result = invoke("run", "--config", config, "--as-of", NIGHT_2, expect=1)
     assert "Traceback" not in result.output
@@ -237,7 +237,8 @@ def test_a_full_disk_while_spilling_names_the_step_and_changes_nothing(after_nig
     """DuckDB spills what does not fit in memory beside the store; when that disk fills, the
     error names the step and the folder to free, without a traceback, and the run rolls back.
     Other I/O errors are not dressed up as a full disk."""
-    from listhygiene import logs, pipeline
+    from listhygiene import logs
+    from listhygiene import pipeline
 
     config = after_night_one
     before_state, before_published = store_state(config), published(config)
@@ -268,7 +269,7 @@ def test_verbose_times_every_model_and_output(sample_config):
                     "--as-of", NIGHT_1)
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     debug = {line["message"].split(":")[0]: line["seconds"] for line in lines if line["level"] == "debug"}
-    from listhygiene.models import RUN_MODELS
+    from listhygiene.rules.runner import RUN_MODELS
     assert {f"building model {name}" for name in RUN_MODELS} <= debug.keys()
     assert {"writing suppressions.parquet", "writing sendable.parquet"} <= debug.keys()
     assert any(key.startswith("loading ") for key in debug)

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from conftest import copy_sample, invoke, read
-from listhygiene import models
+from listhygiene.rules import runner
 from listhygiene.config import load_config
 from listhygiene.errors import ConfigError
 from scenario import Scenario, ts
@@ -41,7 +41,7 @@ def push_bounces(con) -> None:
     else:
         con.execute("create or replace temp table run_params as "
                     "select *, true as writeback_include_bounces from run_params")
-    models.build(con, "crm_updates")
+    runner.build(con, "crm_updates")
 
 
 # --- crm_updates: which suppressions are told --------------------------------------------------

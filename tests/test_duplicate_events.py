@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from listhygiene import store
-from listhygiene.loading import mark_duplicate_events
+from listhygiene.store.loading import mark_duplicate_events
 
 IDENTITY = store.EVENT_IDENTITY["unsubscribe_events"]
 T0 = datetime(2026, 11, 20, tzinfo=timezone.utc)

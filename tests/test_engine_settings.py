@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from listhygiene import models, store
+from listhygiene.rules import runner
+from listhygiene import store
 from scenario import Scenario
 
 
@@ -48,5 +49,5 @@ def test_soft_bounce_streaks_joins_each_campaign_to_its_last_reset_by_a_sorted_a
     s.evaluate("2026-11-08")
     store.tune_engine(s.con, tmp_path / "scratch.duckdb")
     plan = "\n".join(row[1] for row in s.con.execute(
-        f"explain {models.model_sql('soft_bounce_streaks')}").fetchall())
+        f"explain {runner.model_sql('soft_bounce_streaks')}").fetchall())
     assert "Asof Join" in plan, plan  # without the setting: a "Nested Loop Join" of type RIGHT

@@ -97,8 +97,8 @@ def test_vanished_counts_count_rows_not_reasons(tmp_path):
 def test_an_unchanged_file_is_not_read_again_and_a_touched_one_is_known_by_content(tmp_path, monkeypatch):
     import os
 
-    from listhygiene import loading
-    from listhygiene.ingest import file_sha256
+    from listhygiene.store import loading
+    from listhygiene.ingest.reading import file_sha256
 
     config = copy_sample(tmp_path)
     invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")

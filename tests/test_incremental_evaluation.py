@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from conftest import REPO, invoke
-from listhygiene import models, publish, store
+from listhygiene.rules import runner
+from listhygiene.outputs import publish
+from listhygiene import store
 
 OUTPUTS = ("contact_status", "sendable", "suppressions", "vanished", "blocked_resubscribes",
            "duplicates", "crm_updates", "quarantine")
@@ -301,7 +303,7 @@ def test_the_citations_that_may_move_are_the_citations_rewritten():
     # a column whose citations cited_rows moves but publish does not rewrite would keep a
     # stale citation; one publish rewrites but cited_rows never moves costs for nothing
     read = re.findall(r"replaced_citations\((\w+)\)\) as cited,\s*(.*?) as moves\s+from previous_(\w+)",
-                      models.model_sql("citations"), re.S)
+                      runner.model_sql("citations"), re.S)
     may_move = {(column, output) for column, moves, output in read if moves != "false"}
     rewritten = {(column, name.removesuffix(".parquet"))
                  for name, columns in publish.CITING_COLUMNS.items() for column in columns}
@@ -357,33 +359,33 @@ def test_every_contact_column_is_in_the_content_hash(tmp_path):
         columns = {name for name, *_ in con.execute("describe contact_rows").fetchall()}
     finally:
         con.close()
-    hashed = re.search(r"macro row_content\((.*?)\) as\s+hash\((.*?)\);", models.model_sql("_macros"), re.S)
+    hashed = re.search(r"macro row_content\((.*?)\) as\s+hash\((.*?)\);", runner.model_sql("_macros"), re.S)
     arguments = re.findall(r"\w+", hashed.group(1))
     assert re.findall(r"\w+", hashed.group(2)) == arguments
     # position, the file's export time, and the address itself (what is grouped on) aside
     assert set(arguments) == columns - {"file_id", "row_number", "exported_at", "email"}
     # and the models comparing two exports row by row pass it every column, in its order
     for name in ("dirty_addresses", "cited_rows"):
-        calls = re.findall(r"row_content\(((?:r\.)?contact_id.*?)\) as h", models.model_sql(name), re.S)
+        calls = re.findall(r"row_content\(((?:r\.)?contact_id.*?)\) as h", runner.model_sql(name), re.S)
         assert calls and all(re.findall(r"(?:r\.)?(\w+)", call) == arguments for call in calls), name
 
 
-@pytest.mark.parametrize("view", sorted(models.VIEW_MODELS))
+@pytest.mark.parametrize("view", sorted(runner.VIEW_MODELS))
 def test_every_store_table_an_input_view_reads_is_restricted_where_it_is_read(view):
     # the filter sits on each scan of a store table, not on the view: DuckDB does not push it
     # through the view's union and joins, and would shape every stored row first
-    restricted = models.only_dirty_sql(view)
-    reads = re.findall(r"\b(?:from|join)\s+(\w+)", models.model_sql(view))
-    store_tables = [name for name in reads if name in models.STORE_INPUTS]
+    restricted = runner.only_dirty_sql(view)
+    reads = re.findall(r"\b(?:from|join)\s+(\w+)", runner.model_sql(view))
+    store_tables = [name for name in reads if name in runner.STORE_INPUTS]
     assert store_tables, view
     filtered = re.findall(r"\(select \* from (\w+) semi join dirty_addresses using \(email\)\) as \w+", restricted)
     assert filtered == store_tables
 
 
 def test_a_store_table_read_without_an_alias_is_refused(monkeypatch):
-    monkeypatch.setattr(models, "model_sql", lambda name: "select * from bounce_events where not is_duplicate")
+    monkeypatch.setattr(runner, "model_sql", lambda name: "select * from bounce_events where not is_duplicate")
     with pytest.raises(ValueError, match=r"models/events.sql reads bounce_events without an alias"):
-        models.only_dirty_sql("events")
+        runner.only_dirty_sql("events")
 
 
 def test_every_output_is_published_in_a_total_order(twins):

@@ -8,7 +8,7 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from listhygiene import models
+from listhygiene.rules import runner
 
 moments = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
                        timezones=st.just(timezone.utc))
@@ -22,7 +22,7 @@ def epoch_us(moment: datetime) -> int:
 def connection() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    con.execute(models.model_sql("_macros"))
+    con.execute(runner.model_sql("_macros"))
     return con
 
 

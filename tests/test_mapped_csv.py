@@ -13,7 +13,7 @@ import pytest
 from conftest import invoke
 from listhygiene.config import load_config
 from listhygiene.errors import ConfigError
-from listhygiene.ingest import read_input
+from listhygiene.ingest.reading import read_input
 
 FIXTURES = Path(__file__).parent / "data" / "mapped"
 

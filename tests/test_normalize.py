@@ -10,13 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from listhygiene import normalize
-from listhygiene.normalize import (
-    mask_email,
-    mask_email_expr,
-    normalize_address,
-    normalize_addresses,
-)
+from listhygiene.ingest import normalize
+from listhygiene.masking import mask_email, mask_email_expr
+from listhygiene.ingest.normalize import normalize_address, normalize_addresses
 
 # raw as exported -> (normalized email, valid)
 REALISTIC = [

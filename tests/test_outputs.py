@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from conftest import copy_sample, invoke
-from listhygiene.publish import OUTPUT_QUERIES, SENDABLE_ORDER, UNIQUE_ORDER, order_column, total_order
+from listhygiene.outputs.publish import OUTPUT_QUERIES, SENDABLE_ORDER, UNIQUE_ORDER, order_column, total_order
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"

@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 
 from conftest import copy_sample, invoke, read
-from listhygiene import loading
+from listhygiene.store import loading
 from listhygiene.config import Mapping, Source
 from listhygiene.errors import InputError
-from listhygiene.platforms import read_platform
+from listhygiene.ingest.platforms import read_platform
 
 DATA = Path(__file__).parent / "data" / "platforms" / "mailchimp"
 SINGLE = DATA / "single"

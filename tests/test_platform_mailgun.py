@@ -14,7 +14,7 @@ import pytest
 
 from conftest import copy_sample, invoke, latest, read
 from listhygiene.config import Source
-from listhygiene.platforms import read_platform
+from listhygiene.ingest.platforms import read_platform
 
 FIXTURES = Path(__file__).parent / "data" / "platforms" / "mailgun"
 MAILGUN = Source("mailgun", None, "unused", format="mailgun")

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from conftest import copy_sample, invoke, latest, read
-from listhygiene.bounces import classify_frame, load_ruleset
+from listhygiene.rules.bounces import classify_frame, load_ruleset
 from listhygiene.config import Source
-from listhygiene.platforms import read_platform
+from listhygiene.ingest.platforms import read_platform
 
 FIXTURES = Path(__file__).parent / "data" / "platforms" / "postmark"
 POSTMARK = Source("postmark", None, "unused", format="postmark")

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import copy_sample, invoke, latest, read
 from listhygiene.config import Source, load_config
-from listhygiene.platforms import read_platform
+from listhygiene.ingest.platforms import read_platform
 
 FIXTURES = Path(__file__).parent / "data" / "platforms" / "sendgrid"
 SENDGRID = Source("sendgrid", None, "unused", format="sendgrid", groups={"42": "offers"})

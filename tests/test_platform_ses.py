@@ -15,7 +15,7 @@ import pytest
 from conftest import copy_sample, invoke, latest, read
 from listhygiene.config import Source
 from listhygiene.errors import InputError
-from listhygiene.platforms import read_platform
+from listhygiene.ingest.platforms import read_platform
 
 FIXTURES = Path(__file__).parent / "data" / "platforms" / "ses"
 SES = Source("ses", None, "unused", format="ses")

@@ -12,7 +12,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from conftest import invoke
-from listhygiene import models, pipeline, publish, store
+from listhygiene.rules import runner
+from listhygiene import pipeline
+from listhygiene.outputs import publish
+from listhygiene import store
 from listhygiene.config import load_config
 from test_synth import synth
 
@@ -33,19 +36,19 @@ def test_models_read_finds_model_names_as_whole_words_outside_comments():
     sql = """-- unlike memberships, this reads
              select * from primary_records p join "candidates" c using (email)
              where p.reported_rows_seen -- and suppressions"""
-    assert models.models_read(sql) == {"primary_records", "candidates"}
+    assert runner.models_read(sql) == {"primary_records", "candidates"}
 
 
 def test_every_model_reads_only_models_built_before_it():
-    for position, name in enumerate(models.RUN_MODELS):
-        assert models.reads(name) <= set(models.RUN_MODELS[:position]), name
+    for position, name in enumerate(runner.RUN_MODELS):
+        assert runner.reads(name) <= set(runner.RUN_MODELS[:position]), name
 
 
 def test_the_outputs_read_the_published_tables_and_the_files_in_use():
     # contact_files, not contact_records: an incremental night restricts that view's rows
     assert publish.READS == {"contact_status", "suppressions", "vanished", "blocked_resubscribes",
                              "crm_updates", "duplicates", "contact_files"}
-    assert models.expand_views({"contact_records"}) == {"contact_records", "contact_files"}
+    assert runner.expand_views({"contact_records"}) == {"contact_records", "contact_files"}
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +98,7 @@ def test_outputs_with_every_table_kept_equal_the_published_ones(two_nights, tmp_
     folder, as_of = two_nights
     con = evaluate_again(folder, as_of, tmp_path, scratch=None)
     try:
-        assert set(models.RUN_MODELS) - models.VIEW_MODELS <= temp_tables(con)
+        assert set(runner.RUN_MODELS) - runner.VIEW_MODELS <= temp_tables(con)
         publish.write_outputs(con, tmp_path / "kept")
     finally:
         con.close()

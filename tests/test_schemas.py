@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import polars as pl
 import pytest
 
-from listhygiene.schemas import BOUNCES, CONTACTS, UNSUBSCRIBES, describe_failures, find_failures
+from listhygiene.ingest.schemas import BOUNCES, CONTACTS, UNSUBSCRIBES, describe_failures, find_failures
 
 UTC = timezone.utc
 MOMENT = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)

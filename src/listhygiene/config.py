@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from listhygiene.vocabulary import KINDS as COLUMNS_OF_KIND
+
+from listhygiene.errors import ConfigError
 
 KINDS = ("contacts", "unsubscribes", "bounces")
 # Formats whose files are read by their own reader (src/listhygiene/platforms/); their files
@@ -210,8 +212,6 @@ def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
 
 def _mapping(entry: dict, kind: str | None, here: str) -> Mapping:
     """A source's column renames, value maps, time zone, delimiter and encoding, checked."""
-    from .ingest import KINDS as COLUMNS_OF_KIND  # the canonical columns of each kind
-
     canonical = set()
     if kind is not None:
         spec = COLUMNS_OF_KIND[kind]

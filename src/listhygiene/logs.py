@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from .errors import OutOfDisk, OutOfMemory
-from .normalize import mask_addresses_in
+from listhygiene.errors import OutOfDisk, OutOfMemory
+from listhygiene.masking import mask_addresses_in
 
 log = logging.getLogger("listhygiene")
 

@@ -12,14 +12,20 @@ from pathlib import Path
 
 import duckdb
 
-from . import __version__, bounces, incremental, models, publish, store
-from .config import Config
-from .errors import DropGuardTripped
-from .checkpoints import checkpoint
-from .loading import LoadReport, load_sources
-from .lock import run_lock
-from .logs import stage
-from .reasons import COMPLAINT_EVIDENCE, PRECEDENCE, REASONS, RESUBSCRIBE_EVIDENCE
+from listhygiene.rules import bounces
+from listhygiene.rules import incremental
+from listhygiene.rules import runner
+from listhygiene.outputs import publish
+from listhygiene import store
+from listhygiene import __version__
+from listhygiene.config import Config
+from listhygiene.errors import DropGuardTripped
+from listhygiene.checkpoints import checkpoint
+from listhygiene.store.loading import LoadReport, load_sources
+from listhygiene.store.lock import run_lock
+from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, evaluate, run_sources
+from listhygiene.logs import stage
+from listhygiene.rules.reasons import COMPLAINT_EVIDENCE, PRECEDENCE, REASONS, RESUBSCRIBE_EVIDENCE
 
 log = logging.getLogger("listhygiene")
 
@@ -88,7 +94,7 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False,
             with stage("loading inputs"):
                 load = load_sources(con, config, started_at)
             previous = _previous_run(con, as_of)
-            _run_sources(con, config)
+            run_sources(con, config)
             basis, why = incremental.basis(con, config, previous, reclassified, full)
             with stage("evaluating rules"):
                 evaluation = evaluate(con, config, as_of, previous, scratch=rule_tables,
@@ -151,135 +157,8 @@ def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
     return run_id, path
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """How the rules were evaluated: in full, or on the addresses that changed (basis set)."""
-    basis: incremental.Basis | None
-    why: str
-    addresses: int | None  # addresses evaluated on an incremental night
-
-
-def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | None = None,
-             *, scratch: Path | None = None, basis: incremental.Basis | None = None,
-             why: str = "") -> Evaluation:
-    """Apply the rules to everything in the store as of `as_of`: builds the models' temp tables.
-
-    With `scratch` (the nightly run) the models are Parquet files there, each deleted once no
-    later model reads it; only what the outputs and the drop guard read is kept (models.build_all).
-    With `basis` (an incremental night, see incremental.basis) only the addresses whose inputs
-    changed since that run are evaluated; the outputs keep the basis's rows of the others.
-    """
-    log.info("evaluating rules as of %s", as_of.isoformat())
-    _prepare_run_tables(con, config, as_of, previous, basis)
-    addresses = None
-    if basis is not None:
-        addresses, fallback = incremental.prepare(con, basis)
-        if addresses is None:
-            basis, why = None, fallback
-    if basis is not None:
-        con.execute("create or replace temp view previous_status as "
-                    "select * from previous_status_all semi join dirty_addresses using (email)")
-        log.info("incremental night on run %s: %d addresses to evaluate", basis.run_id, addresses)
-    else:
-        log.info("full evaluation: %s", why or "every address")
-    models.build_all(con, scratch=scratch, keep=publish.READS | models.models_read(_LIST_COUNTS),
-                     only_dirty=basis is not None)
-    _status_for_counts(con, basis)
-    return Evaluation(basis, why, addresses)
-
-
-def _prepare_run_tables(con, config: Config, as_of: datetime, previous,
-                        basis: incremental.Basis | None = None) -> None:
-    """The small tables the models read their settings from (with `basis`: its as-of too)."""
-    con.execute(
-        "create or replace temp table run_params as select ?::timestamptz as as_of, "
-        "?::integer as soft_bounce_limit, ?::integer as soft_bounce_window_days, "
-        "?::varchar as previous_run_id, ?::boolean as writeback_include_bounces, "
-        "?::timestamptz as previous_as_of",
-        [as_of, config.policy.soft_bounce_limit, config.policy.soft_bounce_window_days,
-         previous[0] if previous else None, config.writeback.include_bounces,
-         basis.as_of if basis else None],
-    )
-    _run_sources(con, config)
-    con.execute("create or replace temp table list_settings "
-                "(list_id varchar, require_confirmed_optin boolean)")
-    if config.lists:
-        con.executemany("insert into list_settings values (?, ?)",
-                        [[l.list_id, l.require_confirmed_optin] for l in config.lists.values()])
-    con.execute("create or replace temp table reason_precedence "
-                "(reason varchar, precedence integer, scope varchar, blocks_transactional boolean)")
-    con.executemany("insert into reason_precedence values (?, ?, ?, ?)",
-                    [[r.name, i, r.scope, r.blocks_transactional]
-                     for i, r in enumerate(REASONS, start=1)])
-    con.execute("create or replace temp table accepted_evidence "
-                "(evidence varchar, lifts_complaint boolean, position integer)")
-    con.executemany("insert into accepted_evidence values (?, ?, ?)",
-                    [[e, e in COMPLAINT_EVIDENCE, i] for i, e in enumerate(RESUBSCRIBE_EVIDENCE)])
-    # The previous run's statuses, read from its Parquet where used (vanished, the drop guard's
-    # counts): the four columns those need, never the whole file held in memory (at 5M contacts
-    # that copy alone took 1.8 GiB of DuckDB's memory through the rules).
-    # On an incremental night the rules (vanished) see the previous statuses of the addresses
-    # they evaluate; the counts see them all (previous_status_all).
-    if previous:
-        path = store.sql_literal(str(previous[1] / "contact_status.parquet"))
-        query = f"select email, list_id, contact_id, sendable from read_parquet({path})"
-    else:
-        query = ("select null::varchar as email, null::varchar as list_id, null::varchar as contact_id, "
-                 "null::boolean as sendable where false")
-    for name in ("previous_status", "previous_status_all"):
-        models.drop_other_kind(con, name, "view")
-    con.execute(f"create or replace temp view previous_status_all as {query}")
-    con.execute("create or replace temp view previous_status as select * from previous_status_all")
-
-
-def _run_sources(con, config: Config) -> None:
-    """run_sources: the sources of the pipeline file, whose files the run reads."""
-    con.execute("create or replace temp table run_sources (source varchar, kind varchar)")
-    con.executemany("insert into run_sources values (?, ?)",
-                    [[s.name, s.file_kind] for s in config.sources])
-
-
-def _status_for_counts(con, basis: incremental.Basis | None) -> None:
-    """status_now: every (list, address) of the run with its sendable flag, for the counts and the
-    drop guard; on an incremental night, the basis's rows of the addresses not evaluated too."""
-    kept = ""
-    if basis is not None:
-        path = store.sql_literal(str(basis.path / "contact_status.parquet"))
-        kept = (f"union all select list_id, sendable from read_parquet({path}, hive_partitioning = false) "
-                "where email not in (select email from dirty_addresses)")
-    models.drop_other_kind(con, "status_now", "view")
-    con.execute(f"create or replace temp view status_now as "
-                f"select list_id, sendable from contact_status {kept}")
-
-
-# Per list: sendable now and at the previous run, and what vanished, by reason.
-_LIST_COUNTS = """
-        with lists as (
-            select list_id from status_now where list_id is not null
-            union select list_id from previous_status_all where list_id is not null
-        ),
-        now_sendable as (
-            select list_id, count(*) as n from status_now where sendable group by list_id
-        ),
-        before as (
-            select list_id, count(*) as n from previous_status_all where sendable group by list_id
-        ),
-        gone as (
-            select list_id, sum(k)::bigint as n, map(list(reason), list(k)) as by_reason
-            from (select list_id, reason, count(*) as k from vanished group by list_id, reason)
-            group by list_id
-        )
-        select l.list_id, coalesce(s.n, 0), coalesce(b.n, 0), coalesce(g.n, 0), g.by_reason
-        from lists l
-        left join now_sendable s using (list_id)
-        left join before b using (list_id)
-        left join gone g using (list_id)
-        order by l.list_id
-        """
-
-
 def _list_counts(con, has_previous: bool) -> list[ListCount]:
-    rows = con.execute(_LIST_COUNTS).fetchall()
+    rows = con.execute(LIST_COUNTS).fetchall()
     return [
         ListCount(list_id, sendable, previous if has_previous else None, vanished,
                   dict(sorted((by_reason or {}).items(), key=lambda kv: (-kv[1], PRECEDENCE[kv[0]]))))
@@ -341,7 +220,7 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
         "version": __version__,
         "config": {"path": str(config.path), "sha256": config.digest},
         "bounce_rules": bounces.rules_in_force(con),
-        "rules_sha256": models.rules_digest(),
+        "rules_sha256": runner.rules_digest(),
         # full, or incremental on a previous run: how many addresses were evaluated, and why
         "evaluation": {
             "mode": "full" if evaluation.basis is None else "incremental",

@@ -1,0 +1,5 @@
+"""`python -m listhygiene`: the command line."""
+
+from listhygiene.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""A dry run of the inputs: read and validate every file, change nothing, report what would happen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from listhygiene.config import Config, Source
+from listhygiene.errors import InputError
+from listhygiene.ingest.platforms import read_source_batches
+from listhygiene.masking import mask_addresses_in
+
+EXAMPLES_PER_FILE = 3
+
+
+@dataclass
+class FileCheck:
+    source: str
+    kind: str
+    path: Path
+    rows_read: int = 0
+    rows_valid: int = 0
+    rows_quarantined: int = 0
+    by_problem: dict[str, int] = field(default_factory=dict)  # "column: kind of problem" -> rows
+    examples: list[str] = field(default_factory=list)
+    error: str | None = None  # the whole file is unusable
+    over_limit: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.over_limit
+
+
+@dataclass
+class ValidationReport:
+    files: list[FileCheck]
+    warnings: list[str]
+
+    @property
+    def failed(self) -> bool:
+        return any(f.failed for f in self.files) or any(
+            w.startswith("error:") for w in self.warnings)
+
+
+def validate_inputs(config: Config) -> ValidationReport:
+    """Read every file every source matches, exactly as a run would, without the store."""
+    files: list[FileCheck] = []
+    warnings: list[str] = []
+    for source in config.sources:
+        matched = source.files()
+        if not matched:
+            if source.file_kind == "contacts":
+                warnings.append(f"error: contacts source {source.name!r} matches no file ({source.path})")
+            else:
+                warnings.append(f"{source.file_kind} source {source.name!r} matches no file ({source.path})")
+        for path in matched:
+            files.append(_check_file(source, path, config.policy.max_quarantine_fraction))
+    return ValidationReport(files, warnings)
+
+
+def _check_file(source: Source, path: Path, limit: float) -> FileCheck:
+    check = FileCheck(source.name, source.file_kind, path)
+    try:
+        # batch by batch, as a run loads it: good rows are counted and dropped, so a file of
+        # any size is checked in the memory of one batch
+        batches, read_result = read_source_batches(path, source)
+        rows_valid = sum(rows.height for _, rows in batches)
+        result = read_result()
+    except InputError as exc:
+        check.error = mask_addresses_in(str(exc))
+        return check
+    quarantine = result.quarantine
+    check.rows_read, check.rows_valid, check.rows_quarantined = (
+        result.rows_read, rows_valid, quarantine.height)
+    if quarantine.height:
+        check.by_problem = _problems(quarantine)
+        check.examples = [
+            f"row {r['row_number']}" + (f", column {r['column']!r}" if r["column"] else "")
+            + f": {mask_addresses_in(r['error'])}"
+            for r in quarantine.sort("row_number").head(EXAMPLES_PER_FILE).iter_rows(named=True)
+        ]
+    check.over_limit = bool(result.rows_read) and quarantine.height / result.rows_read > limit
+    return check
+
+
+def _problems(quarantine: pl.DataFrame) -> dict[str, int]:
+    """Quarantined rows per kind of problem: the column and the message without its values."""
+    kinds = quarantine.select(
+        pl.concat_str(
+            pl.col("column").fill_null("row"),
+            pl.lit(": "),
+            pl.col("error").str.split("; ").list.first().str.replace_all(r"'[^']*'", "…"),
+        ).alias("problem")
+    )
+    counts = kinds.group_by("problem").len().sort(["len", "problem"], descending=[True, False])
+    return dict(counts.iter_rows())

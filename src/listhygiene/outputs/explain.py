@@ -1,0 +1,570 @@
+"""Why one address is or is not sendable on each list of a run, with the events behind it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from listhygiene.config import Config
+from listhygiene.errors import ConfigError, LockHeld
+from listhygiene.masking import mask_email
+from listhygiene.ingest.normalize import normalize_address
+from listhygiene.rules.reasons import BY_NAME, COMPLAINT_EVIDENCE, RESUBSCRIBE_EVIDENCE
+from listhygiene.sql import memory_connection
+
+log = logging.getLogger("listhygiene")
+
+# The store, attached read-only to an in-memory database that holds one address's rows.
+STORE_ALIAS = "store"
+ISO_SECONDS = "'%Y-%m-%dT%H:%M:%SZ'"
+
+
+def iso(column: str) -> str:
+    """SQL: a timestamptz column as ISO 8601 UTC text to the second (no pytz round trip)."""
+    return f"strftime({column}::timestamp, {ISO_SECONDS})"
+
+
+def explain(config: Config, query: str, *, list_id: str | None = None,
+            run_id: str | None = None) -> dict:
+    """The explanation of one address as of a published run (default: the newest), JSON-ready.
+
+    The rules are re-applied to the address alone, on the input files the run used and as of its
+    as-of, so the answer is the run's even after later runs loaded more data; it is checked
+    against the run's published contact_status.
+    """
+    from listhygiene.rules.evaluation import evaluate  # the rules; loading them pulls in the readers and schemas
+
+    email, valid = _normalized(query)
+    con = open_store_copy(config.database)
+    try:
+        run = _run(con, run_id)
+        _copy_address(con, email, run["inputs"])
+        evaluate(con, config, datetime.fromisoformat(run["as_of_exact"]))
+        log.info("explaining %s as of run %s", mask_email(email), run["run_id"])
+        lists = _lists(con, config, email, list_id)
+        result = {
+            "query": query,
+            "email": email,
+            "valid": valid,
+            "known": _known(con, email),
+            "run": {k: run[k] for k in ("run_id", "as_of", "path")},
+            "records": _records(con, email),
+            "lists": lists,
+            "blocked_resubscribes": _blocked(con, email, list_id),
+            "timeline": _timeline(con, email, list_id),
+            "warnings": [],
+        }
+    finally:
+        con.close()
+    result["warnings"] = (_disagreements(run, email, lists) + _config_warning(config, run)
+                          + _causes_not_found(lists))
+    return result
+
+
+def _normalized(query: str) -> tuple[str, bool]:
+    if not query or not query.strip():
+        raise ConfigError("no address given: pass the address to explain, e.g. "
+                          "listhygiene explain 'Tom Baker <tom.baker@acme.example>' --config FILE")
+    return normalize_address(query)
+
+
+def open_store_copy(database: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the store attached read-only (never changes the store)."""
+    if not database.exists():
+        raise ConfigError(f"store {database} does not exist yet: run `listhygiene run --config ...` first.")
+    con = memory_connection()
+    try:
+        con.execute(f"attach ? as {STORE_ALIAS} (read_only)", [str(database)])
+    except duckdb.IOException as exc:
+        con.close()
+        if "lock" in str(exc).lower():
+            raise LockHeld(
+                f"store {database} is in use by a run that is going on; explain reads the store "
+                "and must wait: try again when the run has finished."
+            ) from None
+        raise ConfigError(f"store {database} cannot be opened: {exc}") from None
+    return con
+
+
+def _run(con, run_id: str | None) -> dict:
+    """The run to explain: its id, as-of, folder and the input files (source, sha256, path) it used."""
+    where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
+    rows = con.execute(
+        f"""select run_id, {iso('as_of')}, strftime(as_of::timestamp, '%Y-%m-%dT%H:%M:%S.%f'),
+                   path, manifest
+            from {STORE_ALIAS}.runs {where} order by run_id desc limit 1""",
+        params,
+    ).fetchall()
+    if not rows:
+        if run_id:
+            raise ConfigError(f"no published run {run_id!r} in the store; "
+                              "`listhygiene runs --config FILE` lists them.")
+        raise ConfigError("no run has been published yet: run `listhygiene run --config FILE` first.")
+    run_id, as_of_text, as_of_exact, path, manifest = rows[0]
+    manifest = json.loads(manifest)
+    return {
+        "run_id": run_id,
+        "as_of": as_of_text,
+        "as_of_exact": as_of_exact + "+00:00",
+        "path": path,
+        "config_sha256": manifest.get("config", {}).get("sha256"),
+        "inputs": [(i["source"], i["sha256"], i["path"]) for i in manifest.get("inputs", [])],
+    }
+
+
+def _copy_address(con, email: str, inputs: list[tuple[str, str]]) -> None:
+    """The store's rows of one address, from the run's input files only, as the rules' tables.
+
+    Every rule is per address except one: the snapshot times a former member was absent from
+    come from the whole export, so the first row of each contacts file comes along too. Any
+    other table a model reads is found in the store (the search path falls back to it).
+    """
+    con.execute("create table pinned (source varchar, sha256 varchar, path varchar)")
+    if inputs:
+        con.executemany("insert into pinned values (?, ?, ?)", [list(i) for i in inputs])
+    con.execute(f"""create table input_files as
+                    select f.* from {STORE_ALIAS}.input_files f semi join pinned p using (source, sha256, path)""")
+    con.execute(
+        f"""create table contact_rows as
+            with usable as (
+                select * from {STORE_ALIAS}.contact_rows
+                where file_id in (select file_id from input_files)
+            ),
+            first_rows as (
+                select file_id, min(row_number) as row_number from usable group by file_id
+            )
+            select * from usable where email = $email
+            union all
+            select u.* from usable u semi join first_rows f using (file_id, row_number)
+            where u.email <> $email""",
+        {"email": email},
+    )
+    for table in ("unsubscribe_events", "bounce_events"):
+        con.execute(
+            f"""create table {table} as select e.* from {STORE_ALIAS}.{table} e
+                where e.email = ? and e.file_id in (select file_id from input_files)""",
+            [email],
+        )
+    con.execute(f"set search_path = 'memory,{STORE_ALIAS}'")
+
+
+def _known(con, email: str) -> bool:
+    [(n,)] = con.execute(
+        "select (select count(*) from contact_records where email = $e) + "
+        "(select count(*) from events where email = $e)", {"e": email}).fetchall()
+    return n > 0
+
+
+def _records(con, email: str) -> list[dict]:
+    """Every contact record (source, contact_id) holding the address on each list, as last exported."""
+    return con.sql(
+        f"""
+        with rows_of_address as (
+            select *, row_number() over (partition by source, contact_id, list_id
+                                         order by snapshot_at desc, row_number) as newest,
+                   min(snapshot_at) over (partition by source, contact_id, list_id) as first_seen_at
+            from contact_records where email = $email
+        ),
+        memberships_of_address as (
+            select count(*) as n from memberships where email = $email
+        )
+        select r.source, r.contact_id, r.list_id, r.email_raw, r.status, r.status_raw,
+               {iso('r.confirmed_at')} as confirmed_at, r.do_not_contact,
+               r.is_latest as in_latest_export,
+               {iso('r.first_seen_at')} as first_seen_at, {iso('r.snapshot_at')} as last_seen_at,
+               r.lineage,
+               p.contact_id is not null
+                   and (r.list_id is not null or (select n from memberships_of_address) = 0) as speaks_for_list
+        from rows_of_address r
+        left join primary_records p
+          on p.email = r.email and p.list_id is not distinct from r.list_id
+         and p.source = r.source and p.contact_id = r.contact_id
+        where r.newest = 1
+        order by r.list_id nulls first, r.source, r.contact_id
+        """,
+        params={"email": email},
+    ).to_dicts()
+
+
+def _lists(con, config: Config, email: str, list_id: str | None) -> list[dict]:
+    """Per list of the address: sendable or not, and its active reasons in precedence order."""
+    rows = con.sql(
+        """
+        select k.list_id, bool_or(k.on_list) as on_list, any_value(s.sendable) as sendable,
+               any_value(s.transactional_ok) as transactional_ok, any_value(s.contact_id) as contact_id
+        from candidates k
+        left join contact_status s on s.email = k.email and s.list_id is not distinct from k.list_id
+        where k.email = $email
+        group by k.list_id
+        order by k.list_id nulls first
+        """,
+        params={"email": email},
+    ).to_dicts()
+    known = {r["list_id"]: r for r in rows}
+    if list_id is not None:
+        wanted = [list_id]
+    else:
+        # the lists of the address; an address on no list (or seen only in the logs) as a whole
+        wanted = [l for l in known if l is not None] or [None]
+    reasons = _reasons(con, email)
+    causes = _active_causes(con, email)
+    return [_list_entry(config, l, known.get(l), known.get(None), reasons, causes) for l in wanted]
+
+
+def _list_entry(config: Config, list_id: str | None, row: dict | None, address_row: dict | None,
+                reasons: list[dict], causes: list[dict]) -> dict:
+    """One list's answer. A list the address was never on has the reasons of the address as a whole."""
+    key = list_id if row is not None else None
+    row = row or address_row or {}
+    own = [r for r in reasons if r["list_id"] == key]
+    explained = [
+        _reason_entry(config, r, list_id, [c for c in causes if c["list_id"] == key and c["reason"] == r["reason"]])
+        for r in own
+    ]
+    transactional_ok = row.get("transactional_ok")
+    if transactional_ok is None:
+        transactional_ok = not any(BY_NAME[r["reason"]].blocks_transactional for r in own)
+    member = bool(row.get("on_list")) and key == list_id
+    return {
+        "list_id": list_id,
+        "member": member,
+        "contact_id": row.get("contact_id"),
+        "sendable": bool(row.get("sendable")) and member,
+        "transactional_ok": transactional_ok,
+        "reasons": explained,
+    }
+
+
+def _reasons(con, email: str) -> list[dict]:
+    return con.sql(
+        f"""select a.list_id, a.reason, {iso('a.reason_at')} as since, a.detail, a.origin,
+                   a.source, a.is_global, p.precedence
+            from active_reasons a join reason_precedence p using (reason)
+            where a.email = $email
+            order by a.list_id, p.precedence, a.reason_at, a.origin""",
+        params={"email": email},
+    ).to_dicts()
+
+
+def _active_causes(con, email: str) -> list[dict]:
+    """The causes of each event reason that no lift has undone, per list of the address.
+
+    Read from the unlifted_causes model, the rule active_reasons uses; a lift must come after
+    every one of them, so the latest decides the time in the lifting condition.
+    """
+    return con.sql(
+        f"""
+        select list_id, reason, {iso('occurred_at')} as at, origin, detail
+        from unlifted_causes
+        where email = $email
+        order by occurred_at, detail
+        """,
+        params={"email": email},
+    ).to_dicts()
+
+
+def _reason_entry(config: Config, reason: dict, list_id: str | None, causes: list[dict]) -> dict:
+    name = reason["reason"]
+    from_events = reason["origin"] != "export" and bool(causes)
+    lift_after = max(c["at"] for c in causes) if from_events else reason["since"]
+    integration_only = from_events and all(c["origin"] == "integration" for c in causes)
+    return {
+        "reason": name,
+        "scope": "address" if reason["is_global"] else "list",
+        "since": reason["since"],
+        "origin": reason["origin"],
+        "source": reason["source"],
+        "detail": reason["detail"],
+        "causes": [{k: c[k] for k in ("at", "origin", "detail")} for c in causes] if from_events else [],
+        "lift_after": lift_after,
+        "lifted_by": lifting_condition(config, name, list_id, lift_after, reason,
+                                       integration_only=integration_only),
+    }
+
+
+def lifting_condition(config: Config, reason: str, list_id: str | None, after: str | None,
+                      active: dict, *, integration_only: bool = False) -> str:
+    """What would lift one active reason, concretely: which event, for which scope, after when.
+
+    The words of reasons.REASONS[..].lifted_by, with the list, the accepted evidence and the
+    time of the latest cause still in force filled in.
+    """
+    when = f"after {short_time(after)}" if after else ""
+    scope = f"global, or for {list_id}" if list_id else "global"
+    anyof = _or(RESUBSCRIBE_EVIDENCE)
+    if reason == "complaint":
+        return (f"a resubscribe with {_or(COMPLAINT_EVIDENCE)} evidence ({scope}), or a confirmed_at "
+                f"in the export, {when} (a sign-up form is not enough after a spam complaint)")
+    if reason in ("hard_bounce", "soft_bounce_limit"):
+        return (f"a delivery to the address, or a confirmed opt-in (a resubscribe with confirmed_optin "
+                f"evidence or a confirmed_at in the export), {when}")
+    if reason in ("unsubscribed", "list_unsubscribed"):
+        where = scope if reason == "unsubscribed" else f"for {list_id} or global"
+        text = (f"a resubscribe with {anyof} evidence ({where}), or a confirmed_at in the export, "
+                f"{when}; a re-import or an export saying subscribed is not enough")
+        if integration_only:
+            on = "on any list" if reason == "unsubscribed" else f"on {list_id}"
+            text = (f"a contacts export {when} listing the address as subscribed {on} (the CRM "
+                    f"made this unsubscribe, so the CRM can undo it), or {text.split(';')[0]}")
+        return text
+    if reason == "do_not_contact":
+        if active["origin"] == "export":
+            return f"the {active['source']} export clearing the do_not_contact flag (set since {short_time(after)})"
+        return (f"a do_contact event {when}, or a contacts export clearing the do_not_contact flag "
+                f"{when}; the memberships are kept and come back as they were")
+    if reason in ("source_unsubscribed", "source_cleaned"):
+        on = f"on {list_id}" if not active["is_global"] else "on its row with no list (the whole contact)"
+        return f"the {active['source']} export showing another status {on}"
+    if reason == "invalid_address":
+        return "a corrected address in the export: this address cannot be mailed as it is"
+    if reason == "unconfirmed":
+        text = (f"a confirmation: a confirmed_at in the export for {list_id} (or on a row with no "
+                f"list), or a resubscribe with confirmed_optin evidence")
+        if list_id and not config.mailing_list(list_id).require_confirmed_optin:
+            text += ", or the export no longer saying pending"
+        return text
+    if reason == "not_in_source":
+        return f"the address appearing on {list_id} again in a contacts export"
+    return BY_NAME[reason].lifted_by
+
+
+def _or(words) -> str:
+    words = list(words)
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+
+def short_time(text: str | None) -> str:
+    """'2026-11-20T14:05:00Z' -> '2026-11-20T14:05Z' (seconds only when they are not zero)."""
+    if not text:
+        return "-"
+    return text[:-4] + "Z" if text.endswith(":00Z") else text
+
+
+def _blocked(con, email: str, list_id: str | None) -> list[dict]:
+    return con.sql(
+        f"""select list_id, {iso('attempted_at')} as attempted_at, source, evidence, why
+            from blocked_resubscribes
+            where email = $email and ($list::varchar is null or list_id is null or list_id = $list)
+            order by attempted_at, source""",
+        params={"email": email, "list": list_id},
+    ).to_dicts()
+
+
+def _timeline(con, email: str, list_id: str | None) -> list[dict]:
+    """Every event and export row of the address as of the run, oldest first, with its lineage."""
+    events = con.sql(
+        f"""
+        with platform_fields as (
+            -- what a platform format kept of its own record: message id, feedback id, raw type
+            select f.source, regexp_extract(f.path, '[^/\\\\]+$') as file_name, e.row_number,
+                   any_value(e.platform)::varchar as platform
+            from (select file_id, row_number, platform from unsubscribe_events where platform is not null
+                  union all
+                  select file_id, row_number, platform from bounce_events where platform is not null) e
+            join input_files f using (file_id)
+            group by all
+        ),
+        log_events as (
+            select occurred_at, kind, list_id, origin, source, file_name, row_number,
+                   campaign_id, bounce_class, bounce_reason, bounce_rule, smtp_code, enhanced_code,
+                   diagnostic, evidence, evidence_ref, note, null::varchar as contact_id,
+                   event_detail(e) as detail, p.platform
+            from events e
+            left join platform_fields p using (source, file_name, row_number)
+            where email = $email
+        ),
+        export_rows as (
+            select snapshot_at as occurred_at, 'export' as kind, list_id, 'export' as origin,
+                   source, file_name, row_number, null as campaign_id, null as bounce_class,
+                   null as bounce_reason, null as bounce_rule, null::integer as smtp_code,
+                   null as enhanced_code, null as diagnostic, null as evidence, null as evidence_ref,
+                   null as note, contact_id,
+                   concat_ws(', ',
+                       contact_id || ' ' || coalesce('on ' || list_id, 'on no list') || ': '
+                           || coalesce(status_raw, status),
+                       'confirmed ' || utc_minute(confirmed_at),
+                       case when do_not_contact then 'do_not_contact flag set' end,
+                       'exported as ''' || email_raw || ''''
+                   ) || ' (' || lineage || ')' as detail
+            from contact_records
+            where email = $email
+        )
+        select {iso('occurred_at')} as at, kind,
+               case when list_id is not null then list_id
+                    when kind = 'export' then 'no list' else 'global' end as scope,
+               origin, source, file_name as file, row_number as row,
+               source || ':' || file_name || ' row ' || row_number as lineage,
+               campaign_id, contact_id, bounce_class, bounce_reason, bounce_rule, smtp_code,
+               enhanced_code, diagnostic, evidence, evidence_ref, note, detail,
+               json(platform) as platform
+        from (select * from log_events union all by name select * from export_rows)
+        where $list::varchar is null or list_id is null or list_id = $list
+        order by occurred_at, kind = 'export' desc, source, file_name, row_number
+        """,
+        params={"email": email, "list": list_id},
+    ).to_dicts()
+    for event in events:  # a handful of rows: the platform's fields as an object, for --json
+        event["platform"] = json.loads(event["platform"]) if event["platform"] else None
+    return events
+
+
+def _disagreements(run: dict, email: str, lists: list[dict]) -> list[str]:
+    """Where the run's published contact_status says otherwise (the pipeline file or rules changed)."""
+    published = Path(run["path"]) / "contact_status.parquet"
+    if not published.exists():
+        return [f"the outputs of run {run['run_id']} are no longer on disk; this explanation is "
+                "re-derived from the store alone"]
+    con = memory_connection()
+    try:
+        rows = con.sql(
+            "select list_id, sendable, reasons from read_parquet($path) where email = $email",
+            params={"path": str(published), "email": email},
+        ).fetchall()
+    finally:
+        con.close()
+    said = {list_: (sendable, list(reasons)) for list_, sendable, reasons in rows}
+    warnings = []
+    for entry in lists:
+        if entry["list_id"] not in said:
+            continue
+        mine = (entry["sendable"], [r["reason"] for r in entry["reasons"]])
+        if mine != said[entry["list_id"]]:
+            warnings.append(
+                f"run {run['run_id']} published {_said(said[entry['list_id']])} for "
+                f"{entry['list_id'] or 'the address'}, but the rules give {_said(mine)} now: the "
+                "pipeline file or listhygiene changed since that run")
+    return warnings
+
+
+def _said(status: tuple[bool, list[str]]) -> str:
+    sendable, reasons = status
+    return "sendable" if sendable else "not sendable (" + (", ".join(reasons) or "not a member") + ")"
+
+
+def _causes_not_found(lists: list[dict]) -> list[str]:
+    """An event reason whose events in force were not found: its lifting time is only its start."""
+    return [f"the events still in force behind {r['reason']} on {entry['list_id'] or 'the address'} "
+            f"were not found; 'lifted by' uses the time it started"
+            for entry in lists for r in entry["reasons"] if r["origin"] != "export" and not r["causes"]]
+
+
+def _config_warning(config: Config, run: dict) -> list[str]:
+    if run["config_sha256"] and run["config_sha256"] != config.digest:
+        return [f"the pipeline file changed since run {run['run_id']}; its lists and policy are "
+                "applied as they are now"]
+    return []
+
+
+
+# --- the explanation in words, for a terminal ---------------------------------------------------
+
+def as_text(answer: dict) -> str:
+    """The explanation as plain text: one section each for records, lists, blocked attempts, timeline."""
+    lines = [_heading(answer)]
+    if not answer["known"]:
+        lines.append(f"listhygiene holds no contact record and no event for {answer['email']} as of "
+                     "this run: it is on no list, and nothing suppresses it.")
+    if answer["records"]:
+        lines += ["", "Contact records"] + _indent(_records_table(answer["records"]))
+    lines += ["", "Lists"] + [line for entry in answer["lists"] for line in _list_lines(entry)]
+    if answer["blocked_resubscribes"]:
+        lines += ["", "Blocked resubscribes (changed nothing)"] + _indent(table(
+            ["when", "list", "where", "why"],
+            [[short_time(b["attempted_at"]), b["list_id"] or "all lists", b["source"], b["why"]]
+             for b in answer["blocked_resubscribes"]]))
+    if answer["timeline"]:
+        lines += ["", f"Timeline ({len(answer['timeline'])} entries, oldest first)"] + _indent(
+            _timeline_table(answer["timeline"]))
+    lines += [f"note: {w}" for w in answer["warnings"]]
+    return "\n".join(lines)
+
+
+def _heading(answer: dict) -> str:
+    asked = answer["query"].strip()
+    validity = "a valid address" if answer["valid"] else "NOT a valid address"
+    said = f' (you asked for "{asked}")' if asked != answer["email"] else ""
+    run = answer["run"]
+    return (f"{answer['email']}{said}: {validity}\n"
+            f"as of run {run['run_id']} (as of {short_time(run['as_of'])})")
+
+
+def _records_table(records: list[dict]) -> list[str]:
+    return table(
+        ["source", "contact_id", "list", "status", "confirmed", "do_not_contact", "in latest export",
+         "used for list", "exported as", "last seen in"],
+        [[r["source"], r["contact_id"], r["list_id"] or "no list", r["status_raw"] or r["status"],
+          short_time(r["confirmed_at"]), "yes" if r["do_not_contact"] else "no",
+          "yes" if r["in_latest_export"] else "no", "yes" if r["speaks_for_list"] else "no",
+          r["email_raw"], r["lineage"]] for r in records])
+
+
+def _list_lines(entry: dict) -> list[str]:
+    name = entry["list_id"] or "the address as a whole (on no list)"
+    record = f" (record {entry['contact_id']})" if entry["contact_id"] else ""
+    if entry["sendable"]:
+        verdict = "SENDABLE for marketing"
+    elif entry["list_id"] and not entry["member"]:
+        verdict = "not sendable for marketing: not a member of this list"
+    else:
+        verdict = "NOT sendable for marketing"
+    transactional = "allowed" if entry["transactional_ok"] else "NOT allowed"
+    lines = [f"  {name}: {verdict}{record}; transactional mail: {transactional}"]
+    for i, r in enumerate(entry["reasons"], start=1):
+        scope = "the whole address" if r["scope"] == "address" else "this list"
+        lines.append(f"    {i}. {r['reason']} (for {scope}) since {short_time(r['since'])}")
+        causes = r["causes"] or [{"detail": r["detail"]}]
+        for cause in causes:
+            lines.append(f"       because: {cause['detail']}")
+        lines.append(f"       lifted by: {r['lifted_by']}")
+    if not entry["reasons"] and not entry["sendable"] and entry["member"] is False and entry["list_id"] is None:
+        lines.append("    no reason is active; it is on no list, so no marketing list sends to it")
+    return lines
+
+
+def _timeline_table(timeline: list[dict]) -> list[str]:
+    return table(
+        ["time", "kind", "scope", "origin", "campaign", "bounce", "evidence", "where", "what"],
+        [[short_time(e["at"]), e["kind"], e["scope"], e["origin"], e["campaign_id"] or "",
+          _bounce_words(e), e["evidence"] or "", e["lineage"], _what(e)] for e in timeline])
+
+
+def _bounce_words(event: dict) -> str:
+    if event["kind"] != "bounce":
+        return ""
+    codes = " ".join(str(c) for c in (event["smtp_code"], event["enhanced_code"]) if c)
+    why = event["bounce_reason"] or event["bounce_rule"]
+    return " ".join(p for p in (event["bounce_class"] or "unclassified", codes, f"({why})" if why else "") if p)
+
+
+def _what(event: dict) -> str:
+    if event["kind"] == "export":
+        return event["detail"].rsplit(" (", 1)[0]
+    parts = [event["diagnostic"] and f'"{event["diagnostic"]}"', event["evidence_ref"], event["note"],
+             _platform_words(event["platform"])]
+    return "; ".join(p for p in parts if p)
+
+
+def _platform_words(platform: dict | None) -> str | None:
+    """The platform's own record, as its support desk would ask for it: type and message id."""
+    if not platform:
+        return None
+    words = [platform.get("platform"), platform.get("raw_type"),
+             platform.get("message_id") and f"message {platform['message_id']}"]
+    return " ".join(str(w) for w in words if w) or None
+
+
+def table(header: list[str], rows: list[list]) -> list[str]:
+    """Rows under a header, columns padded to their widest cell."""
+    cells = [header] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def _indent(lines: list[str]) -> list[str]:
+    return ["  " + line for line in lines]

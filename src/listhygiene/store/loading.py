@@ -1,0 +1,311 @@
+"""Loads the pipeline's input files into the store: once per file content, with lineage."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from listhygiene.rules import bounces
+from listhygiene.checkpoints import checkpoint
+from listhygiene.config import Config, Source
+from listhygiene.errors import InputError, ValidationFailed
+from listhygiene.ingest.reading import ReadResult, file_sha256
+from listhygiene.logs import step
+from listhygiene.ingest.platforms import read_source_batches
+from listhygiene.masking import mask_addresses_in
+from listhygiene.ingest.normalize import normalize_addresses
+from listhygiene.store.database import EVENT_IDENTITY
+
+log = logging.getLogger("listhygiene")
+
+TABLE_OF_KIND = {
+    "contacts": "contact_rows",
+    "unsubscribes": "unsubscribe_events",
+    "bounces": "bounce_events",
+}
+
+
+@dataclass
+class FileLoad:
+    """What happened to one input file in this run."""
+
+    source: str
+    kind: str
+    path: Path
+    sha256: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    status: str  # loaded | already_loaded | rejected
+
+
+@dataclass
+class LoadReport:
+    files: list[FileLoad] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: datetime) -> LoadReport:
+    """Load every new file of every source; raise before anything is committed if one is unusable.
+
+    Runs inside the caller's transaction: on any error the caller rolls back, so the store is
+    left exactly as it was.
+    """
+    report = LoadReport()
+    rejected: list[str] = []
+    for source in config.sources:
+        files = source.files()
+        if not files:
+            _no_files(source, report)
+            continue
+        for path in files:
+            with step(f"loading {source.name} {path.name}"):
+                outcome, problem = _load_file(con, source, path, config, loaded_at, report)
+            report.files.append(outcome)
+            if problem:
+                rejected.append(problem)
+    if rejected:
+        raise ValidationFailed(
+            "inputs failed validation; nothing was loaded or published:\n"
+            + "\n".join(f"  - {p}" for p in rejected)
+            + "\nFix the rows named above (or raise [policy] max_quarantine_fraction), then run again."
+        )
+    return report
+
+
+def _no_files(source: Source, report: LoadReport) -> None:
+    if source.file_kind == "contacts":
+        raise InputError(
+            f"contacts source {source.name!r} matches no file ({source.path}).",
+            hint="An empty export would make every contact vanish; check the path in the "
+                 "pipeline file or that tonight's export arrived.",
+        )
+    message = f"{source.file_kind} source {source.name!r} matches no file ({source.path}): no events from it."
+    report.warnings.append(message)
+    log.warning(message)
+
+
+def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datetime,
+               report: LoadReport) -> tuple[FileLoad, str | None]:
+    stat = path.stat()
+    # A file still of the size and modification time it had when loaded is that file: skip it
+    # without reading it again (as make and rsync do); any other file is known by its content.
+    unchanged = con.execute(
+        "select sha256, rows_read, rows_loaded, rows_quarantined from input_files "
+        "where source = ? and path = ? and size = ? and mtime_ns = ? order by file_id desc limit 1",
+        [source.name, str(path.resolve()), stat.st_size, stat.st_mtime_ns],
+    ).fetchall()
+    if unchanged:
+        sha, *counts = unchanged[0]
+        known = [tuple(counts)]
+    else:
+        sha = file_sha256(path)
+        # A log's content is loaded once, wherever it turns up again. A contacts file is a part
+        # of the snapshot its name or folder dates: the same content under a new name (tonight's
+        # unchanged part of an export) is loaded again as part of tonight's snapshot.
+        same_place = " and path = ?" if source.file_kind == "contacts" else ""
+        known = con.execute(
+            "select rows_read, rows_loaded, rows_quarantined from input_files "
+            f"where source = ? and sha256 = ?{same_place}",
+            [source.name, sha] + ([str(path.resolve())] if same_place else []),
+        ).fetchall()
+    if known:
+        log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0][0])
+        return FileLoad(source.name, source.file_kind, path, sha, *known[0], status="already_loaded"), None
+    [(versions,)] = con.execute(
+        "select count(*) from input_files where source = ? and path = ?",
+        [source.name, str(path.resolve())],
+    ).fetchall()
+    if versions:
+        message = (f"{source.name} {path.name}: content changed since it was loaded; loading it as "
+                   f"version {versions + 1}" + (" (it replaces the earlier versions of this snapshot)"
+                                                if source.file_kind == "contacts" else
+                                                " (events already loaded are counted once)"))
+        report.warnings.append(message)
+        log.warning(message)
+
+    # Rows go into the store batch by batch as they are read; quarantined rows, few, are kept.
+    batches, read_result = read_source_batches(path, source, sha256=sha)
+    file_id = _new_file_id(con)
+    loaded, attribute_columns = _insert_batches(con, batches, file_id)
+    result = read_result()
+    result.mtime_ns = stat.st_mtime_ns
+    rows_loaded = sum(loaded.values())
+    for warning in result.warnings:
+        message = f"{source.name} {path.name}: {warning}"
+        report.warnings.append(message)
+        log.warning(message)
+    quarantined = result.quarantine.height
+    ignored = (f", {result.records_ignored} of {result.records_read} records ignored (no hygiene event)"
+               if result.records_ignored else "")
+    log.info("%s %s: %d rows read, %d loaded, %d quarantined%s",
+             source.name, path.name, result.rows_read, rows_loaded, quarantined, ignored,
+             extra={"stage": "loading", "source": source.name, "file": str(path),
+                    "rows_read": result.rows_read, "rows_loaded": rows_loaded,
+                    "rows_quarantined": quarantined, "records_read": result.records_read,
+                    "records_ignored": result.records_ignored})
+
+    limit = config.policy.max_quarantine_fraction
+    if result.rows_read and quarantined / result.rows_read > limit:
+        # Its rows went in as they were read: take them out (load_sources raises, and the run
+        # rolls back all the same).
+        for kind in loaded:
+            con.execute(f"delete from {TABLE_OF_KIND[kind]} where file_id = ?", [file_id])
+        outcome = FileLoad(source.name, source.file_kind, path, sha, result.rows_read,
+                           rows_loaded, quarantined, status="rejected")
+        return outcome, _rejection(result, limit)
+
+    _finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
+    checkpoint("loading")
+    outcome = FileLoad(source.name, source.file_kind, path, sha, result.rows_read,
+                       rows_loaded, quarantined, status="loaded")
+    return outcome, None
+
+
+def _rejection(result: ReadResult, limit: float) -> str:
+    q = result.quarantine
+    examples = q.sort("row_number").head(3)
+    lines = [
+        f"row {r['row_number']}" + (f", column {r['column']!r}" if r["column"] else "")
+        + f": {mask_addresses_in(r['error'])}"
+        for r in examples.iter_rows(named=True)
+    ]
+    return (
+        f"file {result.path} ({result.source}): {q.height} of {result.rows_read} rows quarantined "
+        f"({q.height / result.rows_read:.1%}, limit {limit:.1%}); first: " + "; ".join(lines)
+    )
+
+
+def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) -> None:
+    """Add one file read whole to the store: its record, its rows (addresses normalized), its quarantine."""
+    file_id = _new_file_id(con)
+    loaded, attribute_columns = _insert_batches(con, iter(result.rows_by_kind.items()), file_id)
+    _finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
+
+
+def _new_file_id(con) -> int:
+    [(file_id,)] = con.execute("select nextval('input_file_ids')").fetchall()
+    return file_id
+
+
+def _insert_batches(con, batches: Iterator[tuple[str, pl.DataFrame]],
+                    file_id: int) -> tuple[dict[str, int], list[str]]:
+    """Insert each (kind, rows) batch as it comes; return the rows inserted by kind, and the
+    extra columns of the contacts (from the first row: they all share one JSON shape)."""
+    loaded: dict[str, int] = {}
+    attribute_columns: list[str] = []
+    # A batch is inserted (DuckDB) while the next one is read and validated (polars, pandera).
+    with ThreadPoolExecutor(max_workers=1) as inserter:
+        inserting = None
+        for kind, rows in batches:
+            if not rows.height:
+                continue
+            if kind == "contacts" and kind not in loaded:
+                attribute_columns = list(json.loads(rows["attributes"][0]).keys())
+            if inserting is not None:
+                inserting.result()
+            inserting = inserter.submit(_insert_rows, con, kind, rows, file_id)
+            loaded[kind] = loaded.get(kind, 0) + rows.height
+        if inserting is not None:
+            inserting.result()
+    return loaded, attribute_columns
+
+
+def _finish_file(con, file_id: int, source: Source, result: ReadResult, loaded_at: datetime,
+                 loaded: dict[str, int], attribute_columns: list[str]) -> None:
+    """Once its rows are in: the file's record in input_files, its quarantined rows, and its
+    events already known (from earlier files or rows) marked."""
+    con.execute(
+        """insert into input_files by name select ? as file_id, ? as source, ? as kind, ? as path,
+               ? as sha256, ? as size, ? as rows_read, ? as rows_loaded, ? as rows_quarantined,
+               ? as snapshot_at, ? as loaded_at, ? as attribute_columns, ? as format,
+               ? as records_read, ? as records_ignored, ? as mtime_ns""",
+        [file_id, source.name, result.kind, str(result.path.resolve()), result.sha256, result.size,
+         result.rows_read, sum(loaded.values()), result.quarantine.height, result.snapshot_at, loaded_at,
+         attribute_columns if result.kind == "contacts" else None, source.format, result.records_read,
+         result.records_ignored if result.records_read is not None else None, result.mtime_ns],
+    )
+    if result.quarantine.height:
+        new_quarantine = arrow_of(result.quarantine)  # read by name: see _insert_rows  # noqa: F841
+        con.execute(
+            "insert into quarantine select ?, row_number, \"column\", error, raw from new_quarantine",
+            [file_id],
+        )
+    for kind in loaded:
+        if TABLE_OF_KIND[kind] in EVENT_IDENTITY:
+            mark_duplicate_events(con, TABLE_OF_KIND[kind], file_id)
+
+
+def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int) -> None:
+    """Insert rows of one kind of a file (addresses normalized, bounces classified)."""
+    addresses = normalize_addresses(rows["email_raw"])
+    batch = arrow_of(rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id)))
+    # DuckDB reads the batch through this function's local of the name the SQL gives (a
+    # replacement scan). A view registered instead would keep every batch in memory until the
+    # run's transaction commits: a view dropped in a transaction lives on until then.
+    new_bounces = new_rows = batch  # noqa: F841
+    batch_sql = bounces.classified_bounces_sql(con) if kind == "bounces" else "select * from new_rows"
+    con.execute(f"insert into {TABLE_OF_KIND[kind]} by name {batch_sql}")
+
+
+def arrow_of(frame: pl.DataFrame) -> pa.Table:
+    """The frame as Arrow without copying its text: DuckDB reads polars' string views as they are."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def mark_duplicate_events(con, table: str, file_id: int) -> None:
+    """Mark the new file's events already known from earlier rows or files.
+
+    Two events are the same when the platform gave both the same id (event_ref) for the same
+    address, or, for events without an id, when every column of the identity is equal; of
+    each set of the same event, the first (by file, row) counts and the others are marked.
+    Each kind of sameness is one pass. A pass compares the identity's hash first (one integer
+    per row: tonight's hashes, the earlier rows that share one, the hashes seen twice) and
+    ranks by the identity's columns only the few rows whose hash repeats, so a file of new
+    events is never sorted whole.
+    """
+    identity = EVENT_IDENTITY[table]
+    passes = [
+        ("event_ref is not null", ("email", "event_ref")),
+        ("event_ref is null", identity),
+    ]
+    for which, keys in passes:
+        key_list = ", ".join(keys)
+        con.execute(
+            f"""
+            update {table} set is_duplicate = true
+            where rowid in (
+                with
+                tonight as (
+                    select hash({key_list}) as h from {table} where file_id = $file and {which}
+                ),
+                earlier as (
+                    select hash({key_list}) as h from {table}
+                    where file_id <> $file and {which} and hash({key_list}) in (select h from tonight)
+                ),
+                repeated as (
+                    select h from (select h from tonight union all select h from earlier)
+                    group by h having count(*) > 1
+                ),
+                -- a shared hash is only a candidate: the identity's columns decide
+                ranked as (
+                    select rowid as row_id, file_id,
+                           row_number() over (partition by {key_list}
+                                              order by file_id, row_number, rowid) as nth
+                    from {table}
+                    where {which} and hash({key_list}) in (select h from repeated)
+                )
+                select row_id from ranked where nth > 1 and file_id = $file
+            )
+            """,
+            {"file": file_id},
+        )

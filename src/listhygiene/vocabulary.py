@@ -1,0 +1,40 @@
+"""The canonical columns of each kind of input: the vocabulary the pipeline file and the readers share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """The columns one kind of input file must, may, and will carry."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    output: tuple[str, ...]
+    keeps_extra_columns: bool
+
+
+KINDS = {
+    "contacts": KindSpec(
+        required=("contact_id", "email"),
+        optional=("list_id", "status", "confirmed_at", "do_not_contact", "exported_at"),
+        output=("row_number", "contact_id", "email_raw", "list_id", "status", "status_raw",
+                "confirmed_at", "do_not_contact", "exported_at", "attributes"),
+        keeps_extra_columns=True,
+    ),
+    "unsubscribes": KindSpec(
+        required=("email", "occurred_at"),
+        optional=("event", "list_id", "source", "evidence", "evidence_ref", "campaign_id", "reason"),
+        output=("row_number", "email_raw", "occurred_at", "event", "list_id", "origin", "evidence",
+                "evidence_ref", "campaign_id", "reason"),
+        keeps_extra_columns=False,
+    ),
+    "bounces": KindSpec(
+        required=("email", "occurred_at"),
+        optional=("event", "campaign_id", "bounce_type", "smtp_code", "enhanced_code", "diagnostic"),
+        output=("row_number", "email_raw", "occurred_at", "event", "campaign_id", "bounce_type",
+                "smtp_code", "enhanced_code", "diagnostic"),
+        keeps_extra_columns=False,
+    ),
+}
