@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -37,9 +37,12 @@ def bounce_log(rows: int) -> pl.DataFrame:
     moment = stamp.cast(pl.Datetime("us", "UTC"))
     return pl.select(
         email=pl.format("user{}@example{}.com", i, i % 97),
-        occurred_at=pl.when(i % 1000 == 999).then(pl.lit("yesterday"))
-        .when(i % 3 == 0).then(moment.dt.to_string("%Y-%m-%dT%H:%M:%SZ"))
-        .when(i % 3 == 1).then(moment.dt.to_string("%Y-%m-%d %H:%M:%S"))
+        occurred_at=pl.when(i % 1000 == 999)
+        .then(pl.lit("yesterday"))
+        .when(i % 3 == 0)
+        .then(moment.dt.to_string("%Y-%m-%dT%H:%M:%SZ"))
+        .when(i % 3 == 1)
+        .then(moment.dt.to_string("%Y-%m-%d %H:%M:%S"))
         .otherwise(moment.dt.to_string("%Y-%m-%dT%H:%M:%S%.3f+00:00")),
         event=pl.when(i % 10 == 0).then(pl.lit("Delivered")).otherwise(pl.lit("bounce")),
         campaign_id=pl.format("c{}", i % 500),
@@ -57,8 +60,11 @@ def contacts_export(rows: int) -> pl.DataFrame:
         contact_id=pl.format("C{}", i),
         email=pl.format("user{}@example.com", i),
         list_id=pl.format("L{}", i % 5),
-        status=pl.when(i % 1000 == 999).then(pl.lit("zombie"))
-        .when(i % 7 == 0).then(pl.lit("Opted Out")).otherwise(pl.lit("active")),
+        status=pl.when(i % 1000 == 999)
+        .then(pl.lit("zombie"))
+        .when(i % 7 == 0)
+        .then(pl.lit("Opted Out"))
+        .otherwise(pl.lit("active")),
         confirmed_at=pl.lit("2025-03-04T05:06:07Z"),
         do_not_contact=pl.when(i % 11 == 0).then(pl.lit("yes")).otherwise(pl.lit("0")),
         exported_at=pl.lit("2026-11-21T03:00:00Z"),
@@ -72,8 +78,10 @@ def timed(path: Path, kind: str) -> None:
     start = time.perf_counter()
     result = read_input(path, source="bench", kind=kind)
     elapsed = time.perf_counter() - start
-    print(f"{kind}: {path.stat().st_size / 1e6:.0f} MB, {result.rows_read} rows read, "
-          f"{result.rows.height} valid, {result.quarantine.height} quarantined in {elapsed:.2f} s")
+    print(
+        f"{kind}: {path.stat().st_size / 1e6:.0f} MB, {result.rows_read} rows read, "
+        f"{result.rows.height} valid, {result.quarantine.height} quarantined in {elapsed:.2f} s"
+    )
 
 
 def read_bench(args: list[str]) -> None:
@@ -90,6 +98,7 @@ def read_bench(args: list[str]) -> None:
 
 
 # --- loading into a store ----------------------------------------------------------------------
+
 
 def load_bench(data_set: Path, day: str, kinds: list[str]) -> None:
     """Load each kind's file of the day into a fresh store in a child process; print time and peak RSS."""
@@ -109,8 +118,11 @@ def load_bench(data_set: Path, day: str, kinds: list[str]) -> None:
             _, status, usage = os.wait4(child.pid, 0)
             seconds = time.perf_counter() - start
         code = os.waitstatus_to_exitcode(status)
-        print(f"{kind}: {size / 1e6:,.0f} MB loaded in {seconds:.1f} s, peak RSS "
-              f"{usage.ru_maxrss * 1024 / GIB:.2f} GiB" + (f" (exit {code})" if code else ""), flush=True)
+        print(
+            f"{kind}: {size / 1e6:,.0f} MB loaded in {seconds:.1f} s, peak RSS "
+            f"{usage.ru_maxrss * 1024 / GIB:.2f} GiB" + (f" (exit {code})" if code else ""),
+            flush=True,
+        )
 
 
 def load_one(workspace: Path, kind: str) -> None:
@@ -124,13 +136,16 @@ def load_one(workspace: Path, kind: str) -> None:
     con = store.connect(config.database)
     try:
         con.begin()
-        report = load_sources(con, config, datetime.now(timezone.utc))
+        report = load_sources(con, config, datetime.now(UTC))
         con.commit()
     finally:
         con.close()
     for file in report.files:
-        print(f"  {file.path.name}: {file.rows_read:,} read, {file.rows_loaded:,} loaded, "
-              f"{file.rows_quarantined:,} quarantined ({file.status})", flush=True)
+        print(
+            f"  {file.path.name}: {file.rows_read:,} read, {file.rows_loaded:,} loaded, "
+            f"{file.rows_quarantined:,} quarantined ({file.status})",
+            flush=True,
+        )
 
 
 def main() -> None:

@@ -24,8 +24,12 @@ def reader(path: Path, mask_rows: bool, con) -> str:
     if not mask_rows:
         return source
     columns = con.execute(f"describe select * from {source}").fetchall()
-    masked = [f"regexp_replace(\"{name}\", ' row [0-9]+', ' row N', 'g') as \"{name}\""
-              if kind == "VARCHAR" else f'"{name}"' for name, kind, *_ in columns]
+    masked = [
+        f"regexp_replace(\"{name}\", ' row [0-9]+', ' row N', 'g') as \"{name}\""
+        if kind == "VARCHAR"
+        else f'"{name}"'
+        for name, kind, *_ in columns
+    ]
     return f"(select {', '.join(masked)} from {source})"
 
 
@@ -57,15 +61,26 @@ def compare(before: Path, after: Path, mask_rows: bool = False) -> bool:
                 f"""select count(*) from
                     (select row_number() over () as i, ({key}) as r from {ra}) x
                     join (select row_number() over () as i, ({key}) as r from {rb}) y using (i)
-                    where x.r is distinct from y.r""").fetchall()
-        ok = na == nb and not only_a and not only_b and not moved and \
-            [c[:2] for c in schema_a] == [c[:2] for c in schema_b]
+                    where x.r is distinct from y.r"""
+            ).fetchall()
+        ok = (
+            na == nb
+            and not only_a
+            and not only_b
+            and not moved
+            and [c[:2] for c in schema_a] == [c[:2] for c in schema_b]
+        )
         same &= ok
         status = "same" if ok else "DIFFERENT"
-        print(f"{name:<30} {status:<9} rows {na:>10,} / {nb:>10,}  only before {only_a:,}  "
-              f"only after {only_b:,}  out of order {moved:,}"
-              + ("" if [c[:2] for c in schema_a] == [c[:2] for c in schema_b]
-                 else f"\n    schema {schema_a} != {schema_b}"))
+        print(
+            f"{name:<30} {status:<9} rows {na:>10,} / {nb:>10,}  only before {only_a:,}  "
+            f"only after {only_b:,}  out of order {moved:,}"
+            + (
+                ""
+                if [c[:2] for c in schema_a] == [c[:2] for c in schema_b]
+                else f"\n    schema {schema_a} != {schema_b}"
+            )
+        )
     return same
 
 

@@ -34,53 +34,67 @@ def write(n_contacts: int, n_events: int, seed: int, out: Path) -> None:
     person = rng.integers(0, n_people, n_contacts)
     addresses = _addresses(np.arange(n_people))
 
-    contacts = pl.DataFrame({
-        "contact_id": np.char.add("C", np.char.zfill(person.astype(str), 9)),
-        "email": _variants(addresses[person], rng),
-        "list_id": LISTS[rng.integers(0, len(LISTS), n_contacts)],
-        "status": rng.choice(["subscribed", "unsubscribed", "pending", "cleaned"], n_contacts,
-                             p=[0.93, 0.03, 0.02, 0.02]),
-        "confirmed_at": np.where(rng.random(n_contacts) < 0.7, "2026-09-01T00:00:00Z", ""),
-        "do_not_contact": np.where(rng.random(n_contacts) < 0.01, "yes", ""),
-        "first_name": np.array(["Ana", "Ben", "Chen", "Dana"])[rng.integers(0, 4, n_contacts)],
-    })
+    contacts = pl.DataFrame(
+        {
+            "contact_id": np.char.add("C", np.char.zfill(person.astype(str), 9)),
+            "email": _variants(addresses[person], rng),
+            "list_id": LISTS[rng.integers(0, len(LISTS), n_contacts)],
+            "status": rng.choice(
+                ["subscribed", "unsubscribed", "pending", "cleaned"], n_contacts, p=[0.93, 0.03, 0.02, 0.02]
+            ),
+            "confirmed_at": np.where(rng.random(n_contacts) < 0.7, "2026-09-01T00:00:00Z", ""),
+            "do_not_contact": np.where(rng.random(n_contacts) < 0.01, "yes", ""),
+            "first_name": np.array(["Ana", "Ben", "Chen", "Dana"])[rng.integers(0, 4, n_contacts)],
+        }
+    )
     contacts.write_csv(out / "contacts_2026-11-20.csv")
 
     n_unsubs = n_events // 20
     who = rng.integers(0, n_people, n_unsubs)
-    pl.DataFrame({
-        "email": addresses[who],
-        "occurred_at": _times(rng, n_unsubs),
-        "event": rng.choice(["unsubscribe", "resubscribe", "complaint", "do_not_contact", "do_contact"],
-                            n_unsubs, p=[0.7, 0.1, 0.05, 0.1, 0.05]),
-        "list_id": np.where(rng.random(n_unsubs) < 0.5, LISTS[rng.integers(0, 3, n_unsubs)], ""),
-        "source": rng.choice(["contact", "list_unsubscribe", "integration", "admin"], n_unsubs),
-        "evidence": rng.choice(["", "signup_form", "confirmed_optin", "written_consent"], n_unsubs),
-    }).write_csv(out / "unsubscribes.csv")
+    pl.DataFrame(
+        {
+            "email": addresses[who],
+            "occurred_at": _times(rng, n_unsubs),
+            "event": rng.choice(
+                ["unsubscribe", "resubscribe", "complaint", "do_not_contact", "do_contact"],
+                n_unsubs,
+                p=[0.7, 0.1, 0.05, 0.1, 0.05],
+            ),
+            "list_id": np.where(rng.random(n_unsubs) < 0.5, LISTS[rng.integers(0, 3, n_unsubs)], ""),
+            "source": rng.choice(["contact", "list_unsubscribe", "integration", "admin"], n_unsubs),
+            "evidence": rng.choice(["", "signup_form", "confirmed_optin", "written_consent"], n_unsubs),
+        }
+    ).write_csv(out / "unsubscribes.csv")
 
     n_bounces = n_events - n_unsubs
     who = rng.integers(0, n_people, n_bounces)
-    outcome = rng.choice(["delivered", "soft", "hard", "block", "complaint"], n_bounces,
-                         p=[0.6, 0.3, 0.04, 0.05, 0.01])
+    outcome = rng.choice(
+        ["delivered", "soft", "hard", "block", "complaint"], n_bounces, p=[0.6, 0.3, 0.04, 0.05, 0.01]
+    )
     codes = {"delivered": "", "soft": "4.2.2", "hard": "5.1.1", "block": "5.7.1", "complaint": ""}
-    pl.DataFrame({
-        "email": addresses[who],
-        "occurred_at": _times(rng, n_bounces),
-        "event": np.where(outcome == "delivered", "delivered",
-                          np.where(outcome == "complaint", "complaint", "bounce")),
-        "campaign_id": np.char.add("C-", rng.integers(1, 60, n_bounces).astype(str)),
-        "smtp_code": np.where(outcome == "soft", "452", np.where(np.isin(outcome, ["hard", "block"]), "550", "")),
-        "enhanced_code": np.vectorize(codes.get)(outcome),
-        "diagnostic": np.where(outcome == "hard", "user unknown", ""),
-    }).write_csv(out / "bounces.csv")
+    pl.DataFrame(
+        {
+            "email": addresses[who],
+            "occurred_at": _times(rng, n_bounces),
+            "event": np.where(
+                outcome == "delivered", "delivered", np.where(outcome == "complaint", "complaint", "bounce")
+            ),
+            "campaign_id": np.char.add("C-", rng.integers(1, 60, n_bounces).astype(str)),
+            "smtp_code": np.where(
+                outcome == "soft", "452", np.where(np.isin(outcome, ["hard", "block"]), "550", "")
+            ),
+            "enhanced_code": np.vectorize(codes.get)(outcome),
+            "diagnostic": np.where(outcome == "hard", "user unknown", ""),
+        }
+    ).write_csv(out / "bounces.csv")
 
     (out / "pipeline.toml").write_text(
         '[store]\ndatabase = "state/store.duckdb"\noutput = "out"\n\n'
         '[[sources]]\nname = "crm"\nkind = "contacts"\npath = "contacts_*.csv"\n\n'
         '[[sources]]\nname = "unsubscribes"\nkind = "unsubscribes"\npath = "unsubscribes.csv"\n\n'
         '[[sources]]\nname = "bounces"\nkind = "bounces"\npath = "bounces.csv"\n\n'
-        '[lists.newsletter]\nrequire_confirmed_optin = true\n\n'
-        '[policy]\nmax_quarantine_fraction = 0.01\nmax_list_drop_fraction = 1.0\n'
+        "[lists.newsletter]\nrequire_confirmed_optin = true\n\n"
+        "[policy]\nmax_quarantine_fraction = 0.01\nmax_list_drop_fraction = 1.0\n"
     )
 
 
@@ -95,7 +109,9 @@ def _variants(addresses: np.ndarray, rng) -> np.ndarray:
     upper = np.char.upper(addresses)
     spaced = np.char.add(np.char.add(" ", addresses), " ")
     named = np.char.add(np.char.add("Some One <", addresses), ">")
-    return np.where(roll < 0.03, upper, np.where(roll < 0.06, spaced, np.where(roll < 0.08, named, addresses)))
+    return np.where(
+        roll < 0.03, upper, np.where(roll < 0.06, spaced, np.where(roll < 0.08, named, addresses))
+    )
 
 
 def _times(rng, n: int) -> np.ndarray:

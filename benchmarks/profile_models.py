@@ -38,12 +38,11 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from listhygiene.rules import runner  # noqa: E402
-from listhygiene import pipeline
-from listhygiene.outputs import publish
-from listhygiene import store
+from listhygiene import pipeline, store  # noqa: E402
 from listhygiene.config import load_config  # noqa: E402
 from listhygiene.errors import OutOfMemory  # noqa: E402
+from listhygiene.outputs import publish  # noqa: E402
+from listhygiene.rules import runner  # noqa: E402
 
 GIB = 1 << 30
 
@@ -87,8 +86,15 @@ def print_operators(con, sql: str, top: int = 15) -> None:
     def walk(node, depth):
         extra = node.get("extra_info", {})
         text = "; ".join(f"{k}: {v}" for k, v in extra.items() if k != "Estimated Cardinality")
-        found.append((node.get("timing", 0.0), node.get("intermediate_rows", 0),
-                      node.get("type", "?"), depth, text.replace("\n", " ")))
+        found.append(
+            (
+                node.get("timing", 0.0),
+                node.get("intermediate_rows", 0),
+                node.get("type", "?"),
+                depth,
+                text.replace("\n", " "),
+            )
+        )
         for child in node.get("children", []):
             walk(child, depth + 1)
 
@@ -108,9 +114,14 @@ def main() -> None:
     parser.add_argument("--models", help="comma-separated subset to time (the others are built untimed)")
     parser.add_argument("--explain", help="comma-separated models to print EXPLAIN ANALYZE of (after timing)")
     parser.add_argument("--no-copy", action="store_true", help="open the kept store itself (read/write)")
-    parser.add_argument("--memory-limit", help="DuckDB's memory limit for the models and outputs (e.g. 1400MiB)")
-    parser.add_argument("--rule-files", action="store_true",
-                        help="build each model as a Parquet file, as the nightly run does (all kept)")
+    parser.add_argument(
+        "--memory-limit", help="DuckDB's memory limit for the models and outputs (e.g. 1400MiB)"
+    )
+    parser.add_argument(
+        "--rule-files",
+        action="store_true",
+        help="build each model as a Parquet file, as the nightly run does (all kept)",
+    )
     args = parser.parse_args()
 
     config = load_config(args.workspace / "pipeline.toml")
@@ -127,7 +138,8 @@ def main() -> None:
             con.execute(f"set memory_limit = {store.sql_literal(args.memory_limit)}")
         settings = con.execute(
             "select name, value from duckdb_settings() where name in "
-            "('memory_limit', 'threads', 'temp_directory', 'preserve_insertion_order')").fetchall()
+            "('memory_limit', 'threads', 'temp_directory', 'preserve_insertion_order')"
+        ).fetchall()
         print(f"connect {time.perf_counter() - t:.2f}s; " + ", ".join(f"{k}={v}" for k, v in settings))
         previous = pipeline._previous_run(con, as_of)
         print(f"as of {as_of.isoformat()}, previous run: {previous[0] if previous else None}")
@@ -149,8 +161,10 @@ def main() -> None:
                 try:
                     runner.build(con, name, rule_files)
                 except (duckdb.OutOfMemoryException, OutOfMemory) as error:
-                    sys.exit(f"model {name} ran out of DuckDB memory after "
-                             f"{time.perf_counter() - t:.1f}s: {str(error).splitlines()[0]}")
+                    sys.exit(
+                        f"model {name} ran out of DuckDB memory after "
+                        f"{time.perf_counter() - t:.1f}s: {str(error).splitlines()[0]}"
+                    )
                 elapsed, cpu = time.perf_counter() - t, cpu_seconds() - c
                 best = elapsed if best is None else min(best, elapsed)
                 best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
@@ -161,7 +175,7 @@ def main() -> None:
         for name, seconds, cpu, rows, mem in rows_out:
             print(f"{name:<24}{seconds:>9.2f}{cpu:>9.2f}{rows:>14,}{mem / GIB:>9.2f}")
         print(f"{'evaluating rules':<24}{total:>9.2f}{total_cpu:>9.2f}")
-        for name in (args.explain.split(",") if args.explain else []):
+        for name in args.explain.split(",") if args.explain else []:
             print(f"\n--- the slowest operators of {name}")
             print_operators(con, runner.model_sql(name))
 
@@ -171,8 +185,10 @@ def main() -> None:
         folder.mkdir(parents=True)
         print(f"\n{'output':<30}{'seconds':>9}{'cpu s':>9}{'rows':>14}")
         total = total_cpu = 0.0
-        steps = [(name, lambda target, q=query, o=order: publish._copy(con, q, o, target))
-                 for name, (query, order) in publish.OUTPUT_QUERIES.items()]
+        steps = [
+            (name, lambda target, q=query, o=order: publish._copy(con, q, o, target))
+            for name, (query, order) in publish.OUTPUT_QUERIES.items()
+        ]
         steps.append(("sendable.parquet", lambda target: publish._write_sendable(con, target)))
         for name, write in steps:
             t, c = time.perf_counter(), cpu_seconds()

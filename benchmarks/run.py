@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -77,30 +77,52 @@ def measure(command: list[str], log: Path) -> tuple[float, int, int]:
 
 # --- data sets ------------------------------------------------------------------------------
 
+
 def synth_arguments(tier: Tier, file_format: str) -> list[str]:
-    return ["--contacts", str(tier.contacts), "--events", str(tier.events), "--lists", str(LISTS),
-            "--nights", str(NIGHTS), "--seed", str(SEED), "--format", file_format]
+    return [
+        "--contacts",
+        str(tier.contacts),
+        "--events",
+        str(tier.events),
+        "--lists",
+        str(LISTS),
+        "--nights",
+        str(NIGHTS),
+        "--seed",
+        str(SEED),
+        "--format",
+        file_format,
+    ]
 
 
 def expected_fingerprint(tier: Tier, file_format: str) -> str:
     from listhygiene.synth import SynthSpec
 
-    return SynthSpec(contacts=tier.contacts, events=tier.events, lists=LISTS, nights=NIGHTS,
-                     seed=SEED, file_format=file_format).fingerprint()
+    return SynthSpec(
+        contacts=tier.contacts,
+        events=tier.events,
+        lists=LISTS,
+        nights=NIGHTS,
+        seed=SEED,
+        file_format=file_format,
+    ).fingerprint()
 
 
 def data_set(tier: Tier, file_format: str, logs: Path) -> tuple[Path, dict, Measurement | None]:
     """The generated folder, its synth.json, and the generation's measurement if it was made now."""
     folder = DATA / f"{tier.name}-{file_format}"
     manifest = folder / "synth.json"
-    if manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") == expected_fingerprint(tier, file_format):
+    if manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") == expected_fingerprint(
+        tier, file_format
+    ):
         print(f"{folder.name}: cached", flush=True)
         return folder, json.loads(manifest.read_text()), None
     shutil.rmtree(folder, ignore_errors=True)
     print(f"{folder.name}: generating", flush=True)
     log = logs / f"{folder.name}-generate.log"
-    seconds, rss, code = measure([str(LISTHYGIENE), "synth", *synth_arguments(tier, file_format),
-                                  "--out", str(folder)], log)
+    seconds, rss, code = measure(
+        [str(LISTHYGIENE), "synth", *synth_arguments(tier, file_format), "--out", str(folder)], log
+    )
     if code != 0:
         raise SystemExit(f"generating {folder.name} failed (exit {code}); see {log}")
     synth = json.loads(manifest.read_text())
@@ -140,11 +162,24 @@ def new_workspace(folder: Path, name: str, evaluation: str = "incremental") -> P
 
 # --- the steps ---------------------------------------------------------------------------------
 
+
 def run_night(workspace: Path, night: dict, log: Path) -> tuple[float, int, int]:
     # JSON log lines carry each stage's and (--verbose) each step's seconds: the profile of
     # where the time goes, and which model ran out of memory if one did
-    return measure([str(LISTHYGIENE), "--verbose", "--log-format", "json", "run",
-                    "--config", str(workspace / "pipeline.toml"), "--as-of", night["as_of"]], log)
+    return measure(
+        [
+            str(LISTHYGIENE),
+            "--verbose",
+            "--log-format",
+            "json",
+            "run",
+            "--config",
+            str(workspace / "pipeline.toml"),
+            "--as-of",
+            night["as_of"],
+        ],
+        log,
+    )
 
 
 def stage_seconds(log: Path) -> tuple[dict[str, float], dict[str, float]]:
@@ -162,8 +197,16 @@ def stage_seconds(log: Path) -> tuple[dict[str, float], dict[str, float]]:
 
 
 def run_floor(workspace: Path, file_format: str, log: Path) -> tuple[float, int, int]:
-    return measure([sys.executable, str(HERE / "floor.py"), str(workspace), file_format,
-                    str(workspace / "floor.parquet")], log)
+    return measure(
+        [
+            sys.executable,
+            str(HERE / "floor.py"),
+            str(workspace),
+            file_format,
+            str(workspace / "floor.parquet"),
+        ],
+        log,
+    )
 
 
 def run_store_floor(workspace: Path, file_format: str, log: Path) -> tuple[float, int, int]:
@@ -172,14 +215,31 @@ def run_store_floor(workspace: Path, file_format: str, log: Path) -> tuple[float
     store = workspace / "store_floor.duckdb"
     store.unlink(missing_ok=True)
     try:
-        return measure([sys.executable, str(HERE / "store_floor.py"), str(workspace), file_format,
-                        str(store), str(workspace / "store_floor.parquet")], log)
+        return measure(
+            [
+                sys.executable,
+                str(HERE / "store_floor.py"),
+                str(workspace),
+                file_format,
+                str(store),
+                str(workspace / "store_floor.parquet"),
+            ],
+            log,
+        )
     finally:
         store.unlink(missing_ok=True)
 
 
-def bench(tier: Tier, file_format: str, logs: Path, *, second_night: bool, floor: bool,
-          keep: bool, evaluation: str = "incremental") -> list[Measurement]:
+def bench(
+    tier: Tier,
+    file_format: str,
+    logs: Path,
+    *,
+    second_night: bool,
+    floor: bool,
+    keep: bool,
+    evaluation: str = "incremental",
+) -> list[Measurement]:
     """Generate (or reuse) the data set, then: first night, floor, store floor, second night."""
     folder, synth, generated = data_set(tier, file_format, logs)
     results = [generated] if generated else []
@@ -194,8 +254,9 @@ def bench(tier: Tier, file_format: str, logs: Path, *, second_night: bool, floor
     steps = [("first_night", lambda log: run_night(workspace, nights[-2], log), night_rows(nights[:-1]))]
     if floor:
         steps.append(("floor", lambda log: run_floor(workspace, file_format, log), night_rows(nights[:-1])))
-        steps.append(("store_floor", lambda log: run_store_floor(workspace, file_format, log),
-                      night_rows(nights[:-1])))
+        steps.append(
+            ("store_floor", lambda log: run_store_floor(workspace, file_format, log), night_rows(nights[:-1]))
+        )
     if second_night:
         steps.append(("second_night", next_night, night_rows(nights[-1:])))
     for step, run, rows in steps:
@@ -203,8 +264,9 @@ def bench(tier: Tier, file_format: str, logs: Path, *, second_night: bool, floor
         log = logs / f"{tier.name}-{file_format}-{step}.log"
         seconds, rss, code = run(log)
         stages, steps = stage_seconds(log) if step.endswith("night") else (None, None)
-        results.append(Measurement(tier.name, file_format, step, rows, seconds, rss, code,
-                                   stages=stages, steps=steps))
+        results.append(
+            Measurement(tier.name, file_format, step, rows, seconds, rss, code, stages=stages, steps=steps)
+        )
         if code != 0:
             print(f"  failed with exit {code}; see {log}", flush=True)
             break
@@ -223,38 +285,70 @@ def with_ratios(results: list[Measurement]) -> list[Measurement]:
 
 # --- the report --------------------------------------------------------------------------------
 
+
 def targets(results: list[Measurement]) -> list[dict]:
     """The issue's targets, checked where this invocation measured what they need."""
     found = {(m.tier, m.format, m.step): m for m in results if m.exit_code == 0}
     checks = []
 
     def check(target: str, tier: str, file_format: str, value: float, limit: float) -> None:
-        checks.append({"target": target, "tier": tier, "format": file_format,
-                       "value": round(value, 3), "limit": limit, "met": value <= limit})
+        checks.append(
+            {
+                "target": target,
+                "tier": tier,
+                "format": file_format,
+                "value": round(value, 3),
+                "limit": limit,
+                "met": value <= limit,
+            }
+        )
 
     for (tier, fmt, step), m in sorted(found.items()):
         if step == "first_night" and tier == "5m" and m.ratio_to_floor is not None:
             check("first night / floor", tier, fmt, m.ratio_to_floor, 3.0)
         if step == "second_night" and (tier, fmt, "first_night") in found:
-            check("second night / first night", tier, fmt, m.seconds / found[tier, fmt, "first_night"].seconds, 0.5)
+            check(
+                "second night / first night",
+                tier,
+                fmt,
+                m.seconds / found[tier, fmt, "first_night"].seconds,
+                0.5,
+            )
         if step in ("first_night", "second_night") and tier == "5m":
             check(f"{step} peak RSS (GiB)", tier, fmt, m.peak_rss_bytes / GIB, 4.0)
         if step == "first_night" and tier == "20m":
             check("first night peak RSS (GiB)", tier, fmt, m.peak_rss_bytes / GIB, 24.0)
         if step == "first_night" and tier == "5m" and ("1m", fmt, "first_night") in found:
-            check("first night 5m / 1m time", tier, fmt, m.seconds / found["1m", fmt, "first_night"].seconds, 5.5)
+            check(
+                "first night 5m / 1m time",
+                tier,
+                fmt,
+                m.seconds / found["1m", fmt, "first_night"].seconds,
+                5.5,
+            )
     return checks
 
 
 def table(results: list[Measurement]) -> str:
     header = ["tier", "format", "step", "rows", "seconds", "rows/s", "peak RSS", "x floor"]
-    rows = [[m.tier, m.format, m.step + ("" if m.exit_code == 0 else f" (exit {m.exit_code})"),
-             f"{m.rows:,}", f"{m.seconds:.1f}", f"{m.rows_per_second:,.0f}",
-             f"{m.peak_rss_bytes / GIB:.2f} GiB",
-             "-" if m.ratio_to_floor is None else f"{m.ratio_to_floor:.2f}"] for m in results]
+    rows = [
+        [
+            m.tier,
+            m.format,
+            m.step + ("" if m.exit_code == 0 else f" (exit {m.exit_code})"),
+            f"{m.rows:,}",
+            f"{m.seconds:.1f}",
+            f"{m.rows_per_second:,.0f}",
+            f"{m.peak_rss_bytes / GIB:.2f} GiB",
+            "-" if m.ratio_to_floor is None else f"{m.ratio_to_floor:.2f}",
+        ]
+        for m in results
+    ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-             for r in [header, *rows]]
+    lines = [
+        "  ".join(c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in [header, *rows]
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -268,7 +362,9 @@ def stage_table(results: list[Measurement]) -> str:
             lines.append(f"  {m.tier}-{m.format} {m.step}: {parts}")
         if m.steps:
             slowest = sorted(m.steps.items(), key=lambda item: -item[1])[:6]
-            lines.append("    slowest steps: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in slowest))
+            lines.append(
+                "    slowest steps: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in slowest)
+            )
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
@@ -278,28 +374,58 @@ def machine() -> dict:
 
     from listhygiene import __version__
 
-    memory = next((int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:")), None) if Path("/proc/meminfo").exists() else None
-    return {"cpus": os.cpu_count(), "memory_bytes": memory, "platform": platform.platform(),
-            "python": platform.python_version(), "listhygiene": __version__,
-            "polars": polars.__version__, "duckdb": duckdb.__version__,
-            "load_average_at_start": os.getloadavg()}
+    memory = (
+        next(
+            (
+                int(line.split()[1]) * 1024
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal:")
+            ),
+            None,
+        )
+        if Path("/proc/meminfo").exists()
+        else None
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "memory_bytes": memory,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "listhygiene": __version__,
+        "polars": polars.__version__,
+        "duckdb": duckdb.__version__,
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiers", default="1m,5m", help="comma-separated: 1m (1M/6M), 5m (5M/30M), tiny (20k/120k)")
+    parser.add_argument(
+        "--tiers", default="1m,5m", help="comma-separated: 1m (1M/6M), 5m (5M/30M), tiny (20k/120k)"
+    )
     parser.add_argument("--formats", default="csv,parquet", help=f"comma-separated: {', '.join(FORMATS)}")
-    parser.add_argument("--big", action="store_true",
-                        help="also the 20M/120M tier: generate it, run the first night, delete it")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep each run's workspace (store and outputs) under benchmarks/data/")
-    parser.add_argument("--evaluation", choices=("incremental", "full"), default="incremental",
-                        help="the nights' pipeline: incremental (default: [store] incremental = true, "
-                             "as scheduled nights run) or full (every address every night)")
-    parser.add_argument("--memory-limit",
-                        help="DuckDB's memory limit for the nightly runs (LISTHYGIENE_MEMORY_LIMIT, e.g. 3GiB); "
-                             "default: the job's own (a quarter of the machine)")
+    parser.add_argument(
+        "--big",
+        action="store_true",
+        help="also the 20M/120M tier: generate it, run the first night, delete it",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each run's workspace (store and outputs) under benchmarks/data/",
+    )
+    parser.add_argument(
+        "--evaluation",
+        choices=("incremental", "full"),
+        default="incremental",
+        help="the nights' pipeline: incremental (default: [store] incremental = true, "
+        "as scheduled nights run) or full (every address every night)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        help="DuckDB's memory limit for the nightly runs (LISTHYGIENE_MEMORY_LIMIT, e.g. 3GiB); "
+        "default: the job's own (a quarter of the machine)",
+    )
     args = parser.parse_args()
     args.tiers = [t for t in args.tiers.split(",") if t]
     args.formats = [f for f in args.formats.split(",") if f]
@@ -314,7 +440,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     DATA.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     logs = DATA / f"logs-{started:%Y%m%dT%H%M%SZ}"  # one file per step: the processes' output
@@ -325,19 +451,33 @@ def main() -> None:
     results: list[Measurement] = []
     for name in args.tiers:
         for fmt in args.formats:
-            results += bench(TIERS[name], fmt, logs, second_night=True, floor=True, keep=args.keep,
-                             evaluation=args.evaluation)
+            results += bench(
+                TIERS[name],
+                fmt,
+                logs,
+                second_night=True,
+                floor=True,
+                keep=args.keep,
+                evaluation=args.evaluation,
+            )
     if args.big:
         for fmt in args.formats:
-            results += bench(BIG, fmt, logs, second_night=False, floor=False, keep=False,
-                             evaluation=args.evaluation)
+            results += bench(
+                BIG, fmt, logs, second_night=False, floor=False, keep=False, evaluation=args.evaluation
+            )
             shutil.rmtree(DATA / f"{BIG.name}-{fmt}", ignore_errors=True)  # generate it, do not keep it
     checks = targets(results)
     report = {
-        "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "settings": {"lists": LISTS, "nights": NIGHTS, "seed": SEED, "evaluation": args.evaluation,
-                     "tiers": {t.name: asdict(t) for t in [*TIERS.values(), BIG]}},
+        "settings": {
+            "lists": LISTS,
+            "nights": NIGHTS,
+            "seed": SEED,
+            "evaluation": args.evaluation,
+            "tiers": {t.name: asdict(t) for t in [*TIERS.values(), BIG]},
+        },
         "machine": info,
         "memory_limit": os.environ.get("LISTHYGIENE_MEMORY_LIMIT", "default (a quarter of the machine)"),
         "measurements": [{**asdict(m), "rows_per_second": round(m.rows_per_second, 1)} for m in results],
@@ -348,8 +488,10 @@ def main() -> None:
     print()
     print(table(results))
     for c in checks:
-        print(f"{'met   ' if c['met'] else 'MISSED'}  {c['tier']}-{c['format']} {c['target']}: "
-              f"{c['value']} (limit {c['limit']})")
+        print(
+            f"{'met   ' if c['met'] else 'MISSED'}  {c['tier']}-{c['format']} {c['target']}: "
+            f"{c['value']} (limit {c['limit']})"
+        )
     print(stage_table(results))
     print(f"\nwritten {path.relative_to(HERE.parent)}; logs in {logs.relative_to(HERE.parent)}/")
     if any(m.exit_code != 0 for m in results):

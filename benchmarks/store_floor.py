@@ -50,8 +50,11 @@ def main() -> None:
     finally:
         con.close()
     finished = time.perf_counter()
-    print(f"keeping the files: {stored - started:.2f} s; the floor's statement over the tables and "
-          f"closing: {finished - stored:.2f} s", flush=True)
+    print(
+        f"keeping the files: {stored - started:.2f} s; the floor's statement over the tables and "
+        f"closing: {finished - stored:.2f} s",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

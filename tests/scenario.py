@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -12,8 +12,8 @@ import polars as pl
 from listhygiene import store
 from listhygiene.config import Config, MailingList, Policy, Source
 from listhygiene.ingest.reading import ReadResult
-from listhygiene.store.loading import insert_file
 from listhygiene.rules.evaluation import evaluate
+from listhygiene.store.loading import insert_file
 
 SOURCES = {
     "contacts": Source("crm", "contacts", "crm/*.csv"),
@@ -23,19 +23,36 @@ SOURCES = {
 
 COLUMNS = {
     "contacts": {
-        "contact_id": pl.String, "email_raw": pl.String, "list_id": pl.String, "status": pl.String,
-        "status_raw": pl.String, "confirmed_at": pl.Datetime("us", "UTC"),
-        "do_not_contact": pl.Boolean, "exported_at": pl.Datetime("us", "UTC"), "attributes": pl.String,
+        "contact_id": pl.String,
+        "email_raw": pl.String,
+        "list_id": pl.String,
+        "status": pl.String,
+        "status_raw": pl.String,
+        "confirmed_at": pl.Datetime("us", "UTC"),
+        "do_not_contact": pl.Boolean,
+        "exported_at": pl.Datetime("us", "UTC"),
+        "attributes": pl.String,
     },
     "unsubscribes": {
-        "email_raw": pl.String, "occurred_at": pl.Datetime("us", "UTC"), "event": pl.String,
-        "list_id": pl.String, "origin": pl.String, "evidence": pl.String,
-        "evidence_ref": pl.String, "campaign_id": pl.String, "reason": pl.String,
+        "email_raw": pl.String,
+        "occurred_at": pl.Datetime("us", "UTC"),
+        "event": pl.String,
+        "list_id": pl.String,
+        "origin": pl.String,
+        "evidence": pl.String,
+        "evidence_ref": pl.String,
+        "campaign_id": pl.String,
+        "reason": pl.String,
     },
     "bounces": {
-        "email_raw": pl.String, "occurred_at": pl.Datetime("us", "UTC"), "event": pl.String,
-        "campaign_id": pl.String, "bounce_type": pl.String, "smtp_code": pl.Int32,
-        "enhanced_code": pl.String, "diagnostic": pl.String,
+        "email_raw": pl.String,
+        "occurred_at": pl.Datetime("us", "UTC"),
+        "event": pl.String,
+        "campaign_id": pl.String,
+        "bounce_type": pl.String,
+        "smtp_code": pl.Int32,
+        "enhanced_code": pl.String,
+        "diagnostic": pl.String,
     },
 }
 
@@ -51,37 +68,45 @@ def ts(text: str | None) -> datetime | None:
     if text is None:
         return None
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Scenario:
     """Rows written straight into an in-memory store through the real insert path."""
 
-    def __init__(self, *, lists: dict[str, bool] | None = None, soft_bounce_limit: int = 4,
-                 soft_bounce_window_days: int = 0):
+    def __init__(
+        self,
+        *,
+        lists: dict[str, bool] | None = None,
+        soft_bounce_limit: int = 4,
+        soft_bounce_window_days: int = 0,
+    ):
         self.con = duckdb.connect()
         self.con.execute("set TimeZone = 'UTC'")
         store.create_schema(self.con)
         self.config = Config(
-            path=Path("scenario.toml"), database=Path(":memory:"), output=Path("out"),
+            path=Path("scenario.toml"),
+            database=Path(":memory:"),
+            output=Path("out"),
             sources=tuple(SOURCES.values()),
             lists={k: MailingList(k, v) for k, v in (lists or {}).items()},
-            policy=Policy(soft_bounce_limit=soft_bounce_limit,
-                          soft_bounce_window_days=soft_bounce_window_days),
+            policy=Policy(
+                soft_bounce_limit=soft_bounce_limit, soft_bounce_window_days=soft_bounce_window_days
+            ),
         )
         self._files = itertools.count(1)
 
-    def export(self, snapshot_at: str, *rows: dict) -> "Scenario":
+    def export(self, snapshot_at: str, *rows: dict) -> Scenario:
         """A contacts snapshot; each row a dict with at least contact_id and email."""
         return self._file("contacts", rows, ts(snapshot_at))
 
-    def unsubscribes(self, *rows: dict) -> "Scenario":
+    def unsubscribes(self, *rows: dict) -> Scenario:
         return self._file("unsubscribes", rows)
 
-    def bounces(self, *rows: dict) -> "Scenario":
+    def bounces(self, *rows: dict) -> Scenario:
         return self._file("bounces", rows)
 
-    def _file(self, kind: str, rows, snapshot_at=None) -> "Scenario":
+    def _file(self, kind: str, rows, snapshot_at=None) -> Scenario:
         columns = COLUMNS[kind]
         records = []
         for row in rows:
@@ -91,20 +116,28 @@ class Scenario:
                 if isinstance(record.get(name), str):
                     record[name] = ts(record[name])
             records.append({name: record.get(name) for name in columns})
-        frame = pl.DataFrame(records, schema=columns, orient="row") if records else pl.DataFrame(schema=columns)
+        frame = (
+            pl.DataFrame(records, schema=columns, orient="row") if records else pl.DataFrame(schema=columns)
+        )
         frame = frame.with_row_index("row_number", offset=1).with_columns(pl.col("row_number").cast(pl.Int64))
         n = next(self._files)
         result = ReadResult(
-            path=Path(f"{kind}_{n}.csv"), source=SOURCES[kind].name, kind=kind,
-            sha256=f"{n:064x}", size=0, rows_read=frame.height, rows=frame,
-            quarantine=pl.DataFrame(schema={"row_number": pl.Int64, "column": pl.String,
-                                            "error": pl.String, "raw": pl.String}),
+            path=Path(f"{kind}_{n}.csv"),
+            source=SOURCES[kind].name,
+            kind=kind,
+            sha256=f"{n:064x}",
+            size=0,
+            rows_read=frame.height,
+            rows=frame,
+            quarantine=pl.DataFrame(
+                schema={"row_number": pl.Int64, "column": pl.String, "error": pl.String, "raw": pl.String}
+            ),
             snapshot_at=snapshot_at,
         )
         insert_file(self.con, SOURCES[kind], result, ts("2026-01-01"))
         return self
 
-    def evaluate(self, as_of: str) -> "Evaluation":
+    def evaluate(self, as_of: str) -> Evaluation:
         evaluate(self.con, self.config, ts(as_of))
         return Evaluation(self.con)
 
@@ -131,7 +164,9 @@ class Evaluation:
         return self.status(email, list_id)["sendable"]
 
     def suppressions(self) -> set[tuple[str, str, str]]:
-        return {(r["email"], r["scope"], r["reason"]) for r in self.table("suppressions").iter_rows(named=True)}
+        return {
+            (r["email"], r["scope"], r["reason"]) for r in self.table("suppressions").iter_rows(named=True)
+        }
 
     def blocked(self) -> pl.DataFrame:
         return self.table("blocked_resubscribes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -13,12 +13,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from conftest import invoke
 from listhygiene.ingest.reading import read_batches, read_input
+
+from conftest import invoke
 
 DATA = Path(__file__).parent / "data" / "ingest"
 AS_OF = "2026-11-21T06:00:00Z"
-UTC = timezone.utc
+UTC = UTC
 
 # Records 1-12 (a quoted newline makes record 2 two lines; blank lines keep their numbers):
 # BOM and CRLF, an invalid UTF-8 byte, a ragged row (6), a blank line (7), a line of bare
@@ -62,18 +63,41 @@ MAPPED_BOUNCES = (
 
 def bounces_parquet(path: Path) -> None:
     """Typed columns, one bad timestamp, a repeated bounce in another batch, written in two row groups."""
-    pl.DataFrame({
-        "email": ["ann@example.com", "bob@example.com", "cid@example.com", "dan@example.com",
-                  "ann@example.com", "eve@example.com", "fay@example.com"],
-        "occurred_at": ["2026-11-20T10:00:00Z", "2026-11-20 11:30", "yesterday", "2026-11-20T12:00:00Z",
-                        "2026-11-20T10:00:00Z", "2026-11-20T13:00:00Z", "2026-11-20T14:00:00Z"],
-        "event": ["bounce", "Delivery", "bounce", "bounce", "bounce", "bounce", "bounce"],
-        "bounce_type": ["Permanent", None, "soft", "hard", "Permanent", "Transient", "hard"],
-        "smtp_code": [550, None, 421, 550, 550, 421, 554],
-        "enhanced_code": ["5.1.1", None, "4.7.0", "5.1.1", "5.1.1", "4.2.2", "5.7.1"],
-        "diagnostic": ["smtp; 550 5.1.1 user unknown", None, None, "no such user",
-                       "smtp; 550 5.1.1 user unknown", "mailbox full", "blocked as spam"],
-    }).write_parquet(path, row_group_size=4)
+    pl.DataFrame(
+        {
+            "email": [
+                "ann@example.com",
+                "bob@example.com",
+                "cid@example.com",
+                "dan@example.com",
+                "ann@example.com",
+                "eve@example.com",
+                "fay@example.com",
+            ],
+            "occurred_at": [
+                "2026-11-20T10:00:00Z",
+                "2026-11-20 11:30",
+                "yesterday",
+                "2026-11-20T12:00:00Z",
+                "2026-11-20T10:00:00Z",
+                "2026-11-20T13:00:00Z",
+                "2026-11-20T14:00:00Z",
+            ],
+            "event": ["bounce", "Delivery", "bounce", "bounce", "bounce", "bounce", "bounce"],
+            "bounce_type": ["Permanent", None, "soft", "hard", "Permanent", "Transient", "hard"],
+            "smtp_code": [550, None, 421, 550, 550, 421, 554],
+            "enhanced_code": ["5.1.1", None, "4.7.0", "5.1.1", "5.1.1", "4.2.2", "5.7.1"],
+            "diagnostic": [
+                "smtp; 550 5.1.1 user unknown",
+                None,
+                None,
+                "no such user",
+                "smtp; 550 5.1.1 user unknown",
+                "mailbox full",
+                "blocked as spam",
+            ],
+        }
+    ).write_parquet(path, row_group_size=4)
 
 
 PIPELINE = """
@@ -148,8 +172,10 @@ STORE_TABLES = {
 def store_tables(config: Path) -> dict[str, pl.DataFrame]:
     con = duckdb.connect(str(config.parent / "state" / "store.duckdb"), read_only=True)
     try:
-        return {table: con.sql(f"select * from {table} order by {order}").pl().drop(volatile)
-                for table, (order, volatile) in STORE_TABLES.items()}
+        return {
+            table: con.sql(f"select * from {table} order by {order}").pl().drop(volatile)
+            for table, (order, volatile) in STORE_TABLES.items()
+        }
     finally:
         con.close()
 
@@ -158,9 +184,12 @@ def outputs(config: Path) -> dict[str, pl.DataFrame]:
     """The run's Parquet outputs, without its id and with the workspace's folder left out of paths."""
     latest = config.parent / "out" / "latest"
     folder = str(config.parent.resolve())
-    return {path.name: pl.read_parquet(path).drop(pl.selectors.contains("run_id"))
-            .with_columns(pl.selectors.string().str.replace(folder, "<workspace>", literal=True))
-            for path in sorted(latest.glob("*.parquet"))}
+    return {
+        path.name: pl.read_parquet(path)
+        .drop(pl.selectors.contains("run_id"))
+        .with_columns(pl.selectors.string().str.replace(folder, "<workspace>", literal=True))
+        for path in sorted(latest.glob("*.parquet"))
+    }
 
 
 def night(folder: Path, monkeypatch, batch_rows: int | None, fraction: float = 0.5, expect: int = 0):
@@ -189,7 +218,11 @@ def test_small_batches_load_the_same_store_and_outputs_as_the_default(tmp_path, 
     # what the files held, as counted: read = loaded + quarantined, file by file
     files = {row["source"]: row for row in got["input_files"].iter_rows(named=True)}
     assert {s: (f["rows_read"], f["rows_loaded"], f["rows_quarantined"]) for s, f in files.items()} == {
-        "crm": (10, 7, 3), "unsubscribes": (6, 5, 1), "bounces": (7, 6, 1), "relay": (4, 3, 1)}
+        "crm": (10, 7, 3),
+        "unsubscribes": (6, 5, 1),
+        "bounces": (7, 6, 1),
+        "relay": (4, 3, 1),
+    }
     assert files["crm"]["attribute_columns"] == ["First Name", "Notes"]
     assert files["crm"]["snapshot_at"] == datetime(2026, 11, 21, 4, 0, tzinfo=UTC)  # record 11
     quarantined = got["quarantine"].join(got["input_files"].select("file_id", "source"), on="file_id")
@@ -236,7 +269,11 @@ def test_read_input_gathers_the_batches_into_the_same_result(tmp_path, monkeypat
 
     assert batched.rows.equals(whole.rows) and batched.quarantine.equals(whole.quarantine)
     assert (batched.rows_read, batched.snapshot_at, batched.warnings, batched.sha256) == (
-        whole.rows_read, whole.snapshot_at, whole.warnings, whole.sha256)
+        whole.rows_read,
+        whole.snapshot_at,
+        whole.warnings,
+        whole.sha256,
+    )
 
 
 def test_a_file_over_the_quarantine_limit_is_refused_alike_and_nothing_is_kept(tmp_path, monkeypatch):
@@ -269,6 +306,10 @@ def test_validate_reads_in_batches_and_reports_as_the_run_counts(tmp_path, monke
         assert not (config.parent / "state").exists()  # validate writes nothing
     assert reports[3] == reports[None]
     for source, (read, valid, quarantined) in {
-            "crm": (10, 7, 3), "unsubscribes": (6, 5, 1), "bounces": (7, 6, 1), "relay": (4, 3, 1)}.items():
+        "crm": (10, 7, 3),
+        "unsubscribes": (6, 5, 1),
+        "bounces": (7, 6, 1),
+        "relay": (4, 3, 1),
+    }.items():
         line = next(line for line in reports[3].splitlines() if line.startswith(source + " "))
         assert line.split()[2:] == [str(read), str(valid), str(quarantined), "ok"], line

@@ -7,15 +7,24 @@ import pytest
 
 from listhygiene.rules.bounces import classify_frame, load_ruleset
 
-SCHEMA = {"row_number": pl.Int64, "email_raw": pl.String, "event": pl.String, "campaign_id": pl.String,
-          "bounce_type": pl.String, "smtp_code": pl.Int32, "enhanced_code": pl.String,
-          "diagnostic": pl.String}
+SCHEMA = {
+    "row_number": pl.Int64,
+    "email_raw": pl.String,
+    "event": pl.String,
+    "campaign_id": pl.String,
+    "bounce_type": pl.String,
+    "smtp_code": pl.Int32,
+    "enhanced_code": pl.String,
+    "diagnostic": pl.String,
+}
 
 
 def classify(*replies: dict) -> pl.DataFrame:
     """Classify canonical bounce rows (row_number, email and event filled in) with the package rules."""
-    rows = [{"row_number": i, "email_raw": f"r{i}@example.com", "event": "bounce", **r}
-            for i, r in enumerate(replies, start=1)]
+    rows = [
+        {"row_number": i, "email_raw": f"r{i}@example.com", "event": "bounce", **r}
+        for i, r in enumerate(replies, start=1)
+    ]
     return classify_frame(pl.DataFrame(rows, schema=SCHEMA, orient="row"), load_ruleset())
 
 
@@ -27,228 +36,503 @@ def verdict(**reply) -> tuple[str, str]:
 # (smtp_code, enhanced_code, platform bounce_type, diagnostic) -> (class, reason)
 RECEIVERS = [
     # --- Gmail
-    pytest.param(550, "5.1.1", "hard",
-                 "550-5.1.1 The email account that you tried to reach does not exist. Please try "
-                 "550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 "
-                 "unnecessary spaces. Learn more at 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser",
-                 ("hard", "user_unknown"), id="gmail no such user"),
-    pytest.param(552, "5.2.2", "hard",
-                 "552-5.2.2 The email account that you tried to reach is over quota. Please direct "
-                 "552-5.2.2 the recipient to 552 5.2.2 https://support.google.com/mail/?p=OverQuotaTemp",
-                 ("soft", "mailbox_full"), id="gmail over quota under 552"),
-    pytest.param(550, "5.2.1", "hard",
-                 "550-5.2.1 The email account that you tried to reach is disabled. Learn more at "
-                 "550 5.2.1 https://support.google.com/mail/?p=DisabledUser",
-                 ("soft", "mailbox_disabled"), id="gmail account disabled"),
-    pytest.param(550, "5.7.1", "hard",
-                 "550-5.7.1 [203.0.113.9] Our system has detected that this message is likely "
-                 "unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.",
-                 ("block", "spam_content"), id="gmail unsolicited"),
-    pytest.param(421, "4.7.28", "soft",
-                 "421-4.7.28 Our system has detected an unusual rate of unsolicited mail originating "
-                 "from your IP address. To protect our users from spam, mail sent from your IP "
-                 "address has been temporarily rate limited.",
-                 ("block", "rate_limited"), id="gmail rate limited"),
-    pytest.param(550, "5.7.26", "hard",
-                 "550-5.7.26 Unauthenticated email from example.org is not accepted due to "
-                 "550-5.7.26 domain's DMARC policy. Please contact the administrator of example.org",
-                 ("block", "auth_failure"), id="gmail dmarc"),
-    pytest.param(550, "5.7.25", "hard",
-                 "550-5.7.25 [198.51.100.4] The IP address sending this message does not have a PTR "
-                 "record setup, or the corresponding forward DNS entry does not point to the sending IP.",
-                 ("block", "no_reverse_dns"), id="gmail missing ptr"),
-    pytest.param(450, "4.2.1", "soft",
-                 "450-4.2.1 The user you are trying to contact is receiving mail at a rate that "
-                 "prevents additional messages from being delivered. Please resend your message at a later time.",
-                 ("block", "rate_limited"), id="gmail recipient receiving too fast"),
-    pytest.param(552, "5.2.3", None,
-                 "552-5.2.3 Your message exceeded Google's message size limits.",
-                 ("soft", "message_too_big"), id="gmail too big"),
+    pytest.param(
+        550,
+        "5.1.1",
+        "hard",
+        "550-5.1.1 The email account that you tried to reach does not exist. Please try "
+        "550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 "
+        "unnecessary spaces. Learn more at 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser",
+        ("hard", "user_unknown"),
+        id="gmail no such user",
+    ),
+    pytest.param(
+        552,
+        "5.2.2",
+        "hard",
+        "552-5.2.2 The email account that you tried to reach is over quota. Please direct "
+        "552-5.2.2 the recipient to 552 5.2.2 https://support.google.com/mail/?p=OverQuotaTemp",
+        ("soft", "mailbox_full"),
+        id="gmail over quota under 552",
+    ),
+    pytest.param(
+        550,
+        "5.2.1",
+        "hard",
+        "550-5.2.1 The email account that you tried to reach is disabled. Learn more at "
+        "550 5.2.1 https://support.google.com/mail/?p=DisabledUser",
+        ("soft", "mailbox_disabled"),
+        id="gmail account disabled",
+    ),
+    pytest.param(
+        550,
+        "5.7.1",
+        "hard",
+        "550-5.7.1 [203.0.113.9] Our system has detected that this message is likely "
+        "unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.",
+        ("block", "spam_content"),
+        id="gmail unsolicited",
+    ),
+    pytest.param(
+        421,
+        "4.7.28",
+        "soft",
+        "421-4.7.28 Our system has detected an unusual rate of unsolicited mail originating "
+        "from your IP address. To protect our users from spam, mail sent from your IP "
+        "address has been temporarily rate limited.",
+        ("block", "rate_limited"),
+        id="gmail rate limited",
+    ),
+    pytest.param(
+        550,
+        "5.7.26",
+        "hard",
+        "550-5.7.26 Unauthenticated email from example.org is not accepted due to "
+        "550-5.7.26 domain's DMARC policy. Please contact the administrator of example.org",
+        ("block", "auth_failure"),
+        id="gmail dmarc",
+    ),
+    pytest.param(
+        550,
+        "5.7.25",
+        "hard",
+        "550-5.7.25 [198.51.100.4] The IP address sending this message does not have a PTR "
+        "record setup, or the corresponding forward DNS entry does not point to the sending IP.",
+        ("block", "no_reverse_dns"),
+        id="gmail missing ptr",
+    ),
+    pytest.param(
+        450,
+        "4.2.1",
+        "soft",
+        "450-4.2.1 The user you are trying to contact is receiving mail at a rate that "
+        "prevents additional messages from being delivered. Please resend your message at a later time.",
+        ("block", "rate_limited"),
+        id="gmail recipient receiving too fast",
+    ),
+    pytest.param(
+        552,
+        "5.2.3",
+        None,
+        "552-5.2.3 Your message exceeded Google's message size limits.",
+        ("soft", "message_too_big"),
+        id="gmail too big",
+    ),
     # --- Microsoft (Outlook.com, Exchange Online, Exchange on premises)
-    pytest.param(550, "5.5.0", "hard",
-                 "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302)",
-                 ("hard", "user_unknown"), id="outlook mailbox unavailable"),
-    pytest.param(550, "5.4.1", "hard",
-                 "550 5.4.1 Recipient address rejected: Access denied. AS(201806281) "
-                 "[DM6NAM12FT045.eop-nam12.prod.protection.outlook.com]",
-                 ("hard", "user_unknown"), id="exchange online directory lookup 5.4.1"),
-    pytest.param(550, "5.1.10", "hard",
-                 "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
-                 ("hard", "user_unknown"), id="exchange recipient not found"),
-    pytest.param(554, "5.2.2", "hard",
-                 "554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException",
-                 ("soft", "mailbox_full"), id="exchange mailbox full"),
-    pytest.param(550, "5.7.1", "hard",
-                 "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your "
-                 "Internet service provider since part of their network is on our block list (S3150).",
-                 ("block", "blocklisted"), id="outlook block list S3150"),
-    pytest.param(550, "5.7.606", "hard",
-                 "550 5.7.606 Access denied, banned sending IP [192.0.2.1]. To request removal from "
-                 "this list please visit https://sender.office.com/",
-                 ("block", "blocklisted"), id="outlook banned sending ip"),
-    pytest.param(550, "5.7.509", "hard",
-                 "550 5.7.509 Access denied, sending domain EXAMPLE.ORG does not pass DMARC verification "
-                 "and has a DMARC policy of reject.",
-                 ("block", "auth_failure"), id="outlook dmarc reject"),
-    pytest.param(451, "4.7.650", "soft",
-                 "451 4.7.650 The mail server [192.0.2.1] has been temporarily rate limited due to IP reputation.",
-                 ("block", "rate_limited"), id="outlook reputation throttle"),
-    pytest.param(554, "5.4.14", None,
-                 "554 5.4.14 Hop count exceeded - possible mail loop ATTR34",
-                 ("soft", "system_error"), id="exchange mail loop"),
+    pytest.param(
+        550,
+        "5.5.0",
+        "hard",
+        "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302)",
+        ("hard", "user_unknown"),
+        id="outlook mailbox unavailable",
+    ),
+    pytest.param(
+        550,
+        "5.4.1",
+        "hard",
+        "550 5.4.1 Recipient address rejected: Access denied. AS(201806281) "
+        "[DM6NAM12FT045.eop-nam12.prod.protection.outlook.com]",
+        ("hard", "user_unknown"),
+        id="exchange online directory lookup 5.4.1",
+    ),
+    pytest.param(
+        550,
+        "5.1.10",
+        "hard",
+        "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+        ("hard", "user_unknown"),
+        id="exchange recipient not found",
+    ),
+    pytest.param(
+        554,
+        "5.2.2",
+        "hard",
+        "554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException",
+        ("soft", "mailbox_full"),
+        id="exchange mailbox full",
+    ),
+    pytest.param(
+        550,
+        "5.7.1",
+        "hard",
+        "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your "
+        "Internet service provider since part of their network is on our block list (S3150).",
+        ("block", "blocklisted"),
+        id="outlook block list S3150",
+    ),
+    pytest.param(
+        550,
+        "5.7.606",
+        "hard",
+        "550 5.7.606 Access denied, banned sending IP [192.0.2.1]. To request removal from "
+        "this list please visit https://sender.office.com/",
+        ("block", "blocklisted"),
+        id="outlook banned sending ip",
+    ),
+    pytest.param(
+        550,
+        "5.7.509",
+        "hard",
+        "550 5.7.509 Access denied, sending domain EXAMPLE.ORG does not pass DMARC verification "
+        "and has a DMARC policy of reject.",
+        ("block", "auth_failure"),
+        id="outlook dmarc reject",
+    ),
+    pytest.param(
+        451,
+        "4.7.650",
+        "soft",
+        "451 4.7.650 The mail server [192.0.2.1] has been temporarily rate limited due to IP reputation.",
+        ("block", "rate_limited"),
+        id="outlook reputation throttle",
+    ),
+    pytest.param(
+        554,
+        "5.4.14",
+        None,
+        "554 5.4.14 Hop count exceeded - possible mail loop ATTR34",
+        ("soft", "system_error"),
+        id="exchange mail loop",
+    ),
     # --- Yahoo / AOL
-    pytest.param(554, None, "hard",
-                 "554 delivery error: dd This user doesn't have a yahoo.com account (someone@yahoo.com) [0]",
-                 ("hard", "user_unknown"), id="yahoo no account"),
-    pytest.param(552, None, None,
-                 "552 1 Requested mail action aborted, mailbox not found",
-                 ("hard", "user_unknown"), id="yahoo mailbox not found"),
-    pytest.param(421, "4.7.0", "soft",
-                 "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected "
-                 "volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
-                 ("block", "rate_limited"), id="yahoo deferred for complaints"),
-    pytest.param(553, "5.7.1", "hard",
-                 "553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is "
-                 "in Spamhaus's list; see https://postmaster.yahooinc.com/error-codes",
-                 ("block", "blocklisted"), id="yahoo spamhaus"),
-    pytest.param(554, "5.7.9", "hard",
-                 "554 5.7.9 Message not accepted for policy reasons. See https://postmaster.yahooinc.com/error-codes",
-                 ("block", "policy"), id="yahoo policy"),
-    pytest.param(550, "5.7.9", "hard",
-                 "550 5.7.9 This mail has been blocked because the sender is unauthenticated. Yahoo "
-                 "requires all senders to authenticate with either SPF or DKIM.",
-                 ("block", "auth_failure"), id="yahoo unauthenticated"),
+    pytest.param(
+        554,
+        None,
+        "hard",
+        "554 delivery error: dd This user doesn't have a yahoo.com account (someone@yahoo.com) [0]",
+        ("hard", "user_unknown"),
+        id="yahoo no account",
+    ),
+    pytest.param(
+        552,
+        None,
+        None,
+        "552 1 Requested mail action aborted, mailbox not found",
+        ("hard", "user_unknown"),
+        id="yahoo mailbox not found",
+    ),
+    pytest.param(
+        421,
+        "4.7.0",
+        "soft",
+        "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected "
+        "volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
+        ("block", "rate_limited"),
+        id="yahoo deferred for complaints",
+    ),
+    pytest.param(
+        553,
+        "5.7.1",
+        "hard",
+        "553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is "
+        "in Spamhaus's list; see https://postmaster.yahooinc.com/error-codes",
+        ("block", "blocklisted"),
+        id="yahoo spamhaus",
+    ),
+    pytest.param(
+        554,
+        "5.7.9",
+        "hard",
+        "554 5.7.9 Message not accepted for policy reasons. See https://postmaster.yahooinc.com/error-codes",
+        ("block", "policy"),
+        id="yahoo policy",
+    ),
+    pytest.param(
+        550,
+        "5.7.9",
+        "hard",
+        "550 5.7.9 This mail has been blocked because the sender is unauthenticated. Yahoo "
+        "requires all senders to authenticate with either SPF or DKIM.",
+        ("block", "auth_failure"),
+        id="yahoo unauthenticated",
+    ),
     # --- Apple iCloud
-    pytest.param(550, "5.1.1", "hard",
-                 "550 5.1.1 <someone@icloud.com>: inactive email address",
-                 ("hard", "user_unknown"), id="icloud inactive address"),
-    pytest.param(552, "5.2.2", "hard",
-                 "552 5.2.2 <someone@icloud.com>: user is over quota",
-                 ("soft", "mailbox_full"), id="icloud over quota"),
-    pytest.param(554, "5.7.1", "hard",
-                 "554 5.7.1 [CS01] Message rejected due to local policy. Please visit "
-                 "https://support.apple.com/en-us/HT204137",
-                 ("block", "policy"), id="icloud local policy"),
-    pytest.param(550, "5.7.0", "hard",
-                 "550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1",
-                 ("block", "policy"), id="icloud proofpoint blocked"),
+    pytest.param(
+        550,
+        "5.1.1",
+        "hard",
+        "550 5.1.1 <someone@icloud.com>: inactive email address",
+        ("hard", "user_unknown"),
+        id="icloud inactive address",
+    ),
+    pytest.param(
+        552,
+        "5.2.2",
+        "hard",
+        "552 5.2.2 <someone@icloud.com>: user is over quota",
+        ("soft", "mailbox_full"),
+        id="icloud over quota",
+    ),
+    pytest.param(
+        554,
+        "5.7.1",
+        "hard",
+        "554 5.7.1 [CS01] Message rejected due to local policy. Please visit "
+        "https://support.apple.com/en-us/HT204137",
+        ("block", "policy"),
+        id="icloud local policy",
+    ),
+    pytest.param(
+        550,
+        "5.7.0",
+        "hard",
+        "550 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1",
+        ("block", "policy"),
+        id="icloud proofpoint blocked",
+    ),
     # --- corporate gateways and open-source MTAs
-    pytest.param(550, "5.7.1", "hard",
-                 "550 5.7.1 Service unavailable; client host [192.0.2.1] blocked using a DNS blocklist",
-                 ("block", "blocklisted"), id="dns blocklist reported hard"),
-    pytest.param(554, "5.7.1", "hard",
-                 "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation, "
-                 "see http://www.barracudanetworks.com/reputation/?pr=1&ip=192.0.2.1",
-                 ("block", "blocklisted"), id="barracuda reputation"),
-    pytest.param(550, None, "hard",
-                 "550 Rejected by header based Anti-Spoofing policy: someone@example.com",
-                 ("block", "policy"), id="mimecast anti-spoofing"),
-    pytest.param(550, None, "hard",
-                 "550 Invalid Recipient - https://community.mimecast.com/docs/DOC-1369#550",
-                 ("hard", "user_unknown"), id="mimecast invalid recipient"),
-    pytest.param(550, "5.7.1", "hard",
-                 "550 5.7.1 Message rejected as spam by Content Filtering.",
-                 ("block", "spam_content"), id="exchange content filter"),
-    pytest.param(553, None, "hard",
-                 "553-SPF (Sender Policy Framework) domain authentication fail",
-                 ("block", "auth_failure"), id="messagelabs spf"),
-    pytest.param(550, "5.1.1", "hard",
-                 "550 5.1.1 <someone@example.com>: Recipient address rejected: User unknown in virtual mailbox table",
-                 ("hard", "user_unknown"), id="postfix user unknown"),
-    pytest.param(450, "4.1.1", "soft",
-                 "450 4.1.1 <someone@example.com>: Recipient address rejected: User unknown in local recipient table",
-                 ("hard", "user_unknown"), id="450 4.1.1 user unknown is hard"),
-    pytest.param(450, "4.1.1", "soft",
-                 "450 4.1.1 <someone@example.com>: Recipient address rejected: unverified address: "
-                 "Address verification in progress",
-                 ("soft", "temporary_failure"), id="postfix address verification pending"),
-    pytest.param(450, "4.2.0", "soft",
-                 "450 4.2.0 <someone@example.com>: Recipient address rejected: Greylisted, see "
-                 "http://postgrey.schweikert.ch/help/example.com.html",
-                 ("soft", "greylisted"), id="postgrey"),
-    pytest.param(550, None, "hard",
-                 "550 Host or domain name not found. Name service error for name=example.invalid type=A: Host not found",
-                 ("hard", "domain_unknown"), id="domain does not exist"),
-    pytest.param(550, None, "hard", "550 The domain example.invalid does not exist",
-                 ("hard", "domain_unknown"), id="named domain does not exist"),
-    pytest.param(553, "5.1.8", "hard",
-                 "553 5.1.8 <bounce@mailer.example>... Domain of sender address bounce@mailer.example does not exist",
-                 ("block", "sender_rejected"), id="sender domain does not exist"),
-    pytest.param(554, "5.7.1", "hard",
-                 "554 5.7.1 <someone@example.com>: Relay access denied",
-                 ("soft", "relay_denied"), id="relay denied"),
-    pytest.param(550, "5.1.6", "hard",
-                 "550 5.1.6 recipient no longer on server",
-                 ("hard", "moved"), id="moved"),
-    pytest.param(551, None, None, "551 User not local; please try <someone@example.net>",
-                 ("hard", "moved"), id="551 user not local"),
-    pytest.param(550, "5.7.1", "hard",
-                 "550 5.7.1 Email rejected per DMARC policy for example.org",
-                 ("block", "auth_failure"), id="dmarc per policy"),
-    pytest.param(550, None, "hard", "550 User not listed in Domino Directory",
-                 ("hard", "user_unknown"), id="domino not listed is not a blocklist"),
-    pytest.param(554, None, "hard", "554 Your IP 192.0.2.1 has been blocked for sending spam",
-                 ("block", "blocklisted"), id="ip blocked"),
+    pytest.param(
+        550,
+        "5.7.1",
+        "hard",
+        "550 5.7.1 Service unavailable; client host [192.0.2.1] blocked using a DNS blocklist",
+        ("block", "blocklisted"),
+        id="dns blocklist reported hard",
+    ),
+    pytest.param(
+        554,
+        "5.7.1",
+        "hard",
+        "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation, "
+        "see http://www.barracudanetworks.com/reputation/?pr=1&ip=192.0.2.1",
+        ("block", "blocklisted"),
+        id="barracuda reputation",
+    ),
+    pytest.param(
+        550,
+        None,
+        "hard",
+        "550 Rejected by header based Anti-Spoofing policy: someone@example.com",
+        ("block", "policy"),
+        id="mimecast anti-spoofing",
+    ),
+    pytest.param(
+        550,
+        None,
+        "hard",
+        "550 Invalid Recipient - https://community.mimecast.com/docs/DOC-1369#550",
+        ("hard", "user_unknown"),
+        id="mimecast invalid recipient",
+    ),
+    pytest.param(
+        550,
+        "5.7.1",
+        "hard",
+        "550 5.7.1 Message rejected as spam by Content Filtering.",
+        ("block", "spam_content"),
+        id="exchange content filter",
+    ),
+    pytest.param(
+        553,
+        None,
+        "hard",
+        "553-SPF (Sender Policy Framework) domain authentication fail",
+        ("block", "auth_failure"),
+        id="messagelabs spf",
+    ),
+    pytest.param(
+        550,
+        "5.1.1",
+        "hard",
+        "550 5.1.1 <someone@example.com>: Recipient address rejected: User unknown in virtual mailbox table",
+        ("hard", "user_unknown"),
+        id="postfix user unknown",
+    ),
+    pytest.param(
+        450,
+        "4.1.1",
+        "soft",
+        "450 4.1.1 <someone@example.com>: Recipient address rejected: User unknown in local recipient table",
+        ("hard", "user_unknown"),
+        id="450 4.1.1 user unknown is hard",
+    ),
+    pytest.param(
+        450,
+        "4.1.1",
+        "soft",
+        "450 4.1.1 <someone@example.com>: Recipient address rejected: unverified address: "
+        "Address verification in progress",
+        ("soft", "temporary_failure"),
+        id="postfix address verification pending",
+    ),
+    pytest.param(
+        450,
+        "4.2.0",
+        "soft",
+        "450 4.2.0 <someone@example.com>: Recipient address rejected: Greylisted, see "
+        "http://postgrey.schweikert.ch/help/example.com.html",
+        ("soft", "greylisted"),
+        id="postgrey",
+    ),
+    pytest.param(
+        550,
+        None,
+        "hard",
+        "550 Host or domain name not found. Name service error for name=example.invalid type=A: Host not found",
+        ("hard", "domain_unknown"),
+        id="domain does not exist",
+    ),
+    pytest.param(
+        550,
+        None,
+        "hard",
+        "550 The domain example.invalid does not exist",
+        ("hard", "domain_unknown"),
+        id="named domain does not exist",
+    ),
+    pytest.param(
+        553,
+        "5.1.8",
+        "hard",
+        "553 5.1.8 <bounce@mailer.example>... Domain of sender address bounce@mailer.example does not exist",
+        ("block", "sender_rejected"),
+        id="sender domain does not exist",
+    ),
+    pytest.param(
+        554,
+        "5.7.1",
+        "hard",
+        "554 5.7.1 <someone@example.com>: Relay access denied",
+        ("soft", "relay_denied"),
+        id="relay denied",
+    ),
+    pytest.param(
+        550, "5.1.6", "hard", "550 5.1.6 recipient no longer on server", ("hard", "moved"), id="moved"
+    ),
+    pytest.param(
+        551,
+        None,
+        None,
+        "551 User not local; please try <someone@example.net>",
+        ("hard", "moved"),
+        id="551 user not local",
+    ),
+    pytest.param(
+        550,
+        "5.7.1",
+        "hard",
+        "550 5.7.1 Email rejected per DMARC policy for example.org",
+        ("block", "auth_failure"),
+        id="dmarc per policy",
+    ),
+    pytest.param(
+        550,
+        None,
+        "hard",
+        "550 User not listed in Domino Directory",
+        ("hard", "user_unknown"),
+        id="domino not listed is not a blocklist",
+    ),
+    pytest.param(
+        554,
+        None,
+        "hard",
+        "554 Your IP 192.0.2.1 has been blocked for sending spam",
+        ("block", "blocklisted"),
+        id="ip blocked",
+    ),
     # --- "try again later" under a 5xx: the words say transient
-    pytest.param(550, "5.7.1", "hard",
-                 "550 5.7.1 <someone@example.com>: Recipient address rejected: temporarily locked. Please try again later",
-                 ("soft", "temporary_failure"), id="5xx try again later"),
-    pytest.param(554, None, "hard",
-                 "554 Transaction failed, please try again later",
-                 ("soft", "temporary_failure"), id="554 try again later"),
-    pytest.param(554, "4.4.7", None,
-                 "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>",
-                 ("soft", "expired"), id="expired"),
+    pytest.param(
+        550,
+        "5.7.1",
+        "hard",
+        "550 5.7.1 <someone@example.com>: Recipient address rejected: temporarily locked. Please try again later",
+        ("soft", "temporary_failure"),
+        id="5xx try again later",
+    ),
+    pytest.param(
+        554,
+        None,
+        "hard",
+        "554 Transaction failed, please try again later",
+        ("soft", "temporary_failure"),
+        id="554 try again later",
+    ),
+    pytest.param(
+        554,
+        "4.4.7",
+        None,
+        "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>",
+        ("soft", "expired"),
+        id="expired",
+    ),
 ]
 
 
 @pytest.mark.parametrize("smtp_code, enhanced_code, bounce_type, diagnostic, expected", RECEIVERS)
 def test_receivers_replies_are_read_in_context(smtp_code, enhanced_code, bounce_type, diagnostic, expected):
-    assert verdict(smtp_code=smtp_code, enhanced_code=enhanced_code, bounce_type=bounce_type,
-                   diagnostic=diagnostic) == expected
+    assert (
+        verdict(
+            smtp_code=smtp_code, enhanced_code=enhanced_code, bounce_type=bounce_type, diagnostic=diagnostic
+        )
+        == expected
+    )
 
 
-@pytest.mark.parametrize("diagnostic, smtp, enhanced, expected", [
-    ("smtp; 550-5.1.1 The email account that you tried to reach does not exist.", 550, "5.1.1", "hard"),
-    ("550 #5.1.0 Address rejected.", 550, "5.1.0", "hard"),
-    # a relay quoting the receiver: the code after the quoted reply is the receiver's
-    ("smtp; 5.1.0 - Unknown address error 550-'5.7.1 <x@example.com>... Access denied'", 550, "5.7.1", "block"),
-    # a dotted version number is not a status code
-    ("421 4.7.0 [TSS04] Messages deferred due to unexpected volume - 4.16.55.1", 421, "4.7.0", "block"),
-    ("452 4.2.2 Mailbox full", 452, "4.2.2", "soft"),
-])
-def test_codes_are_parsed_from_the_diagnostic_when_the_columns_are_empty(diagnostic, smtp, enhanced, expected):
+@pytest.mark.parametrize(
+    "diagnostic, smtp, enhanced, expected",
+    [
+        ("smtp; 550-5.1.1 The email account that you tried to reach does not exist.", 550, "5.1.1", "hard"),
+        ("550 #5.1.0 Address rejected.", 550, "5.1.0", "hard"),
+        # a relay quoting the receiver: the code after the quoted reply is the receiver's
+        (
+            "smtp; 5.1.0 - Unknown address error 550-'5.7.1 <x@example.com>... Access denied'",
+            550,
+            "5.7.1",
+            "block",
+        ),
+        # a dotted version number is not a status code
+        ("421 4.7.0 [TSS04] Messages deferred due to unexpected volume - 4.16.55.1", 421, "4.7.0", "block"),
+        ("452 4.2.2 Mailbox full", 452, "4.2.2", "soft"),
+    ],
+)
+def test_codes_are_parsed_from_the_diagnostic_when_the_columns_are_empty(
+    diagnostic, smtp, enhanced, expected
+):
     row = classify({"diagnostic": diagnostic}).row(0, named=True)
-    assert (row["reply_smtp_code"], row["reply_enhanced_code"], row["bounce_class"]) == (smtp, enhanced, expected)
+    assert (row["reply_smtp_code"], row["reply_enhanced_code"], row["bounce_class"]) == (
+        smtp,
+        enhanced,
+        expected,
+    )
     assert row["smtp_code"] is None and row["enhanced_code"] is None  # the columns stay as read
 
 
 def test_a_generic_x00_column_gives_way_to_the_specific_code_in_the_text():
     row = classify({"enhanced_code": "5.0.0", "diagnostic": "550 5.2.2 Quota"}).row(0, named=True)
     assert (row["reply_enhanced_code"], row["bounce_class"], row["bounce_rule"]) == (
-        "5.2.2", "soft", "code-mailbox-full")
+        "5.2.2",
+        "soft",
+        "code-mailbox-full",
+    )
 
 
-@pytest.mark.parametrize("reply, expected", [
-    ({"enhanced_code": "5.1.1"}, ("hard", "user_unknown", "code-bad-mailbox")),
-    ({"enhanced_code": "5.2.2", "bounce_type": "hard"}, ("soft", "mailbox_full", "code-mailbox-full")),
-    ({"enhanced_code": "5.7.1", "bounce_type": "hard"}, ("block", "policy", "code-security-policy")),
-    ({"smtp_code": 550, "bounce_type": "hard"}, ("hard", "unclassified", "platform-says-hard")),
-    ({"smtp_code": 550, "bounce_type": "soft"}, ("soft", "unclassified", "platform-says-soft")),
-    ({"smtp_code": 421}, ("soft", "temporary_failure", "reply-transient")),
-    ({"smtp_code": 550}, ("unknown", "unclassified", "unrecognised")),
-    ({}, ("unknown", "unclassified", "unrecognised")),
-])
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ({"enhanced_code": "5.1.1"}, ("hard", "user_unknown", "code-bad-mailbox")),
+        ({"enhanced_code": "5.2.2", "bounce_type": "hard"}, ("soft", "mailbox_full", "code-mailbox-full")),
+        ({"enhanced_code": "5.7.1", "bounce_type": "hard"}, ("block", "policy", "code-security-policy")),
+        ({"smtp_code": 550, "bounce_type": "hard"}, ("hard", "unclassified", "platform-says-hard")),
+        ({"smtp_code": 550, "bounce_type": "soft"}, ("soft", "unclassified", "platform-says-soft")),
+        ({"smtp_code": 421}, ("soft", "temporary_failure", "reply-transient")),
+        ({"smtp_code": 550}, ("unknown", "unclassified", "unrecognised")),
+        ({}, ("unknown", "unclassified", "unrecognised")),
+    ],
+)
 def test_codes_alone_then_the_platform_then_the_reply_code(reply, expected):
     row = classify(reply).row(0, named=True)
     assert (row["bounce_class"], row["bounce_reason"], row["bounce_rule"]) == expected
 
 
 def test_only_bounces_are_classified_and_every_row_is_kept():
-    out = classify({"diagnostic": "550 5.1.1 user unknown"},
-                   {"event": "delivered", "smtp_code": 250},
-                   {"event": "complaint", "diagnostic": "abuse report"},
-                   {"diagnostic": "550 5.1.1 user unknown"})
+    out = classify(
+        {"diagnostic": "550 5.1.1 user unknown"},
+        {"event": "delivered", "smtp_code": 250},
+        {"event": "complaint", "diagnostic": "abuse report"},
+        {"diagnostic": "550 5.1.1 user unknown"},
+    )
     assert out["row_number"].to_list() == [1, 2, 3, 4]
     assert out["bounce_class"].to_list() == ["hard", None, None, "hard"]
 

@@ -22,11 +22,29 @@ def test_table_shows_each_row_masked_with_class_reason_and_rule():
     result = invoke(str(SAMPLE))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["row", "email", "event", "smtp_code", "enhanced_code", "class", "reason", "rule"]
-    assert lines[2].split() == ["1", "f***@example.com", "bounce", "452", "4.2.2", "soft", "mailbox_full",
-                                "mailbox-full"]
+    assert lines[0].split() == [
+        "row",
+        "email",
+        "event",
+        "smtp_code",
+        "enhanced_code",
+        "class",
+        "reason",
+        "rule",
+    ]
+    assert lines[2].split() == [
+        "1",
+        "f***@example.com",
+        "bounce",
+        "452",
+        "4.2.2",
+        "soft",
+        "mailbox_full",
+        "mailbox-full",
+    ]
     assert ["3", "b***@example.com", "bounce", "550", "5.7.1", "block", "blocklisted", "blocklisted"] in (
-        line.split() for line in lines)
+        line.split() for line in lines
+    )
     assert "gone@example.com" not in result.stdout and "g***@example.com" in result.stdout
     # the malformed row 12 is named on stderr, and a summary follows
     assert "row 12, column 'occurred_at'" in result.stderr
@@ -38,8 +56,16 @@ def test_json_and_csv_carry_the_same_rows():
     as_csv = list(csv.DictReader(io.StringIO(invoke(str(SAMPLE), "--format", "csv").stdout)))
     assert len(as_json) == len(as_csv) == 24
     gone = next(r for r in as_json if r["row"] == 17)
-    assert gone == {"row": 17, "email": "g***@example.com", "event": "bounce", "smtp_code": 550,
-                    "enhanced_code": "5.1.1", "class": "hard", "reason": "user_unknown", "rule": "user-unknown"}
+    assert gone == {
+        "row": 17,
+        "email": "g***@example.com",
+        "event": "bounce",
+        "smtp_code": 550,
+        "enhanced_code": "5.1.1",
+        "class": "hard",
+        "reason": "user_unknown",
+        "rule": "user-unknown",
+    }
     assert next(r for r in as_csv if r["row"] == "17")["rule"] == "user-unknown"
 
 
@@ -52,24 +78,31 @@ def test_codes_shown_are_those_parsed_from_the_diagnostic(tmp_path):
 
 def test_config_adds_the_pipelines_rules(tmp_path):
     (tmp_path / "rules.toml").write_text(
-        "[[rules]]\nid = 'local-full'\nclass = 'soft'\nreason = 'mailbox_full'\ntext = 'boite pleine'\n")
+        "[[rules]]\nid = 'local-full'\nclass = 'soft'\nreason = 'mailbox_full'\ntext = 'boite pleine'\n"
+    )
     (tmp_path / "p.toml").write_text(
         '[store]\ndatabase = "s.duckdb"\noutput = "out"\n'
         '[[sources]]\nname = "crm"\nkind = "contacts"\npath = "c.csv"\n'
-        '[bounces]\nrules = "rules.toml"\n')
+        '[bounces]\nrules = "rules.toml"\n'
+    )
     log = tmp_path / "b.csv"
-    log.write_text('email,occurred_at,smtp_code,diagnostic\nx@example.com,2026-01-01,550,"550 boite pleine"\n')
+    log.write_text(
+        'email,occurred_at,smtp_code,diagnostic\nx@example.com,2026-01-01,550,"550 boite pleine"\n'
+    )
     assert json.loads(invoke(str(log), "--format", "json").stdout)[0]["rule"] == "unrecognised"
     with_rules = invoke(str(log), "--config", str(tmp_path / "p.toml"), "--format", "json")
     assert json.loads(with_rules.stdout)[0]["rule"] == "local-full"
 
 
 def test_a_bad_rules_file_is_a_config_error(tmp_path):
-    (tmp_path / "rules.toml").write_text("[[rules]]\nid = 'x'\nclass = 'hard'\nreason = 'r'\ntext = '(?<=x)'\n")
+    (tmp_path / "rules.toml").write_text(
+        "[[rules]]\nid = 'x'\nclass = 'hard'\nreason = 'r'\ntext = '(?<=x)'\n"
+    )
     (tmp_path / "p.toml").write_text(
         '[store]\ndatabase = "s.duckdb"\noutput = "out"\n'
         '[[sources]]\nname = "crm"\nkind = "contacts"\npath = "c.csv"\n'
-        '[bounces]\nrules = "rules.toml"\n')
+        '[bounces]\nrules = "rules.toml"\n'
+    )
     result = invoke(str(SAMPLE), "--config", str(tmp_path / "p.toml"))
     assert result.exit_code == 2
     assert "bounce rule 'x' (rules.toml): text is not a valid RE2 regular expression" in result.stderr

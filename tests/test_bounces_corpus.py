@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from listhygiene.rules.bounces import classify_frame, load_ruleset
 from listhygiene.ingest.reading import read_input
+from listhygiene.rules.bounces import classify_frame, load_ruleset
 
 CORPUS = Path(__file__).parent / "data" / "corpora" / "sisimai_bounces.csv"
 
@@ -19,8 +19,20 @@ CORPUS = Path(__file__).parent / "data" / "corpora" / "sisimai_bounces.csv"
 # figures (they cannot be reached from an ESP log's columns), and so is notaccept given as 4xx.
 HARD = {"userunknown", "hostunknown", "hasmoved", "notaccept"}
 SOFT = {"mailboxfull", "exceedlimit", "mesgtoobig", "systemfull", "expired"}
-BLOCK = {"blocked", "badreputation", "spamdetected", "authfailure", "requireptr", "policyviolation",
-         "securityerror", "speeding", "toomanyconn", "norelaying", "virusdetected", "contenterror"}
+BLOCK = {
+    "blocked",
+    "badreputation",
+    "spamdetected",
+    "authfailure",
+    "requireptr",
+    "policyviolation",
+    "securityerror",
+    "speeding",
+    "toomanyconn",
+    "norelaying",
+    "virusdetected",
+    "contenterror",
+}
 
 
 def expected_class(reason: str, hard: bool) -> str | None:
@@ -41,15 +53,19 @@ def verdicts(tmp_path_factory) -> pl.DataFrame:
         out.writerow(["email", "occurred_at", "event", "enhanced_code", "diagnostic"])
         for i, row in enumerate(corpus, start=1):
             event = "delivered" if row["action"] == "deliverable" else "bounce"
-            out.writerow([f"r{i}@example.test", "2026-01-01T00:00:00Z", event, row["status"],
-                          row["diagnostic"]])
+            out.writerow(
+                [f"r{i}@example.test", "2026-01-01T00:00:00Z", event, row["status"], row["diagnostic"]]
+            )
     read = read_input(log, source="corpus", kind="bounces")
     assert read.quarantine.height == 0 and read.rows.height == len(corpus)
     classified = classify_frame(read.rows, load_ruleset())
-    expected = pl.DataFrame({
-        "row_number": list(range(1, len(corpus) + 1)),
-        "expected": [expected_class(r["expected_reason"], r["expected_hard"] == "true") for r in corpus],
-    }, schema={"row_number": pl.Int64, "expected": pl.String})
+    expected = pl.DataFrame(
+        {
+            "row_number": list(range(1, len(corpus) + 1)),
+            "expected": [expected_class(r["expected_reason"], r["expected_hard"] == "true") for r in corpus],
+        },
+        schema={"row_number": pl.Int64, "expected": pl.String},
+    )
     return classified.join(expected, on="row_number").filter(pl.col("expected").is_not_null())
 
 
@@ -71,7 +87,8 @@ def test_the_figures_cover_the_rows_the_readme_names(verdicts):
 def test_agreement_with_sisimai_meets_the_targets(verdicts):
     result = figures(verdicts)
     misses = verdicts.filter(pl.col("bounce_class") != pl.col("expected")).select(
-        "row_number", "expected", "bounce_class", "bounce_rule", "diagnostic")
+        "row_number", "expected", "bounce_class", "bounce_rule", "diagnostic"
+    )
     assert result["hard_recall"] >= 0.95, (result, misses)
     assert result["false_hard"] <= 0.03, (result, misses)
     assert result["class_agreement"] >= 0.85, (result, misses)
@@ -87,8 +104,12 @@ def corpus_specific_tokens() -> set[str]:
 
 def test_no_rule_names_a_host_or_id_of_the_corpus():
     rules_text = resources.files("listhygiene.rules").joinpath("bounce_rules.toml").read_text("utf-8").lower()
-    patterns = " ".join(filter(None, (getattr(r, key) for r in load_ruleset().rules
-                                      for key in ("text", "enhanced_code", "smtp_code")))).lower()
+    patterns = " ".join(
+        filter(
+            None,
+            (getattr(r, key) for r in load_ruleset().rules for key in ("text", "enhanced_code", "smtp_code")),
+        )
+    ).lower()
     named = sorted(t for t in corpus_specific_tokens() if t in patterns)
     assert named == [], f"rules name corpus-specific strings: {named}"
     assert "sisimai" not in rules_text

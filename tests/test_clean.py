@@ -24,9 +24,9 @@ AUDIENCES = Path(__file__).parent / "data" / "audiences"
 # Addresses seen only in the logs: a complaint, and a hard bounce.
 EXTRA_LOGS = {
     "unsubscribes_extra.csv": "email,occurred_at,event,source\n"
-                              "stranger@example.com,2026-11-19T08:00:00Z,complaint,complaint\n",
+    "stranger@example.com,2026-11-19T08:00:00Z,complaint,complaint\n",
     "bounces_extra.csv": "email,occurred_at,event,campaign_id,smtp_code,enhanced_code,diagnostic\n"
-                         "ghost@example.com,2026-11-19T08:00:00Z,bounce,C-16,550,5.1.1,550 5.1.1 user unknown\n",
+    "ghost@example.com,2026-11-19T08:00:00Z,bounce,C-16,550,5.1.1,550 5.1.1 user unknown\n",
 }
 
 
@@ -48,18 +48,43 @@ def read_csv_rows(path: Path) -> list[list[str]]:
 
 # (audience, options, removed: {data row number: reason}); every other row is kept
 CASES = {
-    "offers marketing": ("offers.csv", ["--list", "offers"], {
-        2: "unsubscribed", 3: "unsubscribed", 5: "complaint", 7: "do_not_contact", 8: "hard_bounce",
-        9: "soft_bounce_limit", 10: "not_in_source", 11: "unconfirmed", 12: "source_cleaned",
-        13: "invalid_address", 14: "unsubscribed", 15: "not_on_list", 16: "complaint",
-        17: "duplicate", 19: "invalid_address", 20: "hard_bounce"}),
-    "offers transactional": ("offers.csv", ["--category", "transactional"], {
-        8: "hard_bounce", 13: "invalid_address", 17: "duplicate", 19: "invalid_address",
-        20: "hard_bounce"}),
-    "staff-news, BOM and CRLF": ("staff_news_bom_crlf.csv", ["--list", "staff-news"], {
-        1: "unsubscribed", 3: "list_unsubscribed", 5: "duplicate"}),
+    "offers marketing": (
+        "offers.csv",
+        ["--list", "offers"],
+        {
+            2: "unsubscribed",
+            3: "unsubscribed",
+            5: "complaint",
+            7: "do_not_contact",
+            8: "hard_bounce",
+            9: "soft_bounce_limit",
+            10: "not_in_source",
+            11: "unconfirmed",
+            12: "source_cleaned",
+            13: "invalid_address",
+            14: "unsubscribed",
+            15: "not_on_list",
+            16: "complaint",
+            17: "duplicate",
+            19: "invalid_address",
+            20: "hard_bounce",
+        },
+    ),
+    "offers transactional": (
+        "offers.csv",
+        ["--category", "transactional"],
+        {8: "hard_bounce", 13: "invalid_address", 17: "duplicate", 19: "invalid_address", 20: "hard_bounce"},
+    ),
+    "staff-news, BOM and CRLF": (
+        "staff_news_bom_crlf.csv",
+        ["--list", "staff-news"],
+        {1: "unsubscribed", 3: "list_unsubscribed", 5: "duplicate"},
+    ),
     "email column named on the command line": (
-        "contact_column.csv", ["--list", "staff-news", "--email-column", "contact"], {3: "not_on_list"}),
+        "contact_column.csv",
+        ["--list", "staff-news", "--email-column", "contact"],
+        {3: "not_on_list"},
+    ),
 }
 
 
@@ -71,9 +96,9 @@ def test_clean_keeps_sendable_rows_as_they_were_and_removes_the_rest_with_reason
 
     header, *rows = read_csv_rows(AUDIENCES / name)
     kept = [row for number, row in enumerate(rows, start=1) if number not in removed_reasons]
-    assert read_csv_rows(out) == [header] + kept
+    assert read_csv_rows(out) == [header, *kept]
     removed_header, *removed = read_csv_rows(tmp_path / "clean.removed.csv")
-    assert removed_header == header + ["reason", "detail"]
+    assert removed_header == [*header, "reason", "detail"]
     assert [r[:-2] for r in removed] == [row for n, row in enumerate(rows, start=1) if n in removed_reasons]
     assert [r[-2] for r in removed] == [removed_reasons[n] for n in sorted(removed_reasons)]
     assert all(r[-1] for r in removed)  # every removal says why
@@ -83,8 +108,10 @@ def test_details_say_why_with_lineage(published, tmp_path):
     out = tmp_path / "offers_clean.csv"
     invoke("clean", AUDIENCES / "offers.csv", "--config", published, "--list", "offers", "--out", out)
     details = {row[0]: row[-1] for row in read_csv_rows(tmp_path / "offers_clean.removed.csv")[1:]}
-    assert details["3"] == ("global unsubscribe (contact) on campaign C-15, 2026-11-19T12:30Z "
-                            "(platform_unsubscribes:unsubscribes.csv row 3)")
+    assert details["3"] == (
+        "global unsubscribe (contact) on campaign C-15, 2026-11-19T12:30Z "
+        "(platform_unsubscribes:unsubscribes.csv row 3)"
+    )
     assert "(platform_unsubscribes:unsubscribes_extra.csv row 1)" in details["16"]
     assert details["13"] == '"not-an-address" is not a valid address'
     assert details["17"] == "same address as row 1"
@@ -95,33 +122,65 @@ def test_details_say_why_with_lineage(published, tmp_path):
 
 def test_bom_crlf_and_quoted_fields_are_written_back_as_they_came(published, tmp_path):
     out = tmp_path / "staff.csv"
-    invoke("clean", AUDIENCES / "staff_news_bom_crlf.csv", "--config", published, "--list", "staff-news",
-           "--out", out)
-    assert out.read_bytes() == (
-        "\ufeffFirst name,Last name,E-Mail,Notes\r\n"
-        'Megan,M,megan@acme.example,"line one\r\nline two"\r\n'
-        "Li,Wei,li.wei@acme.example,signed up again\r\n").encode()
+    invoke(
+        "clean",
+        AUDIENCES / "staff_news_bom_crlf.csv",
+        "--config",
+        published,
+        "--list",
+        "staff-news",
+        "--out",
+        out,
+    )
+    assert (
+        out.read_bytes()
+        == (
+            "\ufeffFirst name,Last name,E-Mail,Notes\r\n"
+            'Megan,M,megan@acme.example,"line one\r\nline two"\r\n'
+            "Li,Wei,li.wei@acme.example,signed up again\r\n"
+        ).encode()
+    )
     removed = (tmp_path / "staff.removed.csv").read_bytes()
     assert removed.startswith("\ufeffFirst name,Last name,E-Mail,Notes,reason,detail\r\n".encode())
-    assert (b'Tom,Baker,Tom Baker <Tom.Baker@ACME.example>,"forwarded the newsletter, a colleague '
-            b'clicked unsubscribe",unsubscribed,') in removed
+    assert (
+        b'Tom,Baker,Tom Baker <Tom.Baker@ACME.example>,"forwarded the newsletter, a colleague '
+        b'clicked unsubscribe",unsubscribed,'
+    ) in removed
 
 
 def test_gzipped_csv_is_read_and_written_back_plain(published, tmp_path):
     audience = tmp_path / "staff.csv.gz"
     audience.write_bytes(gzip.compress((AUDIENCES / "staff_news_bom_crlf.csv").read_bytes()))
     invoke("clean", audience, "--config", published, "--list", "staff-news", "--out", tmp_path / "staff.csv")
-    assert (tmp_path / "staff.csv").read_bytes().startswith("\ufeffFirst name,Last name,E-Mail,Notes\r\n".encode())
-    assert [row[2] for row in read_csv_rows(tmp_path / "staff.csv")[1:]] == ["megan@acme.example", "li.wei@acme.example"]
+    assert (
+        (tmp_path / "staff.csv")
+        .read_bytes()
+        .startswith("\ufeffFirst name,Last name,E-Mail,Notes\r\n".encode())
+    )
+    assert [row[2] for row in read_csv_rows(tmp_path / "staff.csv")[1:]] == [
+        "megan@acme.example",
+        "li.wei@acme.example",
+    ]
 
 
 def test_nested_parquet_columns_need_a_parquet_output(published, tmp_path):
     audience = tmp_path / "nested.parquet"
     pl.DataFrame({"email": ["megan@acme.example"], "tags": [["vip", "staff"]]}).write_parquet(audience)
-    result = invoke("clean", audience, "--config", published, "--list", "staff-news",
-                    "--out", tmp_path / "out.csv", expect=2)
+    result = invoke(
+        "clean",
+        audience,
+        "--config",
+        published,
+        "--list",
+        "staff-news",
+        "--out",
+        tmp_path / "out.csv",
+        expect=2,
+    )
     assert "column 'tags' holds lists or structs" in result.stderr and not (tmp_path / "out.csv").exists()
-    invoke("clean", audience, "--config", published, "--list", "staff-news", "--out", tmp_path / "out.parquet")
+    invoke(
+        "clean", audience, "--config", published, "--list", "staff-news", "--out", tmp_path / "out.parquet"
+    )
     assert pl.read_parquet(tmp_path / "out.parquet")["tags"].to_list() == [["vip", "staff"]]
 
 
@@ -145,7 +204,7 @@ def test_parquet_in_parquet_out_keeps_types_and_order(published, tmp_path):
     removed_ids = set(CASES["offers marketing"][2])
     assert pl.read_parquet(out).equals(original.filter(~pl.col("id").is_in(removed_ids)))
     removed = pl.read_parquet(tmp_path / "clean.removed.parquet")
-    assert removed.columns == original.columns + ["reason", "detail"]
+    assert removed.columns == [*original.columns, "reason", "detail"]
     assert removed.drop("reason", "detail").equals(original.filter(pl.col("id").is_in(removed_ids)))
     assert removed["reason"].to_list() == [CASES["offers marketing"][2][i] for i in sorted(removed_ids)]
 
@@ -153,8 +212,18 @@ def test_parquet_in_parquet_out_keeps_types_and_order(published, tmp_path):
 def test_formats_follow_the_output_names(published, tmp_path):
     """CSV in, Parquet out (text columns); Parquet in, CSV out (values as text)."""
     out = tmp_path / "from_csv.parquet"
-    invoke("clean", AUDIENCES / "offers.csv", "--config", published, "--list", "offers", "--out", out,
-           "--removed", tmp_path / "removed.csv")
+    invoke(
+        "clean",
+        AUDIENCES / "offers.csv",
+        "--config",
+        published,
+        "--list",
+        "offers",
+        "--out",
+        out,
+        "--removed",
+        tmp_path / "removed.csv",
+    )
     kept = pl.read_parquet(out)
     assert kept.columns == ["id", "Name", "Email", "Note"] and kept.schema["id"] == pl.String
     assert kept["id"].to_list() == ["1", "4", "6", "18"]
@@ -168,8 +237,16 @@ def test_formats_follow_the_output_names(published, tmp_path):
 
 
 def test_summary_counts_kept_and_removed_by_reason(published, tmp_path):
-    result = invoke("clean", AUDIENCES / "offers.csv", "--config", published, "--list", "offers",
-                    "--out", tmp_path / "clean.csv")
+    result = invoke(
+        "clean",
+        AUDIENCES / "offers.csv",
+        "--config",
+        published,
+        "--list",
+        "offers",
+        "--out",
+        tmp_path / "clean.csv",
+    )
     first, header, _, *rows = result.stdout.splitlines()
     assert "(list offers, marketing) against run 20261121T060000Z-" in first
     assert "addresses from column 'Email'" in first
@@ -181,9 +258,19 @@ def test_summary_counts_kept_and_removed_by_reason(published, tmp_path):
     assert removed["unsubscribed"] == 3 and removed["duplicate"] == 1 and sum(removed.values()) == 16
     assert {c[3] for c in cells if c[0] == "removed"} == {str(tmp_path / "clean.removed.csv")}
     reasons = list(removed)
-    assert reasons == ["complaint", "hard_bounce", "unsubscribed", "do_not_contact", "source_cleaned",
-                       "soft_bounce_limit", "invalid_address", "unconfirmed", "not_in_source",
-                       "not_on_list", "duplicate"]  # SPEC precedence, then clean's own
+    assert reasons == [
+        "complaint",
+        "hard_bounce",
+        "unsubscribed",
+        "do_not_contact",
+        "source_cleaned",
+        "soft_bounce_limit",
+        "invalid_address",
+        "unconfirmed",
+        "not_in_source",
+        "not_on_list",
+        "duplicate",
+    ]  # SPEC precedence, then clean's own
 
 
 def test_header_only_audience_gives_header_only_files(published, tmp_path):
@@ -200,9 +287,14 @@ def test_audience_columns_named_reason_and_detail_are_kept(published, tmp_path):
     invoke("clean", audience, "--config", published, "--list", "staff-news", "--out", tmp_path / "o.csv")
     assert read_csv_rows(tmp_path / "o.removed.csv") == [
         ["email", "reason", "listhygiene_reason", "listhygiene_detail"],
-        ["tom.baker@acme.example", "newsletter promo", "unsubscribed",
-         "global unsubscribe (contact) on campaign C-16, 2026-11-20T14:05Z "
-         "(platform_unsubscribes:unsubscribes.csv row 8)"]]
+        [
+            "tom.baker@acme.example",
+            "newsletter promo",
+            "unsubscribed",
+            "global unsubscribe (contact) on campaign C-16, 2026-11-20T14:05Z "
+            "(platform_unsubscribes:unsubscribes.csv row 8)",
+        ],
+    ]
 
 
 def _zip_bytes() -> bytes:
@@ -213,14 +305,23 @@ def _zip_bytes() -> bytes:
 
 
 BAD_AUDIENCES = {
-    "no email column": (AUDIENCES / "no_email_column.csv", [],
-                        ["no_email_column.csv", "no email column", "'name', 'phone'", "--email-column"]),
+    "no email column": (
+        AUDIENCES / "no_email_column.csv",
+        [],
+        ["no_email_column.csv", "no email column", "'name', 'phone'", "--email-column"],
+    ),
     "semicolon separated": (AUDIENCES / "semicolons.csv", [], ["no email column", "separated by ';'"]),
-    "more fields than the header": (AUDIENCES / "extra_field.csv", [],
-                                    ["extra_field.csv", "row 2", "more fields than the header's 2"]),
+    "more fields than the header": (
+        AUDIENCES / "extra_field.csv",
+        [],
+        ["extra_field.csv", "row 2", "more fields than the header's 2"],
+    ),
     "two email columns": (AUDIENCES / "two_email_columns.csv", [], ["appears 2 times", "--email-column"]),
-    "email column named wrongly": (AUDIENCES / "offers.csv", ["--email-column", "mail_addr"],
-                                   ["no column named 'mail_addr'", "'Email'"]),
+    "email column named wrongly": (
+        AUDIENCES / "offers.csv",
+        ["--email-column", "mail_addr"],
+        ["no column named 'mail_addr'", "'Email'"],
+    ),
     "an Excel workbook": (_zip_bytes(), [], ["ZIP archive", "Save the sheet as CSV"]),
     "binary": (bytes(range(256)) * 8, [], ["binary, not a CSV"]),
     "zero bytes": (b"", [], ["empty (zero bytes)"]),
@@ -240,8 +341,18 @@ def test_unusable_audience_exits_3_and_writes_nothing(published, tmp_path, case)
         if source is not None:
             audience.write_bytes(source)
     before = sorted(p.name for p in tmp_path.iterdir())
-    result = invoke("clean", audience, "--config", published, "--list", "offers", *options,
-                    "--out", tmp_path / "clean.csv", expect=3)
+    result = invoke(
+        "clean",
+        audience,
+        "--config",
+        published,
+        "--list",
+        "offers",
+        *options,
+        "--out",
+        tmp_path / "clean.csv",
+        expect=3,
+    )
     for fragment in fragments:
         assert fragment in result.stderr, f"{fragment!r} not in {result.stderr!r}"
     assert "Traceback" not in result.output
@@ -251,24 +362,29 @@ def test_unusable_audience_exits_3_and_writes_nothing(published, tmp_path, case)
 def test_existing_outputs_are_not_replaced_without_force(published, tmp_path):
     out, removed = tmp_path / "clean.csv", tmp_path / "clean.removed.csv"
     removed.write_text("keep me\n")
-    result = invoke("clean", AUDIENCES / "offers.csv", "--config", published, "--list", "offers",
-                    "--out", out, expect=2)
+    result = invoke(
+        "clean", AUDIENCES / "offers.csv", "--config", published, "--list", "offers", "--out", out, expect=2
+    )
     assert "clean.removed.csv exists already" in result.stderr and "--force" in result.stderr
     assert not out.exists() and removed.read_text() == "keep me\n"
 
-    invoke("clean", AUDIENCES / "offers.csv", "--config", published, "--list", "offers", "--out", out,
-           "--force")
+    invoke(
+        "clean", AUDIENCES / "offers.csv", "--config", published, "--list", "offers", "--out", out, "--force"
+    )
     assert len(read_csv_rows(out)) == 5 and len(read_csv_rows(removed)) == 17
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--list", "ofers"], "list 'ofers' is not in run 20261121T060000Z-"),
-    ([], "marketing mail goes to a list: pass --list"),
-    (["--list", "offers", "--removed", "{out}"], "--out and --removed are the same file"),
-    (["--list", "offers", "--out", "{tmp}/clean.txt"], "must end in .csv or .parquet"),
-    (["--list", "offers", "--out", "{tmp}/no/such/folder/clean.csv"], "does not exist"),
-    (["--list", "offers", "--category", "bulk"], "'bulk' is not one of 'marketing', 'transactional'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--list", "ofers"], "list 'ofers' is not in run 20261121T060000Z-"),
+        ([], "marketing mail goes to a list: pass --list"),
+        (["--list", "offers", "--removed", "{out}"], "--out and --removed are the same file"),
+        (["--list", "offers", "--out", "{tmp}/clean.txt"], "must end in .csv or .parquet"),
+        (["--list", "offers", "--out", "{tmp}/no/such/folder/clean.csv"], "does not exist"),
+        (["--list", "offers", "--category", "bulk"], "'bulk' is not one of 'marketing', 'transactional'"),
+    ],
+)
 def test_usage_errors_exit_2(published, tmp_path, options, message):
     out = tmp_path / "clean.csv"
     options = [o.format(out=out, tmp=tmp_path) for o in options]
@@ -281,21 +397,44 @@ def test_usage_errors_exit_2(published, tmp_path, options, message):
 
 def test_nothing_published_yet_exits_2(tmp_path):
     config = copy_sample(tmp_path)
-    result = invoke("clean", AUDIENCES / "offers.csv", "--config", config, "--list", "offers",
-                    "--out", tmp_path / "clean.csv", expect=2)
+    result = invoke(
+        "clean",
+        AUDIENCES / "offers.csv",
+        "--config",
+        config,
+        "--list",
+        "offers",
+        "--out",
+        tmp_path / "clean.csv",
+        expect=2,
+    )
     assert "no published run" in result.stderr
 
 
 def test_clean_reads_only_published_outputs_so_a_run_going_on_does_not_stop_it(published, tmp_path):
     database = published.parent.parent / "state/sample.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(database)!r}); "
-                               "print('ready', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(database)!r}); "
+            "print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
-        invoke("clean", AUDIENCES / "offers.csv", "--config", published, "--list", "offers",
-               "--out", tmp_path / "clean.csv")
+        invoke(
+            "clean",
+            AUDIENCES / "offers.csv",
+            "--config",
+            published,
+            "--list",
+            "offers",
+            "--out",
+            tmp_path / "clean.csv",
+        )
     finally:
         holder.kill()
         holder.wait()

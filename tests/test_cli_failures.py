@@ -9,9 +9,10 @@ import os
 import duckdb
 import pytest
 
-from conftest import copy_sample, invoke
 from listhygiene import store
 from listhygiene.config import load_config
+
+from conftest import copy_sample, invoke
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
@@ -58,20 +59,18 @@ def _truncated_gzip() -> bytes:
 
 BROKEN_INPUTS = {
     "missing column": (
-        "unsubscribes_2026-11-21.csv", b"email,event\r\nx@example.com,unsubscribe\r\n",
-        ["unsubscribes_2026-11-21.csv", "'occurred_at'"]),
+        "unsubscribes_2026-11-21.csv",
+        b"email,event\r\nx@example.com,unsubscribe\r\n",
+        ["unsubscribes_2026-11-21.csv", "'occurred_at'"],
+    ),
     "unparsable timestamps": (
         "bounces_2026-11-21.csv",
         b"email,occurred_at,event\nx@example.com,yesterday,bounce\ny@example.com,21/11/2026,bounce\n",
-        ["bounces_2026-11-21.csv", "row 1", "'occurred_at'", "yesterday", "2 of 2 rows"]),
-    "zero-byte contacts export": (
-        "contacts_2026-11-22.csv", b"", ["contacts_2026-11-22.csv", "zero-byte"]),
-    "binary file": (
-        "contacts_2026-11-22.csv", bytes(range(256)) * 40, ["contacts_2026-11-22.csv"]),
-    "truncated gzip": (
-        "bounces_2026-11-21.csv.gz",
-        _truncated_gzip(),
-        ["bounces_2026-11-21.csv.gz"]),
+        ["bounces_2026-11-21.csv", "row 1", "'occurred_at'", "yesterday", "2 of 2 rows"],
+    ),
+    "zero-byte contacts export": ("contacts_2026-11-22.csv", b"", ["contacts_2026-11-22.csv", "zero-byte"]),
+    "binary file": ("contacts_2026-11-22.csv", bytes(range(256)) * 40, ["contacts_2026-11-22.csv"]),
+    "truncated gzip": ("bounces_2026-11-21.csv.gz", _truncated_gzip(), ["bounces_2026-11-21.csv.gz"]),
 }
 
 
@@ -110,8 +109,11 @@ def test_log_source_matching_nothing_is_a_warning(tmp_path):
 def test_a_few_bad_rows_are_quarantined_and_the_run_goes_on(after_night_one):
     config = after_night_one
     rows = "".join(f"u{i}@example.com,2026-11-20T12:00:00Z,unsubscribe\n" for i in range(40))
-    add_file(config, "unsubscribes_2026-11-21.csv", (
-        "email,occurred_at,event\n" + rows + "u99@example.com,2026-11-20T12:00:00Z,explode\n").encode())
+    add_file(
+        config,
+        "unsubscribes_2026-11-21.csv",
+        ("email,occurred_at,event\n" + rows + "u99@example.com,2026-11-20T12:00:00Z,explode\n").encode(),
+    )
     invoke("run", "--config", config, "--as-of", NIGHT_2)
     import polars as pl
 
@@ -121,16 +123,27 @@ def test_a_few_bad_rows_are_quarantined_and_the_run_goes_on(after_night_one):
     assert "explode" in bad["error"][0] and "u99@example.com" in bad["raw"][0]
 
 
-@pytest.mark.parametrize("toml, expected", [
-    ("[store]\ndatabase = 'x.duckdb'\n", "[store]"),
-    ("not toml at all [", "is not valid TOML"),
-    ("[store]\ndatabase='x'\noutput='y'\n[[sources]]\nname='c'\nkind='contacts'\npath='*.csv'\n"
-     "[policy]\nsoft_bounce_limt = 3\n", "unknown key 'soft_bounce_limt'"),
-    ("[store]\ndatabase='x'\noutput='y'\n[[sources]]\nname='c'\nkind='contact'\npath='*.csv'\n",
-     "kind 'contact' is not one of contacts, unsubscribes, bounces"),
-    ("[store]\ndatabase='x'\noutput='y'\n[[sources]]\nname='c'\nkind='contacts'\npath='*.csv'\n"
-     "[policy]\nmax_list_drop_fraction = 20\n", "max_list_drop_fraction must be a fraction"),
-])
+@pytest.mark.parametrize(
+    "toml, expected",
+    [
+        ("[store]\ndatabase = 'x.duckdb'\n", "[store]"),
+        ("not toml at all [", "is not valid TOML"),
+        (
+            "[store]\ndatabase='x'\noutput='y'\n[[sources]]\nname='c'\nkind='contacts'\npath='*.csv'\n"
+            "[policy]\nsoft_bounce_limt = 3\n",
+            "unknown key 'soft_bounce_limt'",
+        ),
+        (
+            "[store]\ndatabase='x'\noutput='y'\n[[sources]]\nname='c'\nkind='contact'\npath='*.csv'\n",
+            "kind 'contact' is not one of contacts, unsubscribes, bounces",
+        ),
+        (
+            "[store]\ndatabase='x'\noutput='y'\n[[sources]]\nname='c'\nkind='contacts'\npath='*.csv'\n"
+            "[policy]\nmax_list_drop_fraction = 20\n",
+            "max_list_drop_fraction must be a fraction",
+        ),
+    ],
+)
 def test_config_errors_exit_2(tmp_path, toml, expected):
     config = tmp_path / "p.toml"
     config.write_text(toml)
@@ -180,9 +193,14 @@ def test_a_store_in_use_by_another_process_exits_5(after_night_one):
     config = after_night_one
     store = config.parent.parent / "state" / "sample.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, sys, time; c = duckdb.connect({str(store)!r}); print('ready', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(store)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         result = invoke("run", "--config", config, "--as-of", NIGHT_2, expect=5)
@@ -228,7 +246,8 @@ def test_out_of_memory_in_a_rule_model_names_the_model(after_night_one, monkeypa
     result = invoke("run", "--config", config, "--as-of", NIGHT_2, expect=1)
     assert "Traceback" not in result.output
     assert "more memory than DuckDB may use while building model status_reasons (Out of Memory" in (
-        result.stderr)
+        result.stderr
+    )
     assert "Nothing was published and the store is unchanged" in result.stderr
     assert_nothing_changed(config, before_state, before_published)
 
@@ -237,24 +256,27 @@ def test_a_full_disk_while_spilling_names_the_step_and_changes_nothing(after_nig
     """DuckDB spills what does not fit in memory beside the store; when that disk fills, the
     error names the step and the folder to free, without a traceback, and the run rolls back.
     Other I/O errors are not dressed up as a full disk."""
-    from listhygiene import logs
-    from listhygiene import pipeline
+    from listhygiene import logs, pipeline
 
     config = after_night_one
     before_state, before_published = store_state(config), published(config)
 
     def disk_full(*args, **kwargs):
         with logs.step("building model active_reasons"):
-            raise duckdb.IOException('IO Error: Could not write file "state/sample.duckdb.tmp/'
-                                     'duckdb_temp_1.tmp": No space left on device')
+            raise duckdb.IOException(
+                'IO Error: Could not write file "state/sample.duckdb.tmp/'
+                'duckdb_temp_1.tmp": No space left on device'
+            )
 
     monkeypatch.setattr(pipeline, "evaluate", disk_full)
     result = invoke("run", "--config", config, "--as-of", NIGHT_2, expect=1)
     assert "Traceback" not in result.output
     error = result.stderr.splitlines()[-1]
     assert error.startswith("error: the disk filled while building model active_reasons (IO Error")
-    assert ("(<store>.rules) and DuckDB what does not fit in memory (<store>.tmp); nothing was "
-            "published and the store is unchanged. Free disk space") in error
+    assert (
+        "(<store>.rules) and DuckDB what does not fit in memory (<store>.tmp); nothing was "
+        "published and the store is unchanged. Free disk space"
+    ) in error
     assert_nothing_changed(config, before_state, before_published)
     database = load_config(config).database
     assert not store.rule_tables_dir(database).exists()  # the failed run's rule tables are gone
@@ -265,11 +287,11 @@ def test_a_full_disk_while_spilling_names_the_step_and_changes_nothing(after_nig
 
 
 def test_verbose_times_every_model_and_output(sample_config):
-    result = invoke("--verbose", "--log-format", "json", "run", "--config", sample_config,
-                    "--as-of", NIGHT_1)
+    result = invoke("--verbose", "--log-format", "json", "run", "--config", sample_config, "--as-of", NIGHT_1)
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     debug = {line["message"].split(":")[0]: line["seconds"] for line in lines if line["level"] == "debug"}
     from listhygiene.rules.runner import RUN_MODELS
+
     assert {f"building model {name}" for name in RUN_MODELS} <= debug.keys()
     assert {"writing suppressions.parquet", "writing sendable.parquet"} <= debug.keys()
     assert any(key.startswith("loading ") for key in debug)

@@ -12,8 +12,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from conftest import copy_sample, invoke
 from listhygiene.checkpoints import POINTS
+
+from conftest import copy_sample, invoke
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
@@ -27,7 +28,9 @@ NEW_EVENTS = (
 def start_run(config: Path, as_of: str, **env) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "listhygiene.cli", "run", "--config", str(config), "--as-of", as_of],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, **env},
     )
 
@@ -59,7 +62,9 @@ def assert_consistent(tmp_path: Path) -> None:
     out = tmp_path / "out" / "sample"
     con = duckdb.connect(str(tmp_path / "state" / "sample.duckdb"), read_only=True)
     try:
-        in_store = {r for (r,) in con.execute("select run_id from runs where status = 'published'").fetchall()}
+        in_store = {
+            r for (r,) in con.execute("select run_id from runs where status = 'published'").fetchall()
+        }
         files = con.execute("select source, sha256, count(*) from input_files group by all").fetchall()
     finally:
         con.close()
@@ -102,9 +107,13 @@ def test_killed_run_leaves_a_consistent_state_and_the_rerun_is_correct(tmp_path,
     rerun = invoke("run", "--config", config, "--as-of", NIGHT_2)
     assert_consistent(tmp_path)
     repairs = [line for line in rerun.stderr.splitlines() if "repair:" in line]
-    expected = {"loading": [], "evaluated": [], "writing": ["removed the unfinished run"],
-                "committed": ["finished publishing run", "pointed latest at run"],
-                "published": ["pointed latest at run"]}[point]
+    expected = {
+        "loading": [],
+        "evaluated": [],
+        "writing": ["removed the unfinished run"],
+        "committed": ["finished publishing run", "pointed latest at run"],
+        "published": ["pointed latest at run"],
+    }[point]
     assert len(repairs) == len(expected) and all(e in r for e, r in zip(expected, repairs)), repairs
     assert pl.read_parquet(tmp_path / "out/sample/latest/sendable.parquet").equals(reference)
     assert "sam@realty.example" in reference.filter(pl.col("list_id") == "offers")["email"].to_list()
@@ -120,7 +129,7 @@ def test_two_runs_at_once_one_publishes_the_other_exits_5(tmp_path):
     second = start_run(config, NIGHT_2)
     _, second_err = second.communicate(timeout=60)
     assert second.returncode == 5, second_err
-    assert f"another run holds the lock" in second_err and f"pid {first.pid}" in second_err
+    assert "another run holds the lock" in second_err and f"pid {first.pid}" in second_err
 
     first.communicate(timeout=60)
     assert first.returncode == 0

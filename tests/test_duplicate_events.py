@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import polars as pl
@@ -13,21 +13,23 @@ from listhygiene import store
 from listhygiene.store.loading import mark_duplicate_events
 
 IDENTITY = store.EVENT_IDENTITY["unsubscribe_events"]
-T0 = datetime(2026, 11, 20, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, tzinfo=UTC)
 
 # Few values per column, nulls among them, so that equal events (and hash-equal candidates) are common.
-events = st.fixed_dictionaries({
-    "email": st.sampled_from(["ann@example.com", "bob@example.com"]),
-    "occurred_at": st.sampled_from([T0, T0 + timedelta(hours=1)]),
-    "event": st.sampled_from(["unsubscribe", "complaint"]),
-    "list_id": st.sampled_from([None, "news"]),
-    "origin": st.just("contact"),
-    "evidence": st.sampled_from([None, "form"]),
-    "campaign_id": st.sampled_from([None, "c1"]),
-    "event_ref": st.sampled_from([None, None, "sg-1", "sg-2"]),
-    # several rows of one record share its number (a platform record naming two recipients)
-    "row_number": st.integers(1, 3),
-})
+events = st.fixed_dictionaries(
+    {
+        "email": st.sampled_from(["ann@example.com", "bob@example.com"]),
+        "occurred_at": st.sampled_from([T0, T0 + timedelta(hours=1)]),
+        "event": st.sampled_from(["unsubscribe", "complaint"]),
+        "list_id": st.sampled_from([None, "news"]),
+        "origin": st.just("contact"),
+        "evidence": st.sampled_from([None, "form"]),
+        "campaign_id": st.sampled_from([None, "c1"]),
+        "event_ref": st.sampled_from([None, None, "sg-1", "sg-2"]),
+        # several rows of one record share its number (a platform record naming two recipients)
+        "row_number": st.integers(1, 3),
+    }
+)
 files = st.lists(st.lists(events, max_size=8), min_size=1, max_size=4)
 
 
@@ -36,7 +38,8 @@ def expected_marks(loaded: pl.DataFrame) -> list[bool]:
     others repeat it. An event with the platform's id is known by (email, id); one without, by
     every column of the identity, a missing value equal to a missing value."""
     by_id = pl.when(pl.col("event_ref").is_not_null()).then(
-        pl.concat_list(pl.col("email"), pl.col("event_ref")))
+        pl.concat_list(pl.col("email"), pl.col("event_ref"))
+    )
     by_identity = pl.concat_list(pl.col(c).cast(pl.String).fill_null("<null>") for c in IDENTITY)
     keyed = loaded.with_columns(key=by_id.otherwise(by_identity), same_kind=pl.col("event_ref").is_null())
     first = pl.int_range(pl.len()).over(["same_kind", "key"], order_by=["file_id", "row_number", "inserted"])
@@ -55,11 +58,15 @@ def test_every_repeat_of_an_event_is_marked_and_its_first_row_is_not(files):
         rows += batch
         if batch:
             frame = pl.DataFrame(batch).with_columns(email_raw=pl.col("email"), email_valid=True)  # noqa: F841
-            con.execute("insert into unsubscribe_events by name "
-                        "select * exclude (inserted) from frame order by inserted")
+            con.execute(
+                "insert into unsubscribe_events by name "
+                "select * exclude (inserted) from frame order by inserted"
+            )
         mark_duplicate_events(con, "unsubscribe_events", file_id)
-    loaded = con.sql("select file_id, row_number, rowid as inserted, is_duplicate, "
-                     f"event_ref, {', '.join(IDENTITY)} from unsubscribe_events order by rowid").pl()
+    loaded = con.sql(
+        "select file_id, row_number, rowid as inserted, is_duplicate, "
+        f"event_ref, {', '.join(IDENTITY)} from unsubscribe_events order by rowid"
+    ).pl()
     assert loaded["is_duplicate"].to_list() == expected_marks(loaded)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-from listhygiene.rules import runner
 from listhygiene import store
+from listhygiene.rules import runner
+
 from scenario import Scenario
 
 
@@ -33,8 +34,9 @@ def test_without_a_setting_duckdb_gets_a_quarter_of_the_machine_at_most_2_5_gib(
     con = store.connect(tmp_path / "store.duckdb")
     try:
         assert store.DEFAULT_MEMORY_LIMIT == 2560 << 20
-        assert setting(con, "memory_limit") == (f"{expected / 1024:.1f} GiB" if expected >= 1024
-                                                else f"{expected:.1f} MiB")
+        assert setting(con, "memory_limit") == (
+            f"{expected / 1024:.1f} GiB" if expected >= 1024 else f"{expected:.1f} MiB"
+        )
     finally:
         con.close()
 
@@ -44,10 +46,22 @@ def test_soft_bounce_streaks_joins_each_campaign_to_its_last_reset_by_a_sorted_a
     on a filtered, grouped input that estimate can be far off (600k campaigns at 5M contacts:
     52 s instead of 0.7 s). tune_engine turns the loop off; small tables show the plan."""
     s = Scenario().export("2026-11-01", {"contact_id": "C1", "email": "a@example.com", "list_id": "news"})
-    s.bounces(*({"email": "a@example.com", "occurred_at": f"2026-11-0{day}", "campaign_id": f"c{day}",
-                 "bounce_type": "soft", "smtp_code": 452, "enhanced_code": "4.2.2"} for day in range(2, 7)))
+    s.bounces(
+        *(
+            {
+                "email": "a@example.com",
+                "occurred_at": f"2026-11-0{day}",
+                "campaign_id": f"c{day}",
+                "bounce_type": "soft",
+                "smtp_code": 452,
+                "enhanced_code": "4.2.2",
+            }
+            for day in range(2, 7)
+        )
+    )
     s.evaluate("2026-11-08")
     store.tune_engine(s.con, tmp_path / "scratch.duckdb")
-    plan = "\n".join(row[1] for row in s.con.execute(
-        f"explain {runner.model_sql('soft_bounce_streaks')}").fetchall())
+    plan = "\n".join(
+        row[1] for row in s.con.execute(f"explain {runner.model_sql('soft_bounce_streaks')}").fetchall()
+    )
     assert "Asof Join" in plan, plan  # without the setting: a "Nested Loop Join" of type RIGHT

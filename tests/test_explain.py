@@ -17,10 +17,14 @@ NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
 ANY = "signup_form, confirmed_optin or written_consent"
 # Seen only in the logs (no contact record): added beside the sample's own logs.
-EXTRA_UNSUBSCRIBES = "email,occurred_at,event,source\nstranger@example.com,2026-11-19T08:00:00Z,complaint,complaint\n"
+EXTRA_UNSUBSCRIBES = (
+    "email,occurred_at,event,source\nstranger@example.com,2026-11-19T08:00:00Z,complaint,complaint\n"
+)
 # Seen only in deliveries: nothing to evaluate (no candidate), yet explained from its events.
-EXTRA_BOUNCES = ("email,occurred_at,event,campaign_id,bounce_type,smtp_code,enhanced_code,diagnostic\n"
-                 "reader@example.com,2026-11-18T09:00:00Z,delivered,C-15,,,,\n")
+EXTRA_BOUNCES = (
+    "email,occurred_at,event,campaign_id,bounce_type,smtp_code,enhanced_code,diagnostic\n"
+    "reader@example.com,2026-11-18T09:00:00Z,delivered,C-15,,,,\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +42,9 @@ def nights(tmp_path_factory):
 
 def explained(nights, query: str, *args: str, night: int = 2) -> dict:
     config, first, second = nights
-    out = invoke("explain", query, "--config", config, "--run", first if night == 1 else second,
-                 "--json", *args).stdout
+    out = invoke(
+        "explain", query, "--config", config, "--run", first if night == 1 else second, "--json", *args
+    ).stdout
     return json.loads(out)
 
 
@@ -50,120 +55,353 @@ def on_list(answer: dict, list_id: str) -> dict:
 
 # (seed, query as pasted, night, list, sendable, [(reason, since, cause lineage, lifting condition)])
 SEED_SITUATIONS = [
-    ("000 forwarded unsubscribe", "Tom Baker <Tom.Baker@ACME.example>", 2, "staff-news", False, [
-        ("unsubscribed", "2026-11-20T14:05:00Z", "platform_unsubscribes:unsubscribes.csv row 8",
-         f"a resubscribe with {ANY} evidence (global, or for staff-news), or a confirmed_at in the "
-         "export, after 2026-11-20T14:05Z; a re-import or an export saying subscribed is not enough")]),
-    ("000 one-click unsubscribe, re-imported", "  PRIYA@acme.example", 2, "staff-news", False, [
-        ("list_unsubscribed", "2026-11-20T10:00:00Z", "platform_unsubscribes:unsubscribes.csv row 5",
-         f"a resubscribe with {ANY} evidence (for staff-news or global), or a confirmed_at in the "
-         "export, after 2026-11-20T10:00Z; a re-import or an export saying subscribed is not enough")]),
-    ("000 before signing up again", "li.wei@acme.example", 1, "staff-news", False, [
-        ("unsubscribed", "2026-11-19T09:00:00Z", "platform_unsubscribes:unsubscribes.csv row 1",
-         f"a resubscribe with {ANY} evidence (global, or for staff-news), or a confirmed_at in the "
-         "export, after 2026-11-19T09:00Z; a re-import or an export saying subscribed is not enough")]),
+    (
+        "000 forwarded unsubscribe",
+        "Tom Baker <Tom.Baker@ACME.example>",
+        2,
+        "staff-news",
+        False,
+        [
+            (
+                "unsubscribed",
+                "2026-11-20T14:05:00Z",
+                "platform_unsubscribes:unsubscribes.csv row 8",
+                f"a resubscribe with {ANY} evidence (global, or for staff-news), or a confirmed_at in the "
+                "export, after 2026-11-20T14:05Z; a re-import or an export saying subscribed is not enough",
+            )
+        ],
+    ),
+    (
+        "000 one-click unsubscribe, re-imported",
+        "  PRIYA@acme.example",
+        2,
+        "staff-news",
+        False,
+        [
+            (
+                "list_unsubscribed",
+                "2026-11-20T10:00:00Z",
+                "platform_unsubscribes:unsubscribes.csv row 5",
+                f"a resubscribe with {ANY} evidence (for staff-news or global), or a confirmed_at in the "
+                "export, after 2026-11-20T10:00Z; a re-import or an export saying subscribed is not enough",
+            )
+        ],
+    ),
+    (
+        "000 before signing up again",
+        "li.wei@acme.example",
+        1,
+        "staff-news",
+        False,
+        [
+            (
+                "unsubscribed",
+                "2026-11-19T09:00:00Z",
+                "platform_unsubscribes:unsubscribes.csv row 1",
+                f"a resubscribe with {ANY} evidence (global, or for staff-news), or a confirmed_at in the "
+                "export, after 2026-11-19T09:00Z; a re-import or an export saying subscribed is not enough",
+            )
+        ],
+    ),
     ("000 signed up again", "li.wei@acme.example", 2, "staff-news", True, []),
-    ("001 integration unsubscribe, before the CRM reverses it", "jordan@realty.example", 1, "offers", False, [
-        ("unsubscribed", "2026-11-19T12:00:00Z", "platform_unsubscribes:unsubscribes.csv row 2",
-         "a contacts export after 2026-11-19T12:00Z listing the address as subscribed on any list "
-         "(the CRM made this unsubscribe, so the CRM can undo it), or a resubscribe with "
-         f"{ANY} evidence (global, or for offers), or a confirmed_at in the export, after 2026-11-19T12:00Z"),
-        ("source_unsubscribed", "2026-11-20T00:00:00Z", "crm:contacts_2026-11-20.csv row 5",
-         "the crm export showing another status on offers")]),
+    (
+        "001 integration unsubscribe, before the CRM reverses it",
+        "jordan@realty.example",
+        1,
+        "offers",
+        False,
+        [
+            (
+                "unsubscribed",
+                "2026-11-19T12:00:00Z",
+                "platform_unsubscribes:unsubscribes.csv row 2",
+                "a contacts export after 2026-11-19T12:00Z listing the address as subscribed on any list "
+                "(the CRM made this unsubscribe, so the CRM can undo it), or a resubscribe with "
+                f"{ANY} evidence (global, or for offers), or a confirmed_at in the export, after 2026-11-19T12:00Z",
+            ),
+            (
+                "source_unsubscribed",
+                "2026-11-20T00:00:00Z",
+                "crm:contacts_2026-11-20.csv row 5",
+                "the crm export showing another status on offers",
+            ),
+        ],
+    ),
     ("001 integration unsubscribe reversed by the CRM", "jordan@realty.example", 2, "offers", True, []),
-    ("001 contact unsubscribe is not reversed by the CRM", "sam@realty.example", 2, "offers", False, [
-        ("unsubscribed", "2026-11-19T12:30:00Z", "platform_unsubscribes:unsubscribes.csv row 3",
-         f"a resubscribe with {ANY} evidence (global, or for offers), or a confirmed_at in the "
-         "export, after 2026-11-19T12:30Z; a re-import or an export saying subscribed is not enough")]),
-    ("002 one unsubscribe covers both records", '"Souza, Ana" <ana.souza@Example.org>', 2, "newsletter", False, [
-        ("unsubscribed", "2026-11-20T11:00:00Z", "platform_unsubscribes:unsubscribes.csv row 6",
-         f"a resubscribe with {ANY} evidence (global, or for newsletter)"),
-        ("source_unsubscribed", "2026-11-21T00:00:00Z", "crm:contacts_2026-11-21.csv row 7",
-         "the crm export showing another status on newsletter")]),
-    ("002 the other record", "ana.souza@example.org", 2, "offers", False, [
-        ("unsubscribed", "2026-11-20T11:00:00Z", "platform_unsubscribes:unsubscribes.csv row 6",
-         f"a resubscribe with {ANY} evidence (global, or for offers)")]),
-    ("003 do-not-contact", "dana@example.net", 1, "offers", False, [
-        ("do_not_contact", "2026-11-19T10:00:00Z", "platform_unsubscribes:unsubscribes.csv row 4",
-         "a do_contact event after 2026-11-19T10:00Z, or a contacts export clearing the do_not_contact "
-         "flag after 2026-11-19T10:00Z; the memberships are kept and come back as they were")]),
+    (
+        "001 contact unsubscribe is not reversed by the CRM",
+        "sam@realty.example",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "unsubscribed",
+                "2026-11-19T12:30:00Z",
+                "platform_unsubscribes:unsubscribes.csv row 3",
+                f"a resubscribe with {ANY} evidence (global, or for offers), or a confirmed_at in the "
+                "export, after 2026-11-19T12:30Z; a re-import or an export saying subscribed is not enough",
+            )
+        ],
+    ),
+    (
+        "002 one unsubscribe covers both records",
+        '"Souza, Ana" <ana.souza@Example.org>',
+        2,
+        "newsletter",
+        False,
+        [
+            (
+                "unsubscribed",
+                "2026-11-20T11:00:00Z",
+                "platform_unsubscribes:unsubscribes.csv row 6",
+                f"a resubscribe with {ANY} evidence (global, or for newsletter)",
+            ),
+            (
+                "source_unsubscribed",
+                "2026-11-21T00:00:00Z",
+                "crm:contacts_2026-11-21.csv row 7",
+                "the crm export showing another status on newsletter",
+            ),
+        ],
+    ),
+    (
+        "002 the other record",
+        "ana.souza@example.org",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "unsubscribed",
+                "2026-11-20T11:00:00Z",
+                "platform_unsubscribes:unsubscribes.csv row 6",
+                f"a resubscribe with {ANY} evidence (global, or for offers)",
+            )
+        ],
+    ),
+    (
+        "003 do-not-contact",
+        "dana@example.net",
+        1,
+        "offers",
+        False,
+        [
+            (
+                "do_not_contact",
+                "2026-11-19T10:00:00Z",
+                "platform_unsubscribes:unsubscribes.csv row 4",
+                "a do_contact event after 2026-11-19T10:00Z, or a contacts export clearing the do_not_contact "
+                "flag after 2026-11-19T10:00Z; the memberships are kept and come back as they were",
+            )
+        ],
+    ),
     ("003 do-not-contact undone keeps memberships", "dana@example.net", 2, "newsletter", True, []),
-    ("003 the export's flag", "eli@example.net", 2, "offers", False, [
-        ("do_not_contact", "2026-11-21T00:00:00Z", "crm:contacts_2026-11-21.csv row 11",
-         "the crm export clearing the do_not_contact flag (set since 2026-11-21T00:00Z)")]),
-    ("003 hard bounce", "gone@example.com", 2, "offers", False, [
-        ("hard_bounce", "2026-11-20T07:30:00Z", "platform_bounces:bounces.csv row 17",
-         "a delivery to the address, or a confirmed opt-in (a resubscribe with confirmed_optin "
-         "evidence or a confirmed_at in the export), after 2026-11-20T07:30Z")]),
-    ("004 four soft-bounced campaigns", "full@example.com", 2, "offers", False, [
-        ("soft_bounce_limit", "2026-11-20T07:00:00Z", "platform_bounces:bounces.csv row 13",
-         "a delivery to the address, or a confirmed opt-in (a resubscribe with confirmed_optin "
-         "evidence or a confirmed_at in the export), after 2026-11-20T07:00Z")]),
+    (
+        "003 the export's flag",
+        "eli@example.net",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "do_not_contact",
+                "2026-11-21T00:00:00Z",
+                "crm:contacts_2026-11-21.csv row 11",
+                "the crm export clearing the do_not_contact flag (set since 2026-11-21T00:00Z)",
+            )
+        ],
+    ),
+    (
+        "003 hard bounce",
+        "gone@example.com",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "hard_bounce",
+                "2026-11-20T07:30:00Z",
+                "platform_bounces:bounces.csv row 17",
+                "a delivery to the address, or a confirmed opt-in (a resubscribe with confirmed_optin "
+                "evidence or a confirmed_at in the export), after 2026-11-20T07:30Z",
+            )
+        ],
+    ),
+    (
+        "004 four soft-bounced campaigns",
+        "full@example.com",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "soft_bounce_limit",
+                "2026-11-20T07:00:00Z",
+                "platform_bounces:bounces.csv row 13",
+                "a delivery to the address, or a confirmed opt-in (a resubscribe with confirmed_optin "
+                "evidence or a confirmed_at in the export), after 2026-11-20T07:00Z",
+            )
+        ],
+    ),
     ("004 blocklist rejections never count", "blocked@example.com", 2, "offers", True, []),
-    ("004 unconfirmed on a double opt-in list", "new@example.com", 1, "newsletter", False, [
-        ("unconfirmed", "2026-11-20T00:00:00Z", None,
-         "a confirmation: a confirmed_at in the export for newsletter (or on a row with no list), "
-         "or a resubscribe with confirmed_optin evidence")]),
-    ("004 export status pending", "pending@example.com", 2, "offers", False, [
-        ("unconfirmed", "2026-11-20T00:00:00Z", "crm:contacts_2026-11-21.csv row 18",
-         "or the export no longer saying pending")]),
-    ("complaint, then a sign-up form", "angry@example.com", 2, "offers", False, [
-        ("complaint", "2026-11-20T10:00:00Z", "platform_bounces:bounces.csv row 18",
-         "a resubscribe with confirmed_optin or written_consent evidence (global, or for offers), "
-         "or a confirmed_at in the export, after 2026-11-20T10:00Z (a sign-up form is not enough "
-         "after a spam complaint)")]),
-    ("left the export", "leaver@example.com", 2, "offers", False, [
-        ("not_in_source", "2026-11-21T00:00:00Z", "crm:contacts_2026-11-20.csv row 20",
-         "the address appearing on offers again in a contacts export")]),
-    ("export says cleaned", "cleaned@example.com", 2, "offers", False, [
-        ("source_cleaned", "2026-11-21T00:00:00Z", "crm:contacts_2026-11-21.csv row 21",
-         "the crm export showing another status on offers")]),
-    ("invalid address", " not-an-address ", 2, "offers", False, [
-        ("invalid_address", "2026-11-20T00:00:00Z", "crm:contacts_2026-11-20.csv row 19",
-         "a corrected address in the export")]),
+    (
+        "004 unconfirmed on a double opt-in list",
+        "new@example.com",
+        1,
+        "newsletter",
+        False,
+        [
+            (
+                "unconfirmed",
+                "2026-11-20T00:00:00Z",
+                None,
+                "a confirmation: a confirmed_at in the export for newsletter (or on a row with no list), "
+                "or a resubscribe with confirmed_optin evidence",
+            )
+        ],
+    ),
+    (
+        "004 export status pending",
+        "pending@example.com",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "unconfirmed",
+                "2026-11-20T00:00:00Z",
+                "crm:contacts_2026-11-21.csv row 18",
+                "or the export no longer saying pending",
+            )
+        ],
+    ),
+    (
+        "complaint, then a sign-up form",
+        "angry@example.com",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "complaint",
+                "2026-11-20T10:00:00Z",
+                "platform_bounces:bounces.csv row 18",
+                "a resubscribe with confirmed_optin or written_consent evidence (global, or for offers), "
+                "or a confirmed_at in the export, after 2026-11-20T10:00Z (a sign-up form is not enough "
+                "after a spam complaint)",
+            )
+        ],
+    ),
+    (
+        "left the export",
+        "leaver@example.com",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "not_in_source",
+                "2026-11-21T00:00:00Z",
+                "crm:contacts_2026-11-20.csv row 20",
+                "the address appearing on offers again in a contacts export",
+            )
+        ],
+    ),
+    (
+        "export says cleaned",
+        "cleaned@example.com",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "source_cleaned",
+                "2026-11-21T00:00:00Z",
+                "crm:contacts_2026-11-21.csv row 21",
+                "the crm export showing another status on offers",
+            )
+        ],
+    ),
+    (
+        "invalid address",
+        " not-an-address ",
+        2,
+        "offers",
+        False,
+        [
+            (
+                "invalid_address",
+                "2026-11-20T00:00:00Z",
+                "crm:contacts_2026-11-20.csv row 19",
+                "a corrected address in the export",
+            )
+        ],
+    ),
 ]
 
 
-@pytest.mark.parametrize("seed, query, night, list_id, sendable, reasons", SEED_SITUATIONS,
-                         ids=[s[0] for s in SEED_SITUATIONS])
+@pytest.mark.parametrize(
+    "seed, query, night, list_id, sendable, reasons", SEED_SITUATIONS, ids=[s[0] for s in SEED_SITUATIONS]
+)
 def test_seed_situation_is_explained(nights, seed, query, night, list_id, sendable, reasons):
     entry = on_list(explained(nights, query, night=night), list_id)
     assert entry["sendable"] is sendable
     assert [r["reason"] for r in entry["reasons"]] == [r[0] for r in reasons]
-    for got, (reason, since, lineage, lifted_by) in zip(entry["reasons"], reasons):
+    for got, (_reason, since, lineage, lifted_by) in zip(entry["reasons"], reasons):
         assert got["since"] == since
         if lineage:
             assert lineage in got["detail"]
         assert lifted_by in got["lifted_by"]
 
 
-@pytest.mark.parametrize("query, lines", [  # each a line of the output, or fragments of one
-    ("Tom Baker <Tom.Baker@ACME.example>", [
-        'tom.baker@acme.example (you asked for "Tom Baker <Tom.Baker@ACME.example>"): a valid address',
-        "  staff-news: NOT sendable for marketing (record C002); transactional mail: allowed",
-        "    1. unsubscribed (for the whole address) since 2026-11-20T14:05Z",
-        "       because: global unsubscribe (contact) on campaign C-16, 2026-11-20T14:05Z "
-        "(platform_unsubscribes:unsubscribes.csv row 8)",
-        f"       lifted by: a resubscribe with {ANY} evidence (global, or for staff-news), or a "
-        "confirmed_at in the export, after 2026-11-20T14:05Z; a re-import or an export saying "
-        "subscribed is not enough",
-    ]),
-    ("gone@example.com", [
-        "  offers: NOT sendable for marketing (record C032); transactional mail: NOT allowed",
-        "    1. hard_bounce (for the whole address) since 2026-11-20T07:30Z",
-        ("       because: hard bounce 550 5.1.1", "on campaign C-17, 2026-11-20T07:30Z "
-         "(platform_bounces:bounces.csv row 17)"),
-    ]),
-    ("jordan@realty.example", ["  offers: SENDABLE for marketing (record C010); transactional mail: allowed"]),
-])
+@pytest.mark.parametrize(
+    "query, lines",
+    [  # each a line of the output, or fragments of one
+        (
+            "Tom Baker <Tom.Baker@ACME.example>",
+            [
+                'tom.baker@acme.example (you asked for "Tom Baker <Tom.Baker@ACME.example>"): a valid address',
+                "  staff-news: NOT sendable for marketing (record C002); transactional mail: allowed",
+                "    1. unsubscribed (for the whole address) since 2026-11-20T14:05Z",
+                "       because: global unsubscribe (contact) on campaign C-16, 2026-11-20T14:05Z "
+                "(platform_unsubscribes:unsubscribes.csv row 8)",
+                f"       lifted by: a resubscribe with {ANY} evidence (global, or for staff-news), or a "
+                "confirmed_at in the export, after 2026-11-20T14:05Z; a re-import or an export saying "
+                "subscribed is not enough",
+            ],
+        ),
+        (
+            "gone@example.com",
+            [
+                "  offers: NOT sendable for marketing (record C032); transactional mail: NOT allowed",
+                "    1. hard_bounce (for the whole address) since 2026-11-20T07:30Z",
+                (
+                    "       because: hard bounce 550 5.1.1",
+                    "on campaign C-17, 2026-11-20T07:30Z (platform_bounces:bounces.csv row 17)",
+                ),
+            ],
+        ),
+        (
+            "jordan@realty.example",
+            ["  offers: SENDABLE for marketing (record C010); transactional mail: allowed"],
+        ),
+    ],
+)
 def test_terminal_output_says_it_in_words(nights, query, lines):
     config, _, second = nights
     text = invoke("explain", query, "--config", config).stdout
     assert second in text.splitlines()[1]
     for line in lines:
         fragments = line if isinstance(line, tuple) else None
-        found = (any(l.startswith(fragments[0]) and all(f in l for f in fragments) for l in text.splitlines())
-                 if fragments else line in text.splitlines())
+        found = (
+            any(
+                line.startswith(fragments[0]) and all(f in line for f in fragments)
+                for line in text.splitlines()
+            )
+            if fragments
+            else line in text.splitlines()
+        )
         assert found, f"{line!r} not in:\n{text}"
 
 
@@ -187,15 +425,22 @@ def test_records_and_timeline_carry_lineage(nights):
     ]
     unsubscribe = answer["timeline"][3]
     assert (unsubscribe["origin"], unsubscribe["campaign_id"], unsubscribe["file"], unsubscribe["row"]) == (
-        "contact", "C-16", "unsubscribes.csv", 6)
+        "contact",
+        "C-16",
+        "unsubscribes.csv",
+        6,
+    )
     assert unsubscribe["note"] == "global opt-out from the preference centre"
 
 
 def test_bounce_events_show_class_and_codes(nights):
     bounces = [e for e in explained(nights, "full@example.com")["timeline"] if e["kind"] == "bounce"]
     assert [(e["campaign_id"], e["bounce_class"], e["smtp_code"], e["enhanced_code"]) for e in bounces] == [
-        ("C-14", "soft", 452, "4.2.2"), ("C-15", "soft", 552, "5.2.2"),
-        ("C-16", "soft", None, "4.2.2"), ("C-17", "soft", 452, "4.2.2")]
+        ("C-14", "soft", 452, "4.2.2"),
+        ("C-15", "soft", 552, "5.2.2"),
+        ("C-16", "soft", None, "4.2.2"),
+        ("C-17", "soft", 452, "4.2.2"),
+    ]
     assert all(e["bounce_rule"] for e in bounces)
 
 
@@ -203,7 +448,8 @@ def test_blocked_resubscribes_say_why_a_reimport_did_not_help(nights):
     blocked = explained(nights, "priya@acme.example", "--list", "staff-news")["blocked_resubscribes"]
     assert [(b["attempted_at"], b["source"]) for b in blocked] == [
         ("2026-11-20T22:00:00Z", "platform_unsubscribes:unsubscribes.csv row 11"),
-        ("2026-11-21T00:00:00Z", "crm:contacts_2026-11-21.csv row 3")]
+        ("2026-11-21T00:00:00Z", "crm:contacts_2026-11-21.csv row 3"),
+    ]
     assert blocked[0]["why"].startswith("no evidence of consent")
     assert "a re-import does not resubscribe" in blocked[1]["why"]
 
@@ -254,13 +500,17 @@ def test_every_answer_agrees_with_the_published_run(nights):
     for run_id in (second,):
         status = read(config.parent.parent / "out/sample/runs" / f"run_id={run_id}", "contact_status")
         for email in sorted(set(status["email"])):
-            answer = json.loads(invoke("explain", email, "--config", config, "--run", run_id, "--json").stdout)
+            answer = json.loads(
+                invoke("explain", email, "--config", config, "--run", run_id, "--json").stdout
+            )
             assert answer["warnings"] == [], (email, answer["warnings"])
             published = status.filter((pl.col("email") == email) & pl.col("list_id").is_not_null())
             for row in published.iter_rows(named=True):
                 entry = on_list(answer, row["list_id"])
                 assert (entry["sendable"], [r["reason"] for r in entry["reasons"]]) == (
-                    row["sendable"], row["reasons"]), (run_id, email, row["list_id"])
+                    row["sendable"],
+                    row["reasons"],
+                ), (run_id, email, row["list_id"])
 
 
 def test_a_past_run_is_explained_with_the_files_it_used(tmp_path):
@@ -269,10 +519,13 @@ def test_a_past_run_is_explained_with_the_files_it_used(tmp_path):
     invoke("run", "--config", config, "--as-of", NIGHT_1)
     first = (tmp_path / "out/sample/latest").resolve().name.removeprefix("run_id=")
     (tmp_path / "data/sample/unsubscribes_late.csv").write_text(
-        "email,occurred_at,event,source\nmegan@acme.example,2026-11-19T08:00:00Z,unsubscribe,contact\n")
+        "email,occurred_at,event,source\nmegan@acme.example,2026-11-19T08:00:00Z,unsubscribe,contact\n"
+    )
     invoke("run", "--config", config, "--as-of", NIGHT_2, "--force")  # megan's unsubscribe drops 2 of 3
 
-    then = json.loads(invoke("explain", "megan@acme.example", "--config", config, "--run", first, "--json").stdout)
+    then = json.loads(
+        invoke("explain", "megan@acme.example", "--config", config, "--run", first, "--json").stdout
+    )
     now = json.loads(invoke("explain", "megan@acme.example", "--config", config, "--json").stdout)
     assert on_list(then, "staff-news")["sendable"] is True and then["warnings"] == []
     assert then["run"]["as_of"] == "2026-11-20T06:00:00Z"
@@ -281,10 +534,14 @@ def test_a_past_run_is_explained_with_the_files_it_used(tmp_path):
 
     # its outputs pruned away: still explained from the store, with a note saying so
     shutil.rmtree(tmp_path / "out/sample/runs" / f"run_id={first}")
-    pruned = json.loads(invoke("explain", "megan@acme.example", "--config", config, "--run", first, "--json").stdout)
+    pruned = json.loads(
+        invoke("explain", "megan@acme.example", "--config", config, "--run", first, "--json").stdout
+    )
     assert on_list(pruned, "staff-news")["sendable"] is True
-    assert pruned["warnings"] == [f"the outputs of run {first} are no longer on disk; this explanation is "
-                                  "re-derived from the store alone"]
+    assert pruned["warnings"] == [
+        f"the outputs of run {first} are no longer on disk; this explanation is "
+        "re-derived from the store alone"
+    ]
 
 
 def test_explain_only_reads_the_store(nights):
@@ -299,9 +556,15 @@ def test_a_run_going_on_is_reported_not_waited_for(nights):
     config, _, _ = nights
     database = config.parent.parent / "state/sample.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(database)!r}); "
-                               "print('ready', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(database)!r}); "
+            "print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         result = invoke("explain", "tom.baker@acme.example", "--config", config, expect=5)
@@ -312,10 +575,18 @@ def test_a_run_going_on_is_reported_not_waited_for(nights):
         holder.wait()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["", ], "no address given"),
-    (["tom@acme.example", "--run", "20991231T000000Z-nope"], "no published run '20991231T000000Z-nope'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            [
+                "",
+            ],
+            "no address given",
+        ),
+        (["tom@acme.example", "--run", "20991231T000000Z-nope"], "no published run '20991231T000000Z-nope'"),
+    ],
+)
 def test_usage_errors_exit_2(nights, args, message):
     config, _, _ = nights
     assert message in invoke("explain", *args, "--config", config, expect=2).stderr
@@ -327,6 +598,9 @@ def test_nothing_published_yet_exits_2(tmp_path):
     assert "does not exist yet" in result.stderr
     (tmp_path / "state").mkdir()
     duckdb.connect(str(tmp_path / "state/sample.duckdb")).execute(
-        "create table runs (run_id varchar, as_of timestamptz, path varchar, manifest json)").close()
-    assert "no run has been published yet" in invoke(
-        "explain", "tom.baker@acme.example", "--config", config, expect=2).stderr
+        "create table runs (run_id varchar, as_of timestamptz, path varchar, manifest json)"
+    ).close()
+    assert (
+        "no run has been published yet"
+        in invoke("explain", "tom.baker@acme.example", "--config", config, expect=2).stderr
+    )

@@ -38,14 +38,18 @@ def test_a_resent_event_counts_once_and_keeps_its_first_lineage(tmp_path):
         "email,occurred_at,event,list_id,source,campaign_id\n"
         "TOM.BAKER@acme.example,2026-11-20T14:05:00Z,unsubscribe,,contact,C-16\n"
         "TOM.BAKER@acme.example,2026-11-20T14:05:00Z,unsubscribe,,contact,C-16\n"
-        "megan@acme.example,2026-11-21T01:00:00Z,unsubscribe,staff-news,contact,C-17\n")
+        "megan@acme.example,2026-11-21T01:00:00Z,unsubscribe,staff-news,contact,C-17\n"
+    )
     invoke("run", "--config", config, "--as-of", NIGHT_2)
 
     entry = next(i for i in manifest(tmp_path)["inputs"] if i["path"].endswith("unsubscribes_resent.csv"))
     assert (entry["rows_read"], entry["rows_loaded"], entry["rows_duplicate"]) == (3, 3, 2)
     after = latest(tmp_path, "contact_status")
     tom = after.filter(pl.col("email") == "tom.baker@acme.example")
-    assert tom["detail"].to_list() == before.filter(pl.col("email") == "tom.baker@acme.example")["detail"].to_list()
+    assert (
+        tom["detail"].to_list()
+        == before.filter(pl.col("email") == "tom.baker@acme.example")["detail"].to_list()
+    )
     assert "unsubscribes.csv row 8" in tom["detail"][0]
     megan = after.filter((pl.col("email") == "megan@acme.example") & (pl.col("list_id") == "staff-news"))
     assert megan["reason"].to_list() == ["list_unsubscribed"]
@@ -66,11 +70,17 @@ def test_a_re_exported_snapshot_replaces_its_earlier_version(tmp_path):
     invoke("run", "--config", config, "--as-of", NIGHT_2)
     export = tmp_path / "data/sample/contacts_2026-11-21.csv"
     # the CRM re-ran tonight's export after fixing Megan's status: same name, new content
-    export.write_text(export.read_text().replace(
-        "C001,megan@acme.example,staff-news,subscribed", "C001,megan@acme.example,staff-news,unsubscribed"))
+    export.write_text(
+        export.read_text().replace(
+            "C001,megan@acme.example,staff-news,subscribed", "C001,megan@acme.example,staff-news,unsubscribed"
+        )
+    )
     result = invoke("run", "--config", config, "--as-of", NIGHT_2)
 
-    assert "contacts_2026-11-21.csv: content changed since it was loaded; loading it as version 2" in result.stderr
+    assert (
+        "contacts_2026-11-21.csv: content changed since it was loaded; loading it as version 2"
+        in result.stderr
+    )
     status = latest(tmp_path, "contact_status")
     megan = status.filter((pl.col("email") == "megan@acme.example") & (pl.col("list_id") == "staff-news"))
     assert megan["reasons"].to_list() == [["source_unsubscribed"]]
@@ -85,7 +95,8 @@ def test_vanished_counts_count_rows_not_reasons(tmp_path):
     (tmp_path / "data/sample/unsubscribes_more.csv").write_text(
         "email,occurred_at,event\n"
         "busy@example.com,2026-11-20T20:00:00Z,unsubscribe\n"
-        "retry@example.com,2026-11-20T20:00:00Z,unsubscribe\n")
+        "retry@example.com,2026-11-20T20:00:00Z,unsubscribe\n"
+    )
     result = invoke("run", "--config", config, "--as-of", NIGHT_2, "--force")
     offers = manifest(tmp_path)["lists"]["offers"]
     assert offers["vanished_by_reason"]["unsubscribed"] == 3
@@ -97,8 +108,8 @@ def test_vanished_counts_count_rows_not_reasons(tmp_path):
 def test_an_unchanged_file_is_not_read_again_and_a_touched_one_is_known_by_content(tmp_path, monkeypatch):
     import os
 
-    from listhygiene.store import loading
     from listhygiene.ingest.reading import file_sha256
+    from listhygiene.store import loading
 
     config = copy_sample(tmp_path)
     invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")

@@ -15,13 +15,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from conftest import REPO, invoke
-from listhygiene.rules import runner
-from listhygiene.outputs import publish
 from listhygiene import store
+from listhygiene.outputs import publish
+from listhygiene.rules import runner
 
-OUTPUTS = ("contact_status", "sendable", "suppressions", "vanished", "blocked_resubscribes",
-           "duplicates", "crm_updates", "quarantine")
+from conftest import REPO, invoke
+
+OUTPUTS = (
+    "contact_status",
+    "sendable",
+    "suppressions",
+    "vanished",
+    "blocked_resubscribes",
+    "duplicates",
+    "crm_updates",
+    "quarantine",
+)
 # what names the workspace or the run, not the rules' result
 NOT_COMPARED = {"quarantine": ["file"], "vanished": ["previous_run_id"]}
 
@@ -72,7 +81,8 @@ class Twins:
         if pipeline:  # a pipeline given whole: the incremental twin gets the flag added
             text = (self.incremental / "pipeline.toml").read_text()
             (self.incremental / "pipeline.toml").write_text(
-                text.replace("[store]\n", "[store]\nincremental = true\n", 1))
+                text.replace("[store]\n", "[store]\nincremental = true\n", 1)
+            )
 
     def add(self, name: str, text: str | None = None, source: Path | None = None) -> None:
         for folder in (self.incremental, self.full):
@@ -119,11 +129,27 @@ def twins(tmp_path) -> Twins:
 
 # --- whole data sets: every output equal, night after night -----------------------------------
 
+
 @pytest.mark.parametrize("seed", [3, 8])
 def test_synthetic_nights_publish_what_full_nights_do(tmp_path, seed):
     data = tmp_path / "data"
-    invoke("synth", "--contacts", 3000, "--events", 18000, "--lists", 3, "--nights", 3,
-           "--seed", seed, "--format", "csv", "--out", data)
+    invoke(
+        "synth",
+        "--contacts",
+        3000,
+        "--events",
+        18000,
+        "--lists",
+        3,
+        "--nights",
+        3,
+        "--seed",
+        seed,
+        "--format",
+        "csv",
+        "--out",
+        data,
+    )
     twins = Twins(tmp_path, (data / "pipeline.toml").read_text())
     nights = json.loads((data / "synth.json").read_text())["nights"]
     for number, night in enumerate(nights, start=1):
@@ -140,8 +166,14 @@ def test_synthetic_nights_publish_what_full_nights_do(tmp_path, seed):
 
 def test_the_sample_story_publishes_what_full_nights_do(tmp_path):
     # one log file for both nights: night 2's events were loaded on night 1, dated after its as-of
-    twins = Twins(tmp_path, (REPO / "pipelines" / "sample.toml").read_text()
-                  .replace('"../out/sample"', '"out"').replace("../data/sample/", "").replace("../", ""))
+    twins = Twins(
+        tmp_path,
+        (REPO / "pipelines" / "sample.toml")
+        .read_text()
+        .replace('"../out/sample"', '"out"')
+        .replace("../data/sample/", "")
+        .replace("../", ""),
+    )
     for name in ("contacts_2026-11-20.csv", "unsubscribes.csv", "bounces.csv"):
         twins.add(name, source=REPO / "data" / "sample" / name)
     twins.night(NIGHT_1)
@@ -150,6 +182,7 @@ def test_the_sample_story_publishes_what_full_nights_do(tmp_path):
 
 
 # --- each way an address becomes dirty: remove it from dirty_addresses.sql and its test fails ----
+
 
 def two_snapshots(twins: Twins, night_1: str, night_2: str | None = None) -> None:
     twins.add("contacts_2026-11-20.csv", CONTACTS + night_1)
@@ -160,9 +193,13 @@ STEADY = "C1,steady@example.com,offers,subscribed,,,Sam\n"
 
 
 def test_a_row_changed_in_the_new_export_is_evaluated(twins):
-    twins.add("contacts_2026-11-20.csv", CONTACTS + STEADY + "C2,leaves@example.com,offers,subscribed,,,Lee\n")
+    twins.add(
+        "contacts_2026-11-20.csv", CONTACTS + STEADY + "C2,leaves@example.com,offers,subscribed,,,Lee\n"
+    )
     twins.night(NIGHT_1)
-    twins.add("contacts_2026-11-21.csv", CONTACTS + STEADY + "C2,leaves@example.com,offers,unsubscribed,,,Lee\n")
+    twins.add(
+        "contacts_2026-11-21.csv", CONTACTS + STEADY + "C2,leaves@example.com,offers,unsubscribed,,,Lee\n"
+    )
     manifest = twins.night(NIGHT_2)
     assert manifest["evaluation"]["mode"] == "incremental"
     assert row(twins.latest("vanished"), email="leaves@example.com")["reason"] == "source_unsubscribed"
@@ -173,21 +210,30 @@ def test_an_event_in_a_new_file_is_evaluated(twins):
     two_snapshots(twins, STEADY + "C2,bounced@example.com,offers,subscribed,,,Bo\n")
     twins.night(NIGHT_1)
     # a late log: the bounce happened before night 1's as-of, its file came a day later
-    twins.add("bounces_2026-11-21.csv", BOUNCES +
-              'bounced@example.com,2026-11-19T10:00:00Z,bounce,C-1,hard,550,5.1.1,"550 5.1.1 user unknown"\n')
+    twins.add(
+        "bounces_2026-11-21.csv",
+        BOUNCES
+        + 'bounced@example.com,2026-11-19T10:00:00Z,bounce,C-1,hard,550,5.1.1,"550 5.1.1 user unknown"\n',
+    )
     twins.night(NIGHT_2)
     assert row(twins.latest("vanished"), email="bounced@example.com")["reason"] == "hard_bounce"
 
 
 def test_a_delivery_is_evaluated_where_it_can_lift_a_bounce_and_only_there(twins):
     two_snapshots(twins, STEADY + "C2,back@example.com,offers,subscribed,,,Bo\n")
-    twins.add("bounces_2026-11-20.csv", BOUNCES +
-              'back@example.com,2026-11-19T10:00:00Z,bounce,C-1,hard,550,5.1.1,"550 5.1.1 user unknown"\n')
+    twins.add(
+        "bounces_2026-11-20.csv",
+        BOUNCES
+        + 'back@example.com,2026-11-19T10:00:00Z,bounce,C-1,hard,550,5.1.1,"550 5.1.1 user unknown"\n',
+    )
     twins.night(NIGHT_1)
     assert not row(twins.latest("contact_status"), email="back@example.com")["sendable"]
     # tonight's log: a delivery to each; the bounced address's proves it works again
-    twins.add("bounces_2026-11-21.csv", BOUNCES + "back@example.com,2026-11-20T10:00:00Z,delivered,C-2,,,,\n"
-              "steady@example.com,2026-11-20T10:00:00Z,delivered,C-2,,,,\n")
+    twins.add(
+        "bounces_2026-11-21.csv",
+        BOUNCES + "back@example.com,2026-11-20T10:00:00Z,delivered,C-2,,,,\n"
+        "steady@example.com,2026-11-20T10:00:00Z,delivered,C-2,,,,\n",
+    )
     evaluation = twins.night(NIGHT_2)["evaluation"]
     assert row(twins.latest("contact_status"), email="back@example.com")["sendable"]
     assert evaluation["addresses_evaluated"] == 1  # not steady@: its delivery lifts nothing
@@ -196,8 +242,11 @@ def test_a_delivery_is_evaluated_where_it_can_lift_a_bounce_and_only_there(twins
 def test_an_event_dated_after_the_last_as_of_counts_once_the_as_of_passes_it(twins):
     # loaded on night 1 but dated after its as-of: hidden then, counted on night 2
     two_snapshots(twins, STEADY + "C2,later@example.com,offers,subscribed,,,Lu\n")
-    twins.add("bounces_2026-11-20.csv", BOUNCES +
-              'later@example.com,2026-11-20T12:00:00Z,bounce,C-2,hard,550,5.1.1,"550 5.1.1 user unknown"\n')
+    twins.add(
+        "bounces_2026-11-20.csv",
+        BOUNCES
+        + 'later@example.com,2026-11-20T12:00:00Z,bounce,C-2,hard,550,5.1.1,"550 5.1.1 user unknown"\n',
+    )
     assert twins.night(NIGHT_1)["lists"]["offers"]["sendable"] == 2
     twins.night(NIGHT_2)
     assert row(twins.latest("vanished"), email="later@example.com")["reason"] == "hard_bounce"
@@ -217,8 +266,10 @@ def test_a_new_snapshot_past_an_unsubscribe_is_evaluated_though_its_rows_did_not
     # lists it subscribed: that lifts it on night 2, with rows and events unchanged since night 1
     # (and nothing to tell the CRM, which said it: no crm_updates row names the address)
     two_snapshots(twins, STEADY + "C2,back@example.com,offers,subscribed,,,Bea\n")
-    twins.add("unsubscribes_2026-11-20.csv", UNSUBSCRIBES +
-              "back@example.com,2026-11-20T04:00:00Z,unsubscribe,,integration,,,,CRM sync\n")
+    twins.add(
+        "unsubscribes_2026-11-20.csv",
+        UNSUBSCRIBES + "back@example.com,2026-11-20T04:00:00Z,unsubscribe,,integration,,,,CRM sync\n",
+    )
     twins.night(NIGHT_1)
     assert row(twins.latest("contact_status"), email="back@example.com")["reason"] == "unsubscribed"
     assert twins.latest("crm_updates").height == 0
@@ -228,11 +279,15 @@ def test_a_new_snapshot_past_an_unsubscribe_is_evaluated_though_its_rows_did_not
 
 def test_a_late_export_older_than_tonights_rewrites_history(twins):
     # a former member, absent from both latest exports, last seen in an export that arrives late
-    twins.add("contacts_2026-11-18.csv", CONTACTS + STEADY + "C2,former@example.com,offers,subscribed,,,Flo\n")
+    twins.add(
+        "contacts_2026-11-18.csv", CONTACTS + STEADY + "C2,former@example.com,offers,subscribed,,,Flo\n"
+    )
     twins.add("contacts_2026-11-19.csv", CONTACTS + STEADY)
     twins.night(NIGHT_1)
     twins.add("contacts_2026-11-21.csv", CONTACTS + STEADY)
-    twins.add("contacts_2026-11-20.csv", CONTACTS + STEADY + "C2,former@example.com,offers,subscribed,,,Flo\n")
+    twins.add(
+        "contacts_2026-11-20.csv", CONTACTS + STEADY + "C2,former@example.com,offers,subscribed,,,Flo\n"
+    )
     twins.night(NIGHT_2)
     detail = row(twins.latest("contact_status"), email="former@example.com")["detail"]
     assert "crm:contacts_2026-11-20.csv row 2" in detail
@@ -255,8 +310,13 @@ def test_a_row_naming_the_replaced_export_is_rewritten_to_tonights_row(twins):
     # unsubscribed in both exports: the same reason, but its detail names tonight's file and
     # row. Its rows are the same, so it keeps last night's rows with the citation moved
     # (cited_rows), and only the new address is evaluated
-    two_snapshots(twins, STEADY + "C2,out@example.com,offers,unsubscribed,,,Oz\n",
-                  "C0,new@example.com,offers,subscribed,,,Nia\n" + STEADY + "C2,out@example.com,offers,unsubscribed,,,Oz\n")
+    two_snapshots(
+        twins,
+        STEADY + "C2,out@example.com,offers,unsubscribed,,,Oz\n",
+        "C0,new@example.com,offers,subscribed,,,Nia\n"
+        + STEADY
+        + "C2,out@example.com,offers,unsubscribed,,,Oz\n",
+    )
     twins.night(NIGHT_1)
     assert twins.night(NIGHT_2)["evaluation"]["addresses_evaluated"] == 1
     detail = row(twins.latest("contact_status"), email="out@example.com")["detail"]
@@ -267,15 +327,21 @@ def test_a_row_naming_the_replaced_export_is_rewritten_to_tonights_row(twins):
 def test_every_citation_in_a_text_moves_to_its_own_row(twins):
     # one address on two lists, each row cited; row 2 must not be read in row 12 (nor 12 in 2)
     steady = "".join(f"C{i},steady{i}@example.com,offers,subscribed,,,S{i}\n" for i in range(9))
-    night_1 = ("C2,out@example.com,offers,pending,,,Oz\n" + steady
-               + "C2,out@example.com,news,pending,,,Oz\n")
+    night_1 = "C2,out@example.com,offers,pending,,,Oz\n" + steady + "C2,out@example.com,news,pending,,,Oz\n"
     two_snapshots(twins, night_1, "C0,new@example.com,offers,subscribed,,,Nia\n" + night_1)
     twins.night(NIGHT_1)
-    assert "crm:contacts_2026-11-20.csv row 11" in row(twins.latest("contact_status"), email="out@example.com", list_id="news")["detail"]
+    assert (
+        "crm:contacts_2026-11-20.csv row 11"
+        in row(twins.latest("contact_status"), email="out@example.com", list_id="news")["detail"]
+    )
     assert twins.night(NIGHT_2)["evaluation"]["addresses_evaluated"] == 1
     status = twins.latest("contact_status")
-    assert row(status, email="out@example.com", list_id="offers")["detail"].endswith("(crm:contacts_2026-11-21.csv row 2)")
-    assert row(status, email="out@example.com", list_id="news")["detail"].endswith("(crm:contacts_2026-11-21.csv row 12)")
+    assert row(status, email="out@example.com", list_id="offers")["detail"].endswith(
+        "(crm:contacts_2026-11-21.csv row 2)"
+    )
+    assert row(status, email="out@example.com", list_id="news")["detail"].endswith(
+        "(crm:contacts_2026-11-21.csv row 12)"
+    )
 
 
 def test_rows_in_another_order_are_evaluated_not_rewritten(twins):
@@ -285,14 +351,20 @@ def test_rows_in_another_order_are_evaluated_not_rewritten(twins):
     twins.night(NIGHT_1)
     assert twins.night(NIGHT_2)["evaluation"]["addresses_evaluated"] == 1
     assert row(twins.latest("contact_status"), email="out@example.com", list_id="offers")["detail"].endswith(
-        "(crm:contacts_2026-11-21.csv row 3)")
+        "(crm:contacts_2026-11-21.csv row 3)"
+    )
 
 
 def test_a_row_cited_for_its_history_is_not_moved(twins):
     # an invalid address is cited in the first export that held it: still night 1's row on
     # night 2, though tonight's export holds it too (found by the synthetic nights)
-    two_snapshots(twins, STEADY + "C2,ann@@example.com,offers,subscribed,,,Oz\n",
-                  "C0,new@example.com,offers,subscribed,,,Nia\n" + STEADY + "C2,ann@@example.com,offers,subscribed,,,Oz\n")
+    two_snapshots(
+        twins,
+        STEADY + "C2,ann@@example.com,offers,subscribed,,,Oz\n",
+        "C0,new@example.com,offers,subscribed,,,Nia\n"
+        + STEADY
+        + "C2,ann@@example.com,offers,subscribed,,,Oz\n",
+    )
     twins.night(NIGHT_1)
     twins.night(NIGHT_2)
     detail = row(twins.latest("contact_status"), email="ann@@example.com")["detail"]
@@ -302,14 +374,25 @@ def test_a_row_cited_for_its_history_is_not_moved(twins):
 def test_the_citations_that_may_move_are_the_citations_rewritten():
     # a column whose citations cited_rows moves but publish does not rewrite would keep a
     # stale citation; one publish rewrites but cited_rows never moves costs for nothing
-    read = re.findall(r"replaced_citations\((\w+)\)\) as cited,\s*(.*?) as moves\s+from previous_(\w+)",
-                      runner.model_sql("citations"), re.S)
+    read = re.findall(
+        r"replaced_citations\((\w+)\)\) as cited,\s*(.*?) as moves\s+from previous_(\w+)",
+        runner.model_sql("citations"),
+        re.S,
+    )
     may_move = {(column, output) for column, moves, output in read if moves != "false"}
-    rewritten = {(column, name.removesuffix(".parquet"))
-                 for name, columns in publish.CITING_COLUMNS.items() for column in columns}
+    rewritten = {
+        (column, name.removesuffix(".parquet"))
+        for name, columns in publish.CITING_COLUMNS.items()
+        for column in columns
+    }
     assert may_move == rewritten
     # and every output kept from the basis that cites contact rows is read
-    assert {output for _, _, output in read} == {"contact_status", "suppressions", "blocked_resubscribes", "crm_updates"}
+    assert {output for _, _, output in read} == {
+        "contact_status",
+        "suppressions",
+        "blocked_resubscribes",
+        "crm_updates",
+    }
 
 
 def test_exports_of_one_name_in_dated_folders_are_evaluated(tmp_path):
@@ -326,18 +409,26 @@ def test_exports_of_one_name_in_dated_folders_are_evaluated(tmp_path):
             (folder / day / "contacts.csv").write_text(text)
         evaluation = twins.night(NIGHT_1 if day == "2026-11-20" else NIGHT_2)["evaluation"]
     assert evaluation["mode"] == "incremental" and evaluation["addresses_evaluated"] == 2
-    assert row(twins.latest("contact_status"), email="out@example.com")["detail"].endswith("(crm:contacts.csv row 2)")
+    assert row(twins.latest("contact_status"), email="out@example.com")["detail"].endswith(
+        "(crm:contacts.csv row 2)"
+    )
 
 
 def test_a_record_listed_twice_on_a_list_is_evaluated_when_its_rows_change_order(twins):
     # one record twice on a list, with two names: the first row by row number speaks for the
     # membership and gives sendable.parquet its attributes, so the same rows in another order
     # publish the other name, with the address's rows unchanged by content
-    twins.add("contacts_2026-11-20.csv", CONTACTS + "K1,ann@example.com,offers,subscribed,,,Ann\n"
-              "K1,ann@example.com,offers,subscribed,,,Annie\n")
+    twins.add(
+        "contacts_2026-11-20.csv",
+        CONTACTS + "K1,ann@example.com,offers,subscribed,,,Ann\n"
+        "K1,ann@example.com,offers,subscribed,,,Annie\n",
+    )
     twins.night(NIGHT_1)
-    twins.add("contacts_2026-11-21.csv", CONTACTS + "K1,ann@example.com,offers,subscribed,,,Annie\n"
-              "K1,ann@example.com,offers,subscribed,,,Ann\n")
+    twins.add(
+        "contacts_2026-11-21.csv",
+        CONTACTS + "K1,ann@example.com,offers,subscribed,,,Annie\n"
+        "K1,ann@example.com,offers,subscribed,,,Ann\n",
+    )
     assert twins.night(NIGHT_2)["evaluation"]["mode"] == "incremental"
     assert twins.latest("sendable")["first_name"].to_list() == ["Annie"]
 
@@ -378,12 +469,16 @@ def test_every_store_table_an_input_view_reads_is_restricted_where_it_is_read(vi
     reads = re.findall(r"\b(?:from|join)\s+(\w+)", runner.model_sql(view))
     store_tables = [name for name in reads if name in runner.STORE_INPUTS]
     assert store_tables, view
-    filtered = re.findall(r"\(select \* from (\w+) semi join dirty_addresses using \(email\)\) as \w+", restricted)
+    filtered = re.findall(
+        r"\(select \* from (\w+) semi join dirty_addresses using \(email\)\) as \w+", restricted
+    )
     assert filtered == store_tables
 
 
 def test_a_store_table_read_without_an_alias_is_refused(monkeypatch):
-    monkeypatch.setattr(runner, "model_sql", lambda name: "select * from bounce_events where not is_duplicate")
+    monkeypatch.setattr(
+        runner, "model_sql", lambda name: "select * from bounce_events where not is_duplicate"
+    )
     with pytest.raises(ValueError, match=r"models/events.sql reads bounce_events without an alias"):
         runner.only_dirty_sql("events")
 
@@ -392,11 +487,15 @@ def test_every_output_is_published_in_a_total_order(twins):
     # one CRM record exported with two addresses, each asking not to be contacted: a crm
     # update for each, of the same record, list and field. Sorted without the address, they
     # came out in either order run to run (found by the random histories below)
-    twins.add("contacts_2026-11-20.csv", CONTACTS + "K1,ann@example.com,offers,subscribed,,,Ann\n"
-              "K1,bo@example.com,offers,subscribed,,,Bo\n")
-    twins.add("unsubscribes_2026-11-20.csv", UNSUBSCRIBES +
-              "ann@example.com,2026-11-19T04:00:00Z,do_not_contact,,contact,,,,\n"
-              "bo@example.com,2026-11-19T04:00:00Z,do_not_contact,,contact,,,,\n")
+    twins.add(
+        "contacts_2026-11-20.csv",
+        CONTACTS + "K1,ann@example.com,offers,subscribed,,,Ann\nK1,bo@example.com,offers,subscribed,,,Bo\n",
+    )
+    twins.add(
+        "unsubscribes_2026-11-20.csv",
+        UNSUBSCRIBES + "ann@example.com,2026-11-19T04:00:00Z,do_not_contact,,contact,,,,\n"
+        "bo@example.com,2026-11-19T04:00:00Z,do_not_contact,,contact,,,,\n",
+    )
     twins.night(NIGHT_1)
     assert twins.latest("crm_updates").height == 2
     for name, (_, order) in publish.OUTPUT_QUERIES.items():
@@ -407,14 +506,22 @@ def test_every_output_is_published_in_a_total_order(twins):
 
 # --- when a night is evaluated in full --------------------------------------------------------
 
+
 def test_the_first_night_and_a_changed_pipeline_are_evaluated_in_full(twins):
     two_snapshots(twins, STEADY)
     assert twins.night(NIGHT_1)["evaluation"] == {
-        "mode": "full", "basis_run_id": None, "addresses_evaluated": None,
-        "why": "no previous run with outputs"}
+        "mode": "full",
+        "basis_run_id": None,
+        "addresses_evaluated": None,
+        "why": "no previous run with outputs",
+    }
     for folder in (twins.incremental, twins.full):
         path = folder / "pipeline.toml"
-        path.write_text(path.read_text().replace("[lists.news]", "[lists.offers]\nrequire_confirmed_optin = false\n\n[lists.news]"))
+        path.write_text(
+            path.read_text().replace(
+                "[lists.news]", "[lists.offers]\nrequire_confirmed_optin = false\n\n[lists.news]"
+            )
+        )
     evaluation = twins.night(NIGHT_2)["evaluation"]
     assert evaluation["mode"] == "full" and evaluation["why"].startswith("the pipeline file changed")
 
@@ -443,8 +550,11 @@ def test_new_contact_attributes_mean_a_full_night(tmp_path):
     twins = Twins(tmp_path)
     twins.add("contacts_2026-11-20.csv", CONTACTS + STEADY)
     twins.night(NIGHT_1)
-    twins.add("contacts_2026-11-21.csv", CONTACTS.replace("first_name", "first_name,city")
-              + "C1,steady@example.com,offers,subscribed,,,Sam,Lyon\n")
+    twins.add(
+        "contacts_2026-11-21.csv",
+        CONTACTS.replace("first_name", "first_name,city")
+        + "C1,steady@example.com,offers,subscribed,,,Sam,Lyon\n",
+    )
     evaluation = twins.night(NIGHT_2)["evaluation"]
     assert evaluation["mode"] == "full" and "attributes" in evaluation["why"]
     assert twins.latest("sendable")["city"].to_list() == ["Lyon"]
@@ -457,10 +567,12 @@ RANDOM_HISTORIES = int(os.environ.get("LISTHYGIENE_RANDOM_HISTORIES", "8"))
 
 # a second contacts source, for the random histories: a shop whose exports arrive on their own
 # schedule (an empty export too)
-TWO_SOURCES = PIPELINE.format(incremental="").replace("""
+TWO_SOURCES = PIPELINE.format(incremental="").replace(
+    """
 [[sources]]
 name = "platform_unsubscribes"
-""", """
+""",
+    """
 [[sources]]
 name = "shop"
 kind = "contacts"
@@ -468,12 +580,22 @@ path = "shop_*.csv"
 
 [[sources]]
 name = "platform_unsubscribes"
-""", 1)
+""",
+    1,
+)
 
 # spellings of four addresses (case, surrounding spaces, a display name: one address each once
 # normalized), and one that is no address at all (invalid_address)
-SPELLINGS = ["ann@example.com", " Ann@Example.com", "Ann <ANN@example.com> ", "bo@example.com",
-             "BO@example.com ", "cy@example.com", "di@example.com", "not-an-address"]
+SPELLINGS = [
+    "ann@example.com",
+    " Ann@Example.com",
+    "Ann <ANN@example.com> ",
+    "bo@example.com",
+    "BO@example.com ",
+    "cy@example.com",
+    "di@example.com",
+    "not-an-address",
+]
 DAYS = ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"]
 NIGHTS = ["2026-11-19T06:00:00Z", "2026-11-20T06:00:00Z", "2026-11-21T06:00:00Z"]
 TIMES = [f"{day}T{hour}:00:00Z" for day in DAYS for hour in ("01", "04", "12")]
@@ -483,13 +605,16 @@ def export_row(contact_ids):
     # few contact ids and names: one address often has several rows in one export, of one
     # record (the same list twice, with another status or name) or of several
     return st.tuples(
-        st.sampled_from(contact_ids), st.sampled_from(SPELLINGS),
+        st.sampled_from(contact_ids),
+        st.sampled_from(SPELLINGS),
         st.sampled_from(["offers", "news", ""]),  # "": a contact on no list
-        st.sampled_from(["subscribed", "subscribed", "active", "unsubscribed", "opted_out",
-                         "pending", "cleaned"]),
+        st.sampled_from(
+            ["subscribed", "subscribed", "active", "unsubscribed", "opted_out", "pending", "cleaned"]
+        ),
         st.sampled_from(["", "", "2026-11-19T12:00:00Z", "2026-11-20T12:00:00Z"]),  # confirmed_at
         st.sampled_from(["", "", "true"]),  # do_not_contact
-        st.sampled_from(["Ann", "Bo"]))  # first_name: an attribute, in sendable.parquet
+        st.sampled_from(["Ann", "Bo"]),
+    )  # first_name: an attribute, in sendable.parquet
 
 
 @st.composite
@@ -508,8 +633,12 @@ def exports(draw, contact_ids, max_rows, optional=False):
             rows = draw(st.lists(export_row(contact_ids), max_size=max_rows))
             # and copies of some rows with one field changed (the same record twice: another
             # spelling, list, status, confirmation, flag or name), anywhere in the file
-            for i, field, other in draw(st.lists(st.tuples(st.integers(0, max_rows), st.integers(1, 6),
-                                                           export_row(contact_ids)), max_size=2)):
+            for i, field, other in draw(
+                st.lists(
+                    st.tuples(st.integers(0, max_rows), st.integers(1, 6), export_row(contact_ids)),
+                    max_size=2,
+                )
+            ):
                 if rows:
                     copy = list(rows[i % len(rows)])
                     copy[field] = other[field]
@@ -519,14 +648,28 @@ def exports(draw, contact_ids, max_rows, optional=False):
 
 
 log_event = st.tuples(
-    st.sampled_from(SPELLINGS), st.sampled_from(TIMES),
-    st.sampled_from(["unsubscribe", "list_unsubscribe", "integration_unsubscribe", "resubscribe_form",
-                     "resubscribe_bare", "complaint", "do_not_contact", "do_contact",
-                     "hard_bounce", "soft_bounce", "delivered"]),
+    st.sampled_from(SPELLINGS),
+    st.sampled_from(TIMES),
+    st.sampled_from(
+        [
+            "unsubscribe",
+            "list_unsubscribe",
+            "integration_unsubscribe",
+            "resubscribe_form",
+            "resubscribe_bare",
+            "complaint",
+            "do_not_contact",
+            "do_contact",
+            "hard_bounce",
+            "soft_bounce",
+            "delivered",
+        ]
+    ),
     # the nights whose files bring it (0 = the first); TIMES span every day, so a file may
     # bring events dated before the last as-of (a late log) or after tonight's (they count
     # once the as-of passes them). Two nights: the platform sent it again (a duplicate).
-    st.lists(st.integers(0, 2), min_size=1, max_size=2, unique=True))
+    st.lists(st.integers(0, 2), min_size=1, max_size=2, unique=True),
+)
 
 
 def log_lines(event, row_number):
@@ -555,15 +698,17 @@ def arrives(day: int, is_late: bool) -> int:
 
 
 def export_text(rows) -> str:
-    return CONTACTS + "".join(f"{k},{e},{l},{s},{c},{d},{n}\n" for k, e, l, s, c, d, n in rows)
+    return CONTACTS + "".join(f"{k},{e},{list_id},{s},{c},{d},{n}\n" for k, e, list_id, s, c, d, n in rows)
 
 
 @settings(max_examples=RANDOM_HISTORIES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(crm=exports(["K1", "K2", "K3"], max_rows=6),
-       crm_late=st.lists(st.booleans(), min_size=4, max_size=4),
-       shop=exports(["S1", "S2"], max_rows=3, optional=True),
-       shop_late=st.lists(st.booleans(), min_size=4, max_size=4),
-       events=st.lists(log_event, max_size=14))
+@given(
+    crm=exports(["K1", "K2", "K3"], max_rows=6),
+    crm_late=st.lists(st.booleans(), min_size=4, max_size=4),
+    shop=exports(["S1", "S2"], max_rows=3, optional=True),
+    shop_late=st.lists(st.booleans(), min_size=4, max_size=4),
+    events=st.lists(log_event, max_size=14),
+)
 def test_random_histories_publish_what_full_nights_do(crm, crm_late, shop, shop_late, events):
     with tempfile.TemporaryDirectory() as root:
         run_history(Path(root), crm, crm_late, shop, shop_late, events)

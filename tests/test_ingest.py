@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -13,28 +13,48 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from listhygiene.ingest import reading as ingest
 from listhygiene.errors import InputError
+from listhygiene.ingest import reading as ingest
 from listhygiene.ingest.reading import ReadResult, file_sha256, read_input, timestamp_in_name
 
 DATA = Path(__file__).parent / "data" / "ingest"
-UTC = timezone.utc
+UTC = UTC
 
 OUTPUT_SCHEMAS = {
     "contacts": {
-        "row_number": pl.Int64, "contact_id": pl.String, "email_raw": pl.String, "list_id": pl.String,
-        "status": pl.String, "status_raw": pl.String, "confirmed_at": pl.Datetime("us", "UTC"),
-        "do_not_contact": pl.Boolean, "exported_at": pl.Datetime("us", "UTC"), "attributes": pl.String,
+        "row_number": pl.Int64,
+        "contact_id": pl.String,
+        "email_raw": pl.String,
+        "list_id": pl.String,
+        "status": pl.String,
+        "status_raw": pl.String,
+        "confirmed_at": pl.Datetime("us", "UTC"),
+        "do_not_contact": pl.Boolean,
+        "exported_at": pl.Datetime("us", "UTC"),
+        "attributes": pl.String,
     },
     "unsubscribes": {
-        "row_number": pl.Int64, "email_raw": pl.String, "occurred_at": pl.Datetime("us", "UTC"),
-        "event": pl.String, "list_id": pl.String, "origin": pl.String, "evidence": pl.String,
-        "evidence_ref": pl.String, "campaign_id": pl.String, "reason": pl.String,
+        "row_number": pl.Int64,
+        "email_raw": pl.String,
+        "occurred_at": pl.Datetime("us", "UTC"),
+        "event": pl.String,
+        "list_id": pl.String,
+        "origin": pl.String,
+        "evidence": pl.String,
+        "evidence_ref": pl.String,
+        "campaign_id": pl.String,
+        "reason": pl.String,
     },
     "bounces": {
-        "row_number": pl.Int64, "email_raw": pl.String, "occurred_at": pl.Datetime("us", "UTC"),
-        "event": pl.String, "campaign_id": pl.String, "bounce_type": pl.String, "smtp_code": pl.Int32,
-        "enhanced_code": pl.String, "diagnostic": pl.String,
+        "row_number": pl.Int64,
+        "email_raw": pl.String,
+        "occurred_at": pl.Datetime("us", "UTC"),
+        "event": pl.String,
+        "campaign_id": pl.String,
+        "bounce_type": pl.String,
+        "smtp_code": pl.Int32,
+        "enhanced_code": pl.String,
+        "diagnostic": pl.String,
     },
 }
 QUARANTINE_SCHEMA = {"row_number": pl.Int64, "column": pl.String, "error": pl.String, "raw": pl.String}
@@ -71,6 +91,7 @@ def only_quarantined(result: ReadResult) -> dict:
 
 
 # --- formats and encodings -------------------------------------------------------------------
+
 
 def test_bom_crlf_quoted_commas_embedded_newline_and_bad_utf8():
     result = read(DATA / "contacts_bom_crlf.csv", "contacts")
@@ -124,14 +145,18 @@ def test_corrupt_gzip_is_an_input_error_naming_the_file(tmp_path, damage):
 
 def test_parquet_with_typed_columns(tmp_path):
     path = tmp_path / "contacts.parquet"
-    pl.DataFrame({
-        "contact_id": [1, 2],
-        "Email": ["a@x.com", "b@x.com"],
-        "do_not_contact": [True, None],
-        "confirmed_at": pl.Series([datetime(2026, 1, 2, 4, 0), None]).dt.replace_time_zone("Europe/Paris"),
-        "exported_at": [datetime(2026, 11, 21, 3, 0, 0, 123456), datetime(2026, 11, 21, 3, 0)],
-        "score": [1.5, None],
-    }).write_parquet(path)
+    pl.DataFrame(
+        {
+            "contact_id": [1, 2],
+            "Email": ["a@x.com", "b@x.com"],
+            "do_not_contact": [True, None],
+            "confirmed_at": pl.Series([datetime(2026, 1, 2, 4, 0), None]).dt.replace_time_zone(
+                "Europe/Paris"
+            ),
+            "exported_at": [datetime(2026, 11, 21, 3, 0, 0, 123456), datetime(2026, 11, 21, 3, 0)],
+            "score": [1.5, None],
+        }
+    ).write_parquet(path)
 
     result = read(path, "contacts")
 
@@ -148,12 +173,14 @@ def test_parquet_with_typed_columns(tmp_path):
 
 def test_parquet_bounces_with_integer_codes_and_a_bad_row(tmp_path):
     path = tmp_path / "bounces.parquet"
-    pl.DataFrame({
-        "email": ["a@x.com", "b@x.com"],
-        "occurred_at": [datetime(2026, 11, 20, 10, 0), datetime(2026, 11, 20, 11, 0)],
-        "smtp_code": [550, 99],
-        "enhanced_code": ["5.1.1", None],
-    }).write_parquet(path)
+    pl.DataFrame(
+        {
+            "email": ["a@x.com", "b@x.com"],
+            "occurred_at": [datetime(2026, 11, 20, 10, 0), datetime(2026, 11, 20, 11, 0)],
+            "smtp_code": [550, 99],
+            "enhanced_code": ["5.1.1", None],
+        }
+    ).write_parquet(path)
 
     result = read(path, "bounces")
 
@@ -162,8 +189,12 @@ def test_parquet_bounces_with_integer_codes_and_a_bad_row(tmp_path):
     assert bad["row_number"] == 2
     assert bad["column"] == "smtp_code"
     assert bad["error"] == "smtp_code '99' holds no SMTP reply code (expected a 3-digit code 2xx-5xx)"
-    assert bad["raw"] == {"email": "b@x.com", "occurred_at": "2026-11-20T11:00:00",
-                          "smtp_code": "99", "enhanced_code": ""}
+    assert bad["raw"] == {
+        "email": "b@x.com",
+        "occurred_at": "2026-11-20T11:00:00",
+        "smtp_code": "99",
+        "enhanced_code": "",
+    }
 
 
 def test_truncated_parquet_is_an_input_error_naming_the_file(tmp_path):
@@ -195,6 +226,7 @@ def test_upper_case_extension_is_accepted(tmp_path):
 
 # --- headers -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["unsubscribes", "bounces"])
 @pytest.mark.parametrize("header", ["  EMAIL ,Occurred_At", "Email,OCCURRED_AT ", "\temail\t, occurred_at"])
 def test_header_names_match_ignoring_case_and_surrounding_spaces(tmp_path, kind, header):
@@ -206,12 +238,15 @@ def test_header_names_match_ignoring_case_and_surrounding_spaces(tmp_path, kind,
     assert result.rows.get_column("occurred_at").to_list() == [datetime(2026, 11, 20, 10, tzinfo=UTC)]
 
 
-@pytest.mark.parametrize(("kind", "header", "missing"), [
-    ("contacts", "contact_id,e-mail,list_id", "email"),
-    ("contacts", "email,list_id", "contact_id"),
-    ("unsubscribes", "email,when", "occurred_at"),
-    ("bounces", "address,occurred_at", "email"),
-])
+@pytest.mark.parametrize(
+    ("kind", "header", "missing"),
+    [
+        ("contacts", "contact_id,e-mail,list_id", "email"),
+        ("contacts", "email,list_id", "contact_id"),
+        ("unsubscribes", "email,when", "occurred_at"),
+        ("bounces", "address,occurred_at", "email"),
+    ],
+)
 def test_missing_required_column_names_file_column_and_columns_found(tmp_path, kind, header, missing):
     path = write(tmp_path, f"{kind}.csv", f"{header}\nx,y,z\n")
 
@@ -252,6 +287,7 @@ def test_a_column_given_twice_is_an_input_error(tmp_path):
 
 
 # --- empty files -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["contacts.csv", "contacts.csv.gz", "contacts.parquet"])
 def test_zero_byte_contacts_export_is_an_input_error(tmp_path, name):
@@ -297,13 +333,15 @@ def test_header_only_file_is_valid_and_holds_nothing(tmp_path, kind, ending):
 @pytest.mark.parametrize("kind", ["contacts", "unsubscribes", "bounces"])
 def test_header_only_parquet_is_valid_and_holds_nothing(tmp_path, kind):
     path = tmp_path / f"{kind}.parquet"
-    pl.DataFrame(schema={name: pl.String for name in HEADERS[kind].split(",")}).write_parquet(path)
+    pl.DataFrame(schema=dict.fromkeys(HEADERS[kind].split(","), pl.String)).write_parquet(path)
     result = read(path, kind)
     assert result.rows_read == 0 and result.rows.is_empty()
 
 
 def test_blank_lines_are_skipped_but_keep_row_numbers(tmp_path):
-    path = write(tmp_path, "bounces.csv", "email,occurred_at\na@x.com,2026-01-01\n\n,\nb@x.com,2026-01-02\n\n")
+    path = write(
+        tmp_path, "bounces.csv", "email,occurred_at\na@x.com,2026-01-01\n\n,\nb@x.com,2026-01-02\n\n"
+    )
 
     result = read(path, "bounces")
 
@@ -314,12 +352,16 @@ def test_blank_lines_are_skipped_but_keep_row_numbers(tmp_path):
 
 # --- ragged rows -------------------------------------------------------------------------------
 
+
 def test_row_with_more_fields_than_the_header_is_quarantined(tmp_path):
-    path = write(tmp_path, "bounces.csv",
-                 "email,occurred_at,event\n"
-                 "a@x.com,2026-01-01,bounce\n"
-                 "b@x.com,2026-01-02,bounce,oops,,\n"
-                 "c@x.com,2026-01-03\n")
+    path = write(
+        tmp_path,
+        "bounces.csv",
+        "email,occurred_at,event\n"
+        "a@x.com,2026-01-01,bounce\n"
+        "b@x.com,2026-01-02,bounce,oops,,\n"
+        "c@x.com,2026-01-03\n",
+    )
 
     result = read(path, "bounces")
 
@@ -328,8 +370,12 @@ def test_row_with_more_fields_than_the_header_is_quarantined(tmp_path):
     assert bad["row_number"] == 2
     assert bad["column"] is None
     assert bad["error"] == "row has 4 fields, header has 3"
-    assert bad["raw"] == {"email": "b@x.com", "occurred_at": "2026-01-02", "event": "bounce",
-                          "_extra_fields": ["oops"]}
+    assert bad["raw"] == {
+        "email": "b@x.com",
+        "occurred_at": "2026-01-02",
+        "event": "bounce",
+        "_extra_fields": ["oops"],
+    }
 
 
 def test_far_too_long_row_reports_a_lower_bound(tmp_path):
@@ -352,42 +398,107 @@ def test_short_rows_are_padded_with_empty_values(tmp_path):
 
 # --- quarantine reports ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("kind", "csv_text", "column", "error"), [
-    pytest.param("bounces", "email,occurred_at\na@x.com,yesterday\n",
-                 "occurred_at", "occurred_at 'yesterday' is not an ISO 8601 timestamp", id="bad timestamp"),
-    pytest.param("bounces", "email,occurred_at\na@x.com,2026-02-30\n",
-                 "occurred_at", "occurred_at '2026-02-30' is not an ISO 8601 timestamp", id="impossible date"),
-    pytest.param("unsubscribes", "email,occurred_at\na@x.com,\n",
-                 "occurred_at", "occurred_at is empty", id="empty occurred_at"),
-    pytest.param("bounces", "email,occurred_at,event\na@x.com,2026-01-01,Foo\n",
-                 "event", "unknown event 'Foo' (expected one of bounce, delivered, complaint)",
-                 id="unknown bounce event"),
-    pytest.param("unsubscribes", "email,occurred_at,event\na@x.com,2026-01-01,cancel\n",
-                 "event", "unknown event 'cancel' (expected one of unsubscribe, resubscribe, complaint, "
-                 "do_not_contact, do_contact)", id="unknown unsubscribe event"),
-    pytest.param("unsubscribes", "email,occurred_at,source\na@x.com,2026-01-01,robot\n",
-                 "source", "unknown source 'robot' (expected one of contact, list_unsubscribe, complaint, "
-                 "admin, integration, import)", id="unknown source"),
-    pytest.param("contacts", "contact_id,email,status\nc1,a@x.com,Zombie\n",
-                 "status", "unknown status 'Zombie' (expected one of subscribed, unsubscribed, pending, cleaned)",
-                 id="unknown status"),
-    pytest.param("contacts", "contact_id,email\nc1,\n", "email", "email is empty", id="empty email"),
-    pytest.param("contacts", "contact_id,email\nc1,   \n", "email", "email is empty", id="blank email"),
-    pytest.param("contacts", "contact_id,email\n,a@x.com\n", "contact_id", "contact_id is empty",
-                 id="empty contact_id"),
-    pytest.param("contacts", "contact_id,email,do_not_contact\nc1,a@x.com,maybe\n", "do_not_contact",
-                 "do_not_contact 'maybe' is not a boolean (expected true/false, yes/no, 1/0, y/n or t/f)",
-                 id="bad boolean"),
-    pytest.param("contacts", "contact_id,email,confirmed_at\nc1,a@x.com,21/11/2026\n", "confirmed_at",
-                 "confirmed_at '21/11/2026' is not an ISO 8601 timestamp", id="non-ISO date"),
-    pytest.param("bounces", "email,occurred_at,bounce_type\na@x.com,2026-01-01,squishy\n", "bounce_type",
-                 "unknown bounce_type 'squishy' (expected one of hard, soft, block, unknown)", id="bad bounce_type"),
-    pytest.param("bounces", "email,occurred_at,smtp_code\na@x.com,2026-01-01,OK\n", "smtp_code",
-                 "smtp_code 'OK' holds no SMTP reply code (expected a 3-digit code 2xx-5xx)", id="bad smtp_code"),
-    pytest.param("bounces", "email,occurred_at,enhanced_code\na@x.com,2026-01-01,5.1\n", "enhanced_code",
-                 "enhanced_code '5.1' holds no enhanced status code (expected one like 5.1.1)",
-                 id="bad enhanced_code"),
-])
+
+@pytest.mark.parametrize(
+    ("kind", "csv_text", "column", "error"),
+    [
+        pytest.param(
+            "bounces",
+            "email,occurred_at\na@x.com,yesterday\n",
+            "occurred_at",
+            "occurred_at 'yesterday' is not an ISO 8601 timestamp",
+            id="bad timestamp",
+        ),
+        pytest.param(
+            "bounces",
+            "email,occurred_at\na@x.com,2026-02-30\n",
+            "occurred_at",
+            "occurred_at '2026-02-30' is not an ISO 8601 timestamp",
+            id="impossible date",
+        ),
+        pytest.param(
+            "unsubscribes",
+            "email,occurred_at\na@x.com,\n",
+            "occurred_at",
+            "occurred_at is empty",
+            id="empty occurred_at",
+        ),
+        pytest.param(
+            "bounces",
+            "email,occurred_at,event\na@x.com,2026-01-01,Foo\n",
+            "event",
+            "unknown event 'Foo' (expected one of bounce, delivered, complaint)",
+            id="unknown bounce event",
+        ),
+        pytest.param(
+            "unsubscribes",
+            "email,occurred_at,event\na@x.com,2026-01-01,cancel\n",
+            "event",
+            "unknown event 'cancel' (expected one of unsubscribe, resubscribe, complaint, "
+            "do_not_contact, do_contact)",
+            id="unknown unsubscribe event",
+        ),
+        pytest.param(
+            "unsubscribes",
+            "email,occurred_at,source\na@x.com,2026-01-01,robot\n",
+            "source",
+            "unknown source 'robot' (expected one of contact, list_unsubscribe, complaint, "
+            "admin, integration, import)",
+            id="unknown source",
+        ),
+        pytest.param(
+            "contacts",
+            "contact_id,email,status\nc1,a@x.com,Zombie\n",
+            "status",
+            "unknown status 'Zombie' (expected one of subscribed, unsubscribed, pending, cleaned)",
+            id="unknown status",
+        ),
+        pytest.param("contacts", "contact_id,email\nc1,\n", "email", "email is empty", id="empty email"),
+        pytest.param("contacts", "contact_id,email\nc1,   \n", "email", "email is empty", id="blank email"),
+        pytest.param(
+            "contacts",
+            "contact_id,email\n,a@x.com\n",
+            "contact_id",
+            "contact_id is empty",
+            id="empty contact_id",
+        ),
+        pytest.param(
+            "contacts",
+            "contact_id,email,do_not_contact\nc1,a@x.com,maybe\n",
+            "do_not_contact",
+            "do_not_contact 'maybe' is not a boolean (expected true/false, yes/no, 1/0, y/n or t/f)",
+            id="bad boolean",
+        ),
+        pytest.param(
+            "contacts",
+            "contact_id,email,confirmed_at\nc1,a@x.com,21/11/2026\n",
+            "confirmed_at",
+            "confirmed_at '21/11/2026' is not an ISO 8601 timestamp",
+            id="non-ISO date",
+        ),
+        pytest.param(
+            "bounces",
+            "email,occurred_at,bounce_type\na@x.com,2026-01-01,squishy\n",
+            "bounce_type",
+            "unknown bounce_type 'squishy' (expected one of hard, soft, block, unknown)",
+            id="bad bounce_type",
+        ),
+        pytest.param(
+            "bounces",
+            "email,occurred_at,smtp_code\na@x.com,2026-01-01,OK\n",
+            "smtp_code",
+            "smtp_code 'OK' holds no SMTP reply code (expected a 3-digit code 2xx-5xx)",
+            id="bad smtp_code",
+        ),
+        pytest.param(
+            "bounces",
+            "email,occurred_at,enhanced_code\na@x.com,2026-01-01,5.1\n",
+            "enhanced_code",
+            "enhanced_code '5.1' holds no enhanced status code (expected one like 5.1.1)",
+            id="bad enhanced_code",
+        ),
+    ],
+)
 def test_bad_value_is_quarantined_with_row_column_and_exact_error(tmp_path, kind, csv_text, column, error):
     path = write(tmp_path, f"{kind}.csv", csv_text)
 
@@ -403,18 +514,21 @@ def test_bad_value_is_quarantined_with_row_column_and_exact_error(tmp_path, kind
 
 
 def test_every_problem_of_a_row_is_reported_and_the_first_column_named(tmp_path):
-    path = write(tmp_path, "bounces.csv",
-                 "Email,Occurred_At,Event,Smtp_Code\n"
-                 "a@x.com,2026-01-01,bounce,550\n"
-                 ",soon,pong,abc\n")
+    path = write(
+        tmp_path,
+        "bounces.csv",
+        "Email,Occurred_At,Event,Smtp_Code\na@x.com,2026-01-01,bounce,550\n,soon,pong,abc\n",
+    )
 
     bad = only_quarantined(read(path, "bounces"))
 
     assert bad["row_number"] == 2
     assert bad["column"] == "email"
-    assert bad["error"] == ("email is empty; occurred_at 'soon' is not an ISO 8601 timestamp; "
-                            "unknown event 'pong' (expected one of bounce, delivered, complaint); "
-                            "smtp_code 'abc' holds no SMTP reply code (expected a 3-digit code 2xx-5xx)")
+    assert bad["error"] == (
+        "email is empty; occurred_at 'soon' is not an ISO 8601 timestamp; "
+        "unknown event 'pong' (expected one of bounce, delivered, complaint); "
+        "smtp_code 'abc' holds no SMTP reply code (expected a 3-digit code 2xx-5xx)"
+    )
     assert bad["raw"] == {"Email": "", "Occurred_At": "soon", "Event": "pong", "Smtp_Code": "abc"}
 
 
@@ -438,18 +552,22 @@ def test_quarantine_keeps_file_order_among_good_rows(tmp_path):
 
 # --- canonical values --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2026-11-21", datetime(2026, 11, 21, tzinfo=UTC)),
-    ("2026-11-21T03:04", datetime(2026, 11, 21, 3, 4, tzinfo=UTC)),
-    ("2026-11-21 03:04:05", datetime(2026, 11, 21, 3, 4, 5, tzinfo=UTC)),
-    ("2026-11-21T03:04:05.123456789Z", datetime(2026, 11, 21, 3, 4, 5, 123456, tzinfo=UTC)),
-    ("2026-11-21T03:04:05+01:00", datetime(2026, 11, 21, 2, 4, 5, tzinfo=UTC)),
-    ("2026-11-21T03:04:05+0100", datetime(2026, 11, 21, 2, 4, 5, tzinfo=UTC)),
-    ("2026-11-21T03:04-05:30", datetime(2026, 11, 21, 8, 34, tzinfo=UTC)),
-    ("2026-11-21t03:04z", datetime(2026, 11, 21, 3, 4, tzinfo=UTC)),
-    ("2026-11-21 03:04:05 +01:00", datetime(2026, 11, 21, 2, 4, 5, tzinfo=UTC)),
-    (" 2026-11-21T03:04:05Z ", datetime(2026, 11, 21, 3, 4, 5, tzinfo=UTC)),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-21", datetime(2026, 11, 21, tzinfo=UTC)),
+        ("2026-11-21T03:04", datetime(2026, 11, 21, 3, 4, tzinfo=UTC)),
+        ("2026-11-21 03:04:05", datetime(2026, 11, 21, 3, 4, 5, tzinfo=UTC)),
+        ("2026-11-21T03:04:05.123456789Z", datetime(2026, 11, 21, 3, 4, 5, 123456, tzinfo=UTC)),
+        ("2026-11-21T03:04:05+01:00", datetime(2026, 11, 21, 2, 4, 5, tzinfo=UTC)),
+        ("2026-11-21T03:04:05+0100", datetime(2026, 11, 21, 2, 4, 5, tzinfo=UTC)),
+        ("2026-11-21T03:04-05:30", datetime(2026, 11, 21, 8, 34, tzinfo=UTC)),
+        ("2026-11-21t03:04z", datetime(2026, 11, 21, 3, 4, tzinfo=UTC)),
+        ("2026-11-21 03:04:05 +01:00", datetime(2026, 11, 21, 2, 4, 5, tzinfo=UTC)),
+        (" 2026-11-21T03:04:05Z ", datetime(2026, 11, 21, 3, 4, 5, tzinfo=UTC)),
+    ],
+)
 def test_iso_8601_variants_in_one_column_all_parse_to_utc(tmp_path, text, expected):
     # One file holding every layout: mixed layouts within a column must all parse.
     layouts = ["2026-01-01", "2026-01-01T00:00:00Z", "2026-01-01 00:00", text]
@@ -462,8 +580,19 @@ def test_iso_8601_variants_in_one_column_all_parse_to_utc(tmp_path, text, expect
     assert result.rows.get_column("occurred_at")[-1] == expected
 
 
-@pytest.mark.parametrize("text", ["infinity", "epoch", "2026-1-5", "2026-11-21 03:00 Europe/Paris",
-                                  "21.11.2026", "2026-11-21T03", "20261121", "2026-11-21T03:04:05+25:00"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "infinity",
+        "epoch",
+        "2026-1-5",
+        "2026-11-21 03:00 Europe/Paris",
+        "21.11.2026",
+        "2026-11-21T03",
+        "20261121",
+        "2026-11-21T03:04:05+25:00",
+    ],
+)
 def test_non_iso_timestamps_are_refused(tmp_path, text):
     path = write(tmp_path, "bounces.csv", f'email,occurred_at\na@x.com,"{text}"\n')
     bad = only_quarantined(read(path, "bounces"))
@@ -483,12 +612,24 @@ def test_wall_clock_times_follow_each_call_s_zone_in_one_reading_thread():
     assert utc_hours("UTC") == [12, 10]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("", "subscribed"), ("Subscribed", "subscribed"), ("ACTIVE", "subscribed"), ("opted_in", "subscribed"),
-    ("Opted-In", "subscribed"), ("unsubscribed", "unsubscribed"), ("opted_out", "unsubscribed"),
-    ("do_not_allow", "unsubscribed"), ("Do Not Allow", "unsubscribed"), ("pending", "pending"),
-    ("Unconfirmed", "pending"), ("cleaned", "cleaned"), ("BOUNCED", "cleaned"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "subscribed"),
+        ("Subscribed", "subscribed"),
+        ("ACTIVE", "subscribed"),
+        ("opted_in", "subscribed"),
+        ("Opted-In", "subscribed"),
+        ("unsubscribed", "unsubscribed"),
+        ("opted_out", "unsubscribed"),
+        ("do_not_allow", "unsubscribed"),
+        ("Do Not Allow", "unsubscribed"),
+        ("pending", "pending"),
+        ("Unconfirmed", "pending"),
+        ("cleaned", "cleaned"),
+        ("BOUNCED", "cleaned"),
+    ],
+)
 def test_contact_status_spellings(tmp_path, text, expected):
     path = write(tmp_path, "contacts.csv", f"contact_id,email,status\nc1,a@x.com,{text}\n")
     row = read(path, "contacts").rows.row(0, named=True)
@@ -496,20 +637,41 @@ def test_contact_status_spellings(tmp_path, text, expected):
     assert row["status_raw"] == (text or None)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("", False), ("true", True), ("FALSE", False), ("Yes", True), ("no", False), ("1", True),
-    ("0", False), ("y", True), ("N", False), ("t", True), ("F", False), (" yes ", True),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", False),
+        ("true", True),
+        ("FALSE", False),
+        ("Yes", True),
+        ("no", False),
+        ("1", True),
+        ("0", False),
+        ("y", True),
+        ("N", False),
+        ("t", True),
+        ("F", False),
+        (" yes ", True),
+    ],
+)
 def test_do_not_contact_spellings(tmp_path, text, expected):
     path = write(tmp_path, "contacts.csv", f"contact_id,email,do_not_contact\nc1,a@x.com,{text}\n")
     assert read(path, "contacts").rows.get_column("do_not_contact").to_list() == [expected]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("", "unsubscribe"), ("Unsubscribe", "unsubscribe"), ("resubscribe", "resubscribe"),
-    ("complaint", "complaint"), ("do_not_contact", "do_not_contact"), ("do-not-contact", "do_not_contact"),
-    ("Do Not Contact", "do_not_contact"), ("do contact", "do_contact"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "unsubscribe"),
+        ("Unsubscribe", "unsubscribe"),
+        ("resubscribe", "resubscribe"),
+        ("complaint", "complaint"),
+        ("do_not_contact", "do_not_contact"),
+        ("do-not-contact", "do_not_contact"),
+        ("Do Not Contact", "do_not_contact"),
+        ("do contact", "do_contact"),
+    ],
+)
 def test_unsubscribe_event_spellings(tmp_path, text, expected):
     path = write(tmp_path, "unsubscribes.csv", f"email,occurred_at,event\na@x.com,2026-01-01,{text}\n")
     assert read(path, "unsubscribes").rows.get_column("event").to_list() == [expected]
@@ -527,39 +689,62 @@ def test_unsubscribe_origin_evidence_and_defaults():
     assert rows.get_column("evidence_ref").to_list() == [None, None, "form-7", None]
 
 
-@pytest.mark.parametrize(("event", "bounce_type", "expected_event", "expected_type"), [
-    ("", "", "bounce", None), ("Delivery", "", "delivered", None), ("delivered", "", "delivered", None),
-    ("COMPLAINT", "", "complaint", None), ("bounce", "Permanent", "bounce", "hard"),
-    ("bounce", "transient", "bounce", "soft"), ("bounce", "Undetermined", "bounce", "unknown"),
-    ("bounce", "blocked", "bounce", "block"), ("bounce", "HARD", "bounce", "hard"),
-])
+@pytest.mark.parametrize(
+    ("event", "bounce_type", "expected_event", "expected_type"),
+    [
+        ("", "", "bounce", None),
+        ("Delivery", "", "delivered", None),
+        ("delivered", "", "delivered", None),
+        ("COMPLAINT", "", "complaint", None),
+        ("bounce", "Permanent", "bounce", "hard"),
+        ("bounce", "transient", "bounce", "soft"),
+        ("bounce", "Undetermined", "bounce", "unknown"),
+        ("bounce", "blocked", "bounce", "block"),
+        ("bounce", "HARD", "bounce", "hard"),
+    ],
+)
 def test_bounce_event_and_type_spellings(tmp_path, event, bounce_type, expected_event, expected_type):
-    path = write(tmp_path, "bounces.csv",
-                 f"email,occurred_at,event,bounce_type\na@x.com,2026-01-01,{event},{bounce_type}\n")
+    path = write(
+        tmp_path,
+        "bounces.csv",
+        f"email,occurred_at,event,bounce_type\na@x.com,2026-01-01,{event},{bounce_type}\n",
+    )
     row = read(path, "bounces").rows.row(0, named=True)
     assert (row["event"], row["bounce_type"]) == (expected_event, expected_type)
 
 
-@pytest.mark.parametrize(("smtp", "enhanced", "expected_smtp", "expected_enhanced"), [
-    ("550", "5.1.1", 550, "5.1.1"),
-    ("smtp; 550 5.1.1 user unknown", "#5.1.1", 550, "5.1.1"),
-    ("421-4.7.0 try again", "status 4.7.0 (temporary)", 421, "4.7.0"),
-    ("250 OK", "2.0.0", 250, "2.0.0"),
-    ("", "", None, None),
-])
-def test_smtp_and_enhanced_codes_are_found_in_the_text(tmp_path, smtp, enhanced, expected_smtp,
-                                                       expected_enhanced):
-    path = write(tmp_path, "bounces.csv",
-                 f'email,occurred_at,smtp_code,enhanced_code\na@x.com,2026-01-01,"{smtp}","{enhanced}"\n')
+@pytest.mark.parametrize(
+    ("smtp", "enhanced", "expected_smtp", "expected_enhanced"),
+    [
+        ("550", "5.1.1", 550, "5.1.1"),
+        ("smtp; 550 5.1.1 user unknown", "#5.1.1", 550, "5.1.1"),
+        ("421-4.7.0 try again", "status 4.7.0 (temporary)", 421, "4.7.0"),
+        ("250 OK", "2.0.0", 250, "2.0.0"),
+        ("", "", None, None),
+    ],
+)
+def test_smtp_and_enhanced_codes_are_found_in_the_text(
+    tmp_path, smtp, enhanced, expected_smtp, expected_enhanced
+):
+    path = write(
+        tmp_path,
+        "bounces.csv",
+        f'email,occurred_at,smtp_code,enhanced_code\na@x.com,2026-01-01,"{smtp}","{enhanced}"\n',
+    )
     row = read(path, "bounces").rows.row(0, named=True)
     assert (row["smtp_code"], row["enhanced_code"]) == (expected_smtp, expected_enhanced)
 
 
-@pytest.mark.parametrize(("smtp", "enhanced"), [("5501", "5.1.1"), ("650", "5.1.1"), ("550", "15.1.1"),
-                                                ("550", "3.1.1"), ("550", "10.5.1.1")])
+@pytest.mark.parametrize(
+    ("smtp", "enhanced"),
+    [("5501", "5.1.1"), ("650", "5.1.1"), ("550", "15.1.1"), ("550", "3.1.1"), ("550", "10.5.1.1")],
+)
 def test_codes_must_stand_alone(tmp_path, smtp, enhanced):
-    path = write(tmp_path, "bounces.csv",
-                 f"email,occurred_at,smtp_code,enhanced_code\na@x.com,2026-01-01,{smtp},{enhanced}\n")
+    path = write(
+        tmp_path,
+        "bounces.csv",
+        f"email,occurred_at,smtp_code,enhanced_code\na@x.com,2026-01-01,{smtp},{enhanced}\n",
+    )
     assert read(path, "bounces").quarantine.height == 1
 
 
@@ -571,15 +756,23 @@ def test_log_extra_columns_are_ignored(tmp_path):
 
 # --- contact attributes ------------------------------------------------------------------------
 
+
 def test_attributes_keep_extra_columns_in_header_order(tmp_path):
-    path = write(tmp_path, "contacts.csv",
-                 "Zip, first_name ,contact_id,Email,Country,,Age\n"
-                 "75001,Ann,c1,a@x.com,FR,,42\n")
+    path = write(
+        tmp_path,
+        "contacts.csv",
+        "Zip, first_name ,contact_id,Email,Country,,Age\n75001,Ann,c1,a@x.com,FR,,42\n",
+    )
 
     attributes = read(path, "contacts").rows.get_column("attributes")[0]
 
     assert list(json.loads(attributes).items()) == [
-        ("Zip", "75001"), ("first_name", "Ann"), ("Country", "FR"), ("column_6", ""), ("Age", "42")]
+        ("Zip", "75001"),
+        ("first_name", "Ann"),
+        ("Country", "FR"),
+        ("column_6", ""),
+        ("Age", "42"),
+    ]
 
 
 def test_attributes_are_an_empty_object_without_extra_columns(tmp_path):
@@ -596,12 +789,16 @@ def test_repeated_extra_column_names_stay_distinct_and_warn(tmp_path):
 
 # --- snapshot time -----------------------------------------------------------------------------
 
+
 def test_snapshot_is_the_latest_exported_at_of_valid_rows(tmp_path):
-    path = write(tmp_path, "contacts_2020-01-01.csv",
-                 "contact_id,email,exported_at\n"
-                 "c1,a@x.com,2026-11-21T03:00:00Z\n"
-                 "c2,b@x.com,2026-11-20T23:00:00-05:00\n"
-                 "c3,,2027-01-01T00:00:00Z\n")
+    path = write(
+        tmp_path,
+        "contacts_2020-01-01.csv",
+        "contact_id,email,exported_at\n"
+        "c1,a@x.com,2026-11-21T03:00:00Z\n"
+        "c2,b@x.com,2026-11-20T23:00:00-05:00\n"
+        "c3,,2027-01-01T00:00:00Z\n",
+    )
 
     result = read(path, "contacts")
 
@@ -609,18 +806,21 @@ def test_snapshot_is_the_latest_exported_at_of_valid_rows(tmp_path):
     assert result.snapshot_at == datetime(2026, 11, 21, 4, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("contacts_2026-11-21.csv", datetime(2026, 11, 21, tzinfo=UTC)),
-    ("contacts_2026-11-21T03:00Z.csv", datetime(2026, 11, 21, 3, tzinfo=UTC)),
-    ("contacts_2026-11-21T0300Z.csv", datetime(2026, 11, 21, 3, tzinfo=UTC)),
-    ("contacts_20261121T030000Z.csv.gz", datetime(2026, 11, 21, 3, tzinfo=UTC)),
-    ("contacts_20261121.parquet", datetime(2026, 11, 21, tzinfo=UTC)),
-    ("export-2026-11-21T0300+0100.csv", datetime(2026, 11, 21, 2, tzinfo=UTC)),
-    ("contacts_2026-11-21_1.csv", datetime(2026, 11, 21, tzinfo=UTC)),
-    ("v2_99999999_2026-11-21.csv", datetime(2026, 11, 21, tzinfo=UTC)),
-    ("contacts.csv", None),
-    ("contacts_123456789.csv", None),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("contacts_2026-11-21.csv", datetime(2026, 11, 21, tzinfo=UTC)),
+        ("contacts_2026-11-21T03:00Z.csv", datetime(2026, 11, 21, 3, tzinfo=UTC)),
+        ("contacts_2026-11-21T0300Z.csv", datetime(2026, 11, 21, 3, tzinfo=UTC)),
+        ("contacts_20261121T030000Z.csv.gz", datetime(2026, 11, 21, 3, tzinfo=UTC)),
+        ("contacts_20261121.parquet", datetime(2026, 11, 21, tzinfo=UTC)),
+        ("export-2026-11-21T0300+0100.csv", datetime(2026, 11, 21, 2, tzinfo=UTC)),
+        ("contacts_2026-11-21_1.csv", datetime(2026, 11, 21, tzinfo=UTC)),
+        ("v2_99999999_2026-11-21.csv", datetime(2026, 11, 21, tzinfo=UTC)),
+        ("contacts.csv", None),
+        ("contacts_123456789.csv", None),
+    ],
+)
 def test_timestamp_in_file_name(name, expected):
     assert timestamp_in_name(name) == expected
 
@@ -642,15 +842,33 @@ def test_logs_have_no_snapshot(tmp_path):
 # --- robustness --------------------------------------------------------------------------------
 
 CELL = st.one_of(
-    st.sampled_from(["", " ", "a@x.com", "2026-01-01", "2026-01-01T00:00:00Z", "bounce", "Permanent",
-                     "550", "5.1.1", "yesterday", '"quoted, comma"', '"multi\nline"', "\ufeff"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "a@x.com",
+            "2026-01-01",
+            "2026-01-01T00:00:00Z",
+            "bounce",
+            "Permanent",
+            "550",
+            "5.1.1",
+            "yesterday",
+            '"quoted, comma"',
+            '"multi\nline"',
+            "\ufeff",
+        ]
+    ),
     st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters='",\r\n'), max_size=8),
 )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.lists(CELL, min_size=0, max_size=7), max_size=12), crlf=st.booleans(),
-       extra=st.binary(max_size=4))
+@given(
+    rows=st.lists(st.lists(CELL, min_size=0, max_size=7), max_size=12),
+    crlf=st.booleans(),
+    extra=st.binary(max_size=4),
+)
 def test_any_bounce_csv_reads_without_crashing_and_accounts_for_every_row(tmp_path, rows, crlf, extra):
     newline = "\r\n" if crlf else "\n"
     header = "email,occurred_at,event,bounce_type,smtp_code"
@@ -664,7 +882,9 @@ def test_any_bounce_csv_reads_without_crashing_and_accounts_for_every_row(tmp_pa
         assert "cannot read the file" in str(error) and str(path) in str(error)
         return
 
-    numbers = result.rows.get_column("row_number").to_list() + result.quarantine.get_column("row_number").to_list()
+    numbers = (
+        result.rows.get_column("row_number").to_list() + result.quarantine.get_column("row_number").to_list()
+    )
     assert len(numbers) == len(set(numbers))
     assert result.quarantine.filter(pl.col("error").is_null() | (pl.col("error") == "")).is_empty()
     for raw in result.quarantine.get_column("raw"):

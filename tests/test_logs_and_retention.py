@@ -8,8 +8,9 @@ import os
 
 import duckdb
 
-from conftest import copy_sample, invoke
 from listhygiene.logs import MaskAddresses
+
+from conftest import copy_sample, invoke
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
@@ -21,7 +22,11 @@ def test_json_logs_are_one_object_per_line_with_fields(tmp_path):
     entries = [json.loads(line) for line in result.stderr.splitlines()]
     assert all({"time", "level", "message"} <= set(e) for e in entries)
     loaded = [e for e in entries if e.get("file", "").endswith("bounces.csv")]
-    assert loaded and (loaded[0]["rows_read"], loaded[0]["rows_loaded"], loaded[0]["rows_quarantined"]) == (25, 24, 1)
+    assert loaded and (loaded[0]["rows_read"], loaded[0]["rows_loaded"], loaded[0]["rows_quarantined"]) == (
+        25,
+        24,
+        1,
+    )
     stages = [e["stage"] for e in entries if "seconds" in e]
     assert stages == ["loading inputs", "evaluating rules", "writing outputs"]
     final = entries[-1]
@@ -38,15 +43,24 @@ def test_plain_logs_when_not_a_terminal_and_quiet_keeps_only_warnings(tmp_path):
 
 
 def test_log_lines_never_carry_a_whole_address():
-    record = logging.LogRecord("listhygiene", logging.WARNING, __file__, 1,
-                               "bounce for %s from <Jane.Doe@Example.com>", ("bob.smith@example.org",), None)
+    record = logging.LogRecord(
+        "listhygiene",
+        logging.WARNING,
+        __file__,
+        1,
+        "bounce for %s from <Jane.Doe@Example.com>",
+        ("bob.smith@example.org",),
+        None,
+    )
     MaskAddresses().filter(record)
     assert record.getMessage() == "bounce for b***@example.org from <J***@Example.com>"
 
 
 def test_keep_runs_prunes_old_outputs_but_never_the_store(tmp_path):
     config = copy_sample(tmp_path)
-    config.write_text(config.read_text().replace('output = "../out/sample"', 'output = "../out/sample"\nkeep_runs = 1'))
+    config.write_text(
+        config.read_text().replace('output = "../out/sample"', 'output = "../out/sample"\nkeep_runs = 1')
+    )
     for as_of in (NIGHT_1, NIGHT_2, "2026-11-22T06:00:00Z"):
         result = invoke("run", "--config", config, "--as-of", as_of)
     runs = sorted(os.listdir(tmp_path / "out/sample/runs"))
@@ -55,7 +69,10 @@ def test_keep_runs_prunes_old_outputs_but_never_the_store(tmp_path):
     con = duckdb.connect(str(tmp_path / "state/sample.duckdb"), read_only=True)
     try:
         assert [s for (s,) in con.execute("select status from runs order by run_id").fetchall()] == [
-            "pruned", "pruned", "published"]
+            "pruned",
+            "pruned",
+            "published",
+        ]
         assert con.execute("select count(*) from contact_rows").fetchall() == [(47,)]
     finally:
         con.close()

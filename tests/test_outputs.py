@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
 
 import duckdb
 import pandas as pd
 import polars as pl
 import pytest
 
+from listhygiene.outputs.publish import (
+    OUTPUT_QUERIES,
+    SENDABLE_ORDER,
+    UNIQUE_ORDER,
+    order_column,
+    total_order,
+)
+
 from conftest import copy_sample, invoke
-from listhygiene.outputs.publish import OUTPUT_QUERIES, SENDABLE_ORDER, UNIQUE_ORDER, order_column, total_order
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
@@ -69,7 +75,8 @@ def test_runs_are_hive_partitioned_for_analysts(three_runs):
     out = config.parent.parent / "out" / "sample"
     counts = duckdb.sql(
         f"select run_id, count(*) from read_parquet('{out}/runs/*/sendable.parquet', hive_partitioning=true) "
-        "group by run_id order by run_id").fetchall()
+        "group by run_id order by run_id"
+    ).fetchall()
     assert [r[0] for r in counts] == [r.name.removeprefix("run_id=") for r in runs]
 
 
@@ -89,13 +96,22 @@ def test_manifest_describes_the_run(three_runs):
     assert manifest["previous_run_id"] == first.name.removeprefix("run_id=")
     assert len(manifest["config"]["sha256"]) == 64
     assert {i["path"].rsplit("/", 1)[1] for i in manifest["inputs"]} == {
-        "contacts_2026-11-20.csv", "contacts_2026-11-21.csv", "unsubscribes.csv", "bounces.csv"}
+        "contacts_2026-11-20.csv",
+        "contacts_2026-11-21.csv",
+        "unsubscribes.csv",
+        "bounces.csv",
+    }
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert manifest["outputs"]["sendable.parquet"] == pl.read_parquet(second / "sendable.parquet").height
-    assert manifest["lists"]["staff-news"]["vanished_by_reason"] == {"unsubscribed": 1, "list_unsubscribed": 1}
+    assert manifest["lists"]["staff-news"]["vanished_by_reason"] == {
+        "unsubscribed": 1,
+        "list_unsubscribed": 1,
+    }
     # the re-run compares with the same earlier run, not with the first night-2 run
     assert json.loads((again / "manifest.json").read_text())["previous_run_id"] == manifest["previous_run_id"]
-    assert not any(i["loaded_in_this_run"] for i in json.loads((again / "manifest.json").read_text())["inputs"])
+    assert not any(
+        i["loaded_in_this_run"] for i in json.loads((again / "manifest.json").read_text())["inputs"]
+    )
 
 
 def order_of(name: str) -> str:
@@ -113,7 +129,8 @@ def in_total_order(path) -> bool:
         order = total_order(rows.columns, order)
     positions = duckdb.sql(
         f"select file_row_number from read_parquet('{path}', hive_partitioning = false, "
-        f"file_row_number = true) order by {order}").fetchall()
+        f"file_row_number = true) order by {order}"
+    ).fetchall()
     return [p for (p,) in positions] == list(range(rows.height))
 
 
@@ -150,12 +167,15 @@ def test_quarantined_rows_of_two_versions_of_a_file_are_ordered_by_their_content
     bad rows are reported, under one path and row number, so the key alone cannot order them."""
     (tmp_path / "pipeline.toml").write_text(TIES_PIPELINE)
     (tmp_path / "contacts_2026-11-20.csv").write_text(
-        "contact_id,email,list_id\nc1,ana@example.com,news\nc2,bo@example.com,news\n")
+        "contact_id,email,list_id\nc1,ana@example.com,news\nc2,bo@example.com,news\n"
+    )
     log = tmp_path / "unsubscribes.csv"
     log.write_text("email,occurred_at\nana@example.com,2026-11-19T10:00:00Z\nbo@example.com,yesterday\n")
     invoke("run", "--config", tmp_path / "pipeline.toml", "--as-of", NIGHT_1)
-    log.write_text("email,occurred_at\nana@example.com,2026-11-19T10:00:00Z\nbo@example.com,last week\n"
-                   "cy@example.com,2026-11-20T01:00:00Z\n")
+    log.write_text(
+        "email,occurred_at\nana@example.com,2026-11-19T10:00:00Z\nbo@example.com,last week\n"
+        "cy@example.com,2026-11-20T01:00:00Z\n"
+    )
     invoke("run", "--config", tmp_path / "pipeline.toml", "--as-of", NIGHT_2)
     run = (tmp_path / "out" / "latest").resolve()
 

@@ -6,18 +6,18 @@ import gzip
 import hashlib
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from conftest import copy_sample, invoke, read
-from listhygiene.store import loading
 from listhygiene.config import Mapping, Source
 from listhygiene.errors import InputError
 from listhygiene.ingest.platforms import read_platform
+
+from conftest import copy_sample, invoke, read
 
 DATA = Path(__file__).parent / "data" / "platforms" / "mailchimp"
 SINGLE = DATA / "single"
@@ -28,12 +28,18 @@ NIGHT_2 = "2026-11-21T06:00:00Z"
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 def source(path: str = "x", time_zone: str = "Europe/Berlin") -> Source:
-    return Source("mailchimp", None, path, format="mailchimp", list_id="newsletter",
-                  mapping=Mapping(time_zone=time_zone))
+    return Source(
+        "mailchimp",
+        None,
+        path,
+        format="mailchimp",
+        list_id="newsletter",
+        mapping=Mapping(time_zone=time_zone),
+    )
 
 
 def read_single(name: str, **kwargs):
@@ -45,6 +51,7 @@ def by_email(frame: pl.DataFrame) -> dict[str, dict]:
 
 
 # --- members to rows --------------------------------------------------------------------------
+
 
 def test_subscribed_members_are_contact_rows_with_merge_fields_as_attributes():
     result = read_single("subscribed")
@@ -100,8 +107,13 @@ def test_malformed_member_rows_are_quarantined_with_the_reason_and_the_rest_load
 def test_unsubscribed_members_are_contacts_and_list_unsubscribe_events():
     result = read_single("unsubscribed")
     contacts = by_email(result.rows)
-    assert sorted(contacts) == ["jon@example.com", "lena.fischer@example.de", "maya@example.com",
-                                "paul@example.com", "zoe@example.com"]
+    assert sorted(contacts) == [
+        "jon@example.com",
+        "lena.fischer@example.de",
+        "maya@example.com",
+        "paul@example.com",
+        "zoe@example.com",
+    ]
     assert {r["status"] for r in contacts.values()} == {"unsubscribed"}
     assert {r["list_id"] for r in contacts.values()} == {"newsletter"}
     lena_attributes = json.loads(contacts["lena.fischer@example.de"]["attributes"])
@@ -117,9 +129,14 @@ def test_unsubscribed_members_are_contacts_and_list_unsubscribe_events():
     assert lena["reason"] == "I no longer want to receive these emails"
     assert lena["event_ref"] is None  # equal columns make the same event: the loader's identity
     assert json.loads(lena["platform"]) == {
-        "platform": "mailchimp", "file_status": "unsubscribed", "leid": "118204580",
-        "euid": "2b3c4d5e6f", "campaign_title": "November Digest",
-        "unsub_reason": "I no longer want to receive these emails", "unsub_reason_other": None}
+        "platform": "mailchimp",
+        "file_status": "unsubscribed",
+        "leid": "118204580",
+        "euid": "2b3c4d5e6f",
+        "campaign_title": "November Digest",
+        "unsub_reason": "I no longer want to receive these emails",
+        "unsub_reason_other": None,
+    }
     # the export repeats UNSUB_REASON; the copy holding a value is the reason
     assert events["paul@example.com"]["reason"] == "N/A (Unsubscribed by an admin)"
     assert events["paul@example.com"]["campaign_id"] is None
@@ -136,8 +153,11 @@ def test_cleaned_members_keep_the_clean_columns_as_attributes_and_yield_no_bounc
     [bob] = result.rows.iter_rows(named=True)
     assert (bob["contact_id"], bob["status"], bob["list_id"]) == ("118204590", "cleaned", "newsletter")
     attributes = json.loads(bob["attributes"])
-    assert (attributes["CLEAN_TIME"], attributes["CLEAN_CAMPAIGN_ID"], attributes["CLEAN_CAMPAIGN_TITLE"]) == (
-        "2026-10-10 03:00:00", "d00d5678", "October Digest")
+    assert (
+        attributes["CLEAN_TIME"],
+        attributes["CLEAN_CAMPAIGN_ID"],
+        attributes["CLEAN_CAMPAIGN_TITLE"],
+    ) == ("2026-10-10 03:00:00", "d00d5678", "October Digest")
     # cleaned after a hard bounce or repeated soft ones: source_cleaned, not a guessed hard bounce
     assert result.other_rows == {}
 
@@ -168,9 +188,16 @@ def test_header_only_file_holds_no_members(tmp_path):
 
 # --- files that cannot be read ----------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["members_export_3f9a1c2b7d.csv", "audience.csv",
-                                  "pending_members_export_3f9a1c2b7d.csv",
-                                  "subscribed_members_export_3f9a1c2b7d.json"])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "members_export_3f9a1c2b7d.csv",
+        "audience.csv",
+        "pending_members_export_3f9a1c2b7d.csv",
+        "subscribed_members_export_3f9a1c2b7d.json",
+    ],
+)
 def test_file_whose_name_does_not_say_the_status_is_refused(tmp_path, name):
     path = tmp_path / name
     shutil.copy(SINGLE / "subscribed_members_export_3f9a1c2b7d.csv", path)
@@ -193,6 +220,7 @@ def test_export_without_the_email_column_is_refused(tmp_path):
 
 
 # --- snapshot time ----------------------------------------------------------------------------
+
 
 def test_dated_export_folder_gives_every_row_its_snapshot_time():
     folder = NIGHTS / "2026-11-21" / EXPORT
@@ -233,13 +261,16 @@ def test_header_only_file_in_a_dated_folder_shares_the_exports_snapshot(tmp_path
 
 # --- through the CLI --------------------------------------------------------------------------
 
+
 def mailchimp_project(tmp_path: Path) -> tuple[Path, Path]:
     """The sample project plus a Mailchimp source reading data/mailchimp/<date>/<export>/."""
     config = copy_sample(tmp_path)
     with config.open("a", encoding="utf-8") as pipeline:
-        pipeline.write('\n[[sources]]\nname = "mailchimp"\nformat = "mailchimp"\nlist_id = "newsletter"\n'
-                       'time_zone = "Europe/Berlin"\n'
-                       'path = "../data/mailchimp/*/*/*_members_export_*.csv*"\n')
+        pipeline.write(
+            '\n[[sources]]\nname = "mailchimp"\nformat = "mailchimp"\nlist_id = "newsletter"\n'
+            'time_zone = "Europe/Berlin"\n'
+            'path = "../data/mailchimp/*/*/*_members_export_*.csv*"\n'
+        )
     return config, tmp_path / "data" / "mailchimp"
 
 
@@ -290,17 +321,22 @@ def test_two_nights_of_exports_through_the_cli(tmp_path):
         events = con.sql("""select email, occurred_at, campaign_id, is_duplicate from unsubscribe_events
                             where email = 'lena.fischer@example.de' order by file_id""").pl()
     assert snapshots.group_by("night").agg(pl.col("snapshot_at").unique()).sort("night").rows() == [
-        ("2026-11-20", [utc(2026, 11, 20)]), ("2026-11-21", [utc(2026, 11, 21)])]
+        ("2026-11-20", [utc(2026, 11, 20)]),
+        ("2026-11-21", [utc(2026, 11, 21)]),
+    ]
     assert events.rows() == [
         ("lena.fischer@example.de", utc(2026, 11, 18, 20, 4, 9), "c0ffee1234", False),
-        ("lena.fischer@example.de", utc(2026, 11, 18, 20, 4, 9), "c0ffee1234", True)]
+        ("lena.fischer@example.de", utc(2026, 11, 18, 20, 4, 9), "c0ffee1234", True),
+    ]
 
 
 def test_a_member_file_downloaded_twice_counts_its_unsubscribes_once(tmp_path):
     config, mailchimp = mailchimp_project(tmp_path)
     folder = night(mailchimp, "2026-11-20")
-    shutil.copy(folder / "unsubscribed_members_export_7c41e9a0b2.csv",
-                folder / "unsubscribed_members_export_7c41e9a0b2 (1).csv")
+    shutil.copy(
+        folder / "unsubscribed_members_export_7c41e9a0b2.csv",
+        folder / "unsubscribed_members_export_7c41e9a0b2 (1).csv",
+    )
     run(config, NIGHT_1)
     with duckdb.connect(str(tmp_path / "state" / "sample.duckdb"), read_only=True) as con:
         [(files,)] = con.execute("select count(*) from input_files where source = 'mailchimp'").fetchall()
@@ -316,6 +352,8 @@ def test_unchanged_member_file_in_the_next_nights_export_stays_in_the_snapshot(t
     night(mailchimp, "2026-11-20")
     run(config, NIGHT_1)
     folder = night(mailchimp, "2026-11-21")
-    shutil.copy(mailchimp / "2026-11-20" / EXPORT / "cleaned_members_export_7c41e9a0b2.csv",
-                folder / "cleaned_members_export_7c41e9a0b2.csv")  # nobody new was cleaned
+    shutil.copy(
+        mailchimp / "2026-11-20" / EXPORT / "cleaned_members_export_7c41e9a0b2.csv",
+        folder / "cleaned_members_export_7c41e9a0b2.csv",
+    )  # nobody new was cleaned
     assert newsletter(run(config, NIGHT_2))["bounced.box@example.com"] == "source_cleaned"

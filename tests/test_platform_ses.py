@@ -5,24 +5,25 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from conftest import copy_sample, invoke, latest, read
 from listhygiene.config import Source
 from listhygiene.errors import InputError
 from listhygiene.ingest.platforms import read_platform
+
+from conftest import copy_sample, invoke, latest, read
 
 FIXTURES = Path(__file__).parent / "data" / "platforms" / "ses"
 SES = Source("ses", None, "unused", format="ses")
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +40,25 @@ def test_a_permanent_bounce_in_an_sns_envelope_gives_one_hard_bounce_per_recipie
     [moved, _] = rows_for(notifications, "moved@example.org")
     assert gone["row_number"] == moved["row_number"] == 1  # one record, two recipients
     assert (gone["event"], gone["bounce_type"], gone["smtp_code"], gone["enhanced_code"]) == (
-        "bounce", "hard", 550, "5.1.1")
+        "bounce",
+        "hard",
+        550,
+        "5.1.1",
+    )
     assert gone["diagnostic"].startswith("smtp; 550 5.1.1")
     assert gone["occurred_at"] == utc("2026-11-20T03:12:00Z")
     assert moved["enhanced_code"] == "5.1.6"
     assert gone["event_ref"] == moved["event_ref"] == "0100-bounce-aaa"
     lineage = json.loads(gone["platform"])
-    assert lineage == {"platform": "ses", "raw_type": "Bounce", "bounce_type": "Permanent",
-                       "bounce_subtype": "General", "message_id": "0100-msg-1",
-                       "feedback_id": "0100-bounce-aaa", "sns_message_id": "sns-1"}
+    assert lineage == {
+        "platform": "ses",
+        "raw_type": "Bounce",
+        "bounce_type": "Permanent",
+        "bounce_subtype": "General",
+        "message_id": "0100-msg-1",
+        "feedback_id": "0100-bounce-aaa",
+        "sns_message_id": "sns-1",
+    }
 
 
 def test_transient_undetermined_and_content_rejected_bounces(notifications):
@@ -90,7 +101,10 @@ def test_malformed_records_are_quarantined_with_their_reason_and_the_rest_loads(
 
 def test_rows_read_are_loaded_plus_quarantined_and_ignored_records_are_counted(notifications):
     assert notifications.rows_read == notifications.rows_loaded + notifications.quarantine.height
-    assert (notifications.records_read, notifications.records_ignored) == (14, 3)  # not-spam, Open, SNS confirmation
+    assert (notifications.records_read, notifications.records_ignored) == (
+        14,
+        3,
+    )  # not-spam, Open, SNS confirmation
     assert notifications.rows_loaded == 11
 
 
@@ -99,7 +113,10 @@ def test_a_json_array_gzipped_reads_the_same_records(tmp_path):
     target.write_bytes(gzip.compress((FIXTURES / "bounce-array.json").read_bytes()))
     result = read_platform(target, SES)
     assert sorted(result.rows["email_raw"].to_list()) == [
-        "Gone@Example.com", "angry@example.com", "moved@example.org"]
+        "Gone@Example.com",
+        "angry@example.com",
+        "moved@example.org",
+    ]
     assert result.rows.filter(pl.col("email_raw") == "angry@example.com")["row_number"][0] == 2
 
 
@@ -138,8 +155,10 @@ def test_end_to_end_ses_events_suppress_and_resends_count_once(tmp_path):
         marked = con.sql("""select row_number, is_duplicate from bounce_events
                             where email = 'gone@example.com' and event_ref = '0100-bounce-aaa'
                             order by row_number""").fetchall()
-        kept = con.sql("select platform->>'$.message_id' from bounce_events "
-                       "where email = 'angry@example.com' and platform is not null").fetchall()
+        kept = con.sql(
+            "select platform->>'$.message_id' from bounce_events "
+            "where email = 'angry@example.com' and platform is not null"
+        ).fetchall()
     assert marked == [(1, False), (14, True)]  # the SNS resend is loaded but counted once
     assert kept == [("0100-msg-4",)]
 
@@ -155,8 +174,12 @@ def test_explain_names_the_notification_as_the_evidence(tmp_path):
     invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")
     output = invoke("explain", "angry@example.com", "--config", config).output
     assert "because: spam complaint" in output
-    [line] = [l for l in output.splitlines() if "ses:notifications-2026-11-20.jsonl row 4" in l
-              and not l.strip().startswith("because")]
+    [line] = [
+        candidate
+        for candidate in output.splitlines()
+        if "ses:notifications-2026-11-20.jsonl row 4" in candidate
+        and not candidate.strip().startswith("because")
+    ]
     assert "complaint" in line and "ses Complaint message 0100-msg-4" in line
 
     answer = json.loads(invoke("-q", "explain", "angry@example.com", "--config", config, "--json").stdout)
@@ -170,4 +193,7 @@ def test_a_file_of_only_bad_lines_loads_nothing_and_quarantines_each(tmp_path):
     target.write_text("{not json\n[1, 2]\n")
     result = read_platform(target, SES)
     assert (result.rows_loaded, result.rows_read, result.records_ignored) == (0, 2, 0)
-    assert result.quarantine["error"].to_list() == ["line is not valid JSON", "line is JSON but not an object"]
+    assert result.quarantine["error"].to_list() == [
+        "line is not valid JSON",
+        "line is JSON but not an object",
+    ]

@@ -67,19 +67,19 @@ def test_a_pipeline_of_four_formats_decides_each_list(tmp_path):
 
     sendable = pl.read_parquet(run / "sendable.parquet")
     assert sorted(sendable.select("list_id", "email").rows()) == [
-        ("newsletter", "ada@example.com"),      # confirmed in Mailchimp, delivered by SES
-        ("weekly-deals", "ada@example.com"),    # the CRM's own list for the same address
-        ("weekly-deals", "fay@example.com"),    # a SendGrid 'processed' event says nothing
-        ("weekly-deals", "jon@example.com"),    # a Spamhaus block is the sender's problem
+        ("newsletter", "ada@example.com"),  # confirmed in Mailchimp, delivered by SES
+        ("weekly-deals", "ada@example.com"),  # the CRM's own list for the same address
+        ("weekly-deals", "fay@example.com"),  # a SendGrid 'processed' event says nothing
+        ("weekly-deals", "jon@example.com"),  # a Spamhaus block is the sender's problem
     ]
     status = pl.read_parquet(run / "contact_status.parquet").filter(~pl.col("sendable"))
     assert sorted(status.select("list_id", "email", "reason").rows()) == [
-        ("newsletter", "ben@example.com", "hard_bounce"),          # SES permanent bounce
-        ("newsletter", "cai@example.com", "unconfirmed"),          # no CONFIRM_TIME, double opt-in list
-        ("newsletter", "dee@example.com", "unsubscribed"),         # SendGrid global unsubscribe
-        ("newsletter", "eve@example.com", "list_unsubscribed"),    # Mailchimp's unsubscribed export
+        ("newsletter", "ben@example.com", "hard_bounce"),  # SES permanent bounce
+        ("newsletter", "cai@example.com", "unconfirmed"),  # no CONFIRM_TIME, double opt-in list
+        ("newsletter", "dee@example.com", "unsubscribed"),  # SendGrid global unsubscribe
+        ("newsletter", "eve@example.com", "list_unsubscribed"),  # Mailchimp's unsubscribed export
         ("weekly-deals", "gus@example.com", "list_unsubscribed"),  # SendGrid group 42 = weekly-deals
-        ("weekly-deals", "hal@example.com", "complaint"),          # SES complaint
+        ("weekly-deals", "hal@example.com", "complaint"),  # SES complaint
         ("weekly-deals", "ivy@example.com", "source_unsubscribed"),  # the CRM's "No"
     ]
     eve = status.filter(pl.col("email") == "eve@example.com").row(0, named=True)

@@ -20,11 +20,15 @@ def format_snippets() -> list[str]:
 
 @pytest.mark.parametrize("snippet", format_snippets(), ids=lambda s: re.search(r'format = "(\w+)"', s)[1])
 def test_each_format_snippet_loads_as_a_pipeline_file(tmp_path, snippet):
-    contacts = "" if 'format = "mailchimp"' in snippet or 'kind = "contacts"' in snippet else (
-        '[[sources]]\nname = "export"\nkind = "contacts"\npath = "contacts_*.csv"\n\n')
+    contacts = (
+        ""
+        if 'format = "mailchimp"' in snippet or 'kind = "contacts"' in snippet
+        else ('[[sources]]\nname = "export"\nkind = "contacts"\npath = "contacts_*.csv"\n\n')
+    )
     config = tmp_path / "pipeline.toml"
-    config.write_text('[store]\ndatabase = "store.duckdb"\noutput = "out"\n\n' + contacts + snippet,
-                      encoding="utf-8")
+    config.write_text(
+        '[store]\ndatabase = "store.duckdb"\noutput = "out"\n\n' + contacts + snippet, encoding="utf-8"
+    )
     loaded = load_config(config)
     [source] = [s for s in loaded.sources if s.format]
     assert source.format in snippet

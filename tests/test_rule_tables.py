@@ -11,25 +11,33 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from conftest import invoke
-from listhygiene.rules import runner
-from listhygiene import pipeline
-from listhygiene.outputs import publish
-from listhygiene import store
+from listhygiene import pipeline, store
 from listhygiene.config import load_config
+from listhygiene.outputs import publish
+from listhygiene.rules import runner
 from test_synth import synth
+
+from conftest import invoke
 
 
 def temp_tables(con) -> set[str]:
-    return {name for (name,) in con.execute(
-        "select table_name from information_schema.tables "
-        "where table_catalog = 'temp' and table_type <> 'VIEW'").fetchall()}
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = 'temp' and table_type <> 'VIEW'"
+        ).fetchall()
+    }
 
 
 def temp_views(con) -> set[str]:
-    return {name for (name,) in con.execute(
-        "select table_name from information_schema.tables "
-        "where table_catalog = 'temp' and table_type = 'VIEW'").fetchall()}
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = 'temp' and table_type = 'VIEW'"
+        ).fetchall()
+    }
 
 
 def test_models_read_finds_model_names_as_whole_words_outside_comments():
@@ -46,8 +54,15 @@ def test_every_model_reads_only_models_built_before_it():
 
 def test_the_outputs_read_the_published_tables_and_the_files_in_use():
     # contact_files, not contact_records: an incremental night restricts that view's rows
-    assert publish.READS == {"contact_status", "suppressions", "vanished", "blocked_resubscribes",
-                             "crm_updates", "duplicates", "contact_files"}
+    assert {
+        "contact_status",
+        "suppressions",
+        "vanished",
+        "blocked_resubscribes",
+        "crm_updates",
+        "duplicates",
+        "contact_files",
+    } == publish.READS
     assert runner.expand_views({"contact_records"}) == {"contact_records", "contact_files"}
 
 
@@ -78,11 +93,23 @@ def test_a_nightly_run_keeps_only_what_the_outputs_read_as_parquet_files(two_nig
     con = evaluate_again(*two_nights, tmp_path, scratch=scratch)
     try:
         # contact_files stays: the contact_records view the outputs read is built on it
-        kept = {"contact_status", "suppressions", "vanished", "blocked_resubscribes", "crm_updates",
-                "duplicates", "contact_files"}
+        kept = {
+            "contact_status",
+            "suppressions",
+            "vanished",
+            "blocked_resubscribes",
+            "crm_updates",
+            "duplicates",
+            "contact_files",
+        }
         assert {p.name for p in scratch.iterdir()} == {f"{name}.parquet" for name in kept}
-        assert temp_tables(con) == {"run_params", "run_sources", "list_settings", "reason_precedence",
-                                    "accepted_evidence"}
+        assert temp_tables(con) == {
+            "run_params",
+            "run_sources",
+            "list_settings",
+            "reason_precedence",
+            "accepted_evidence",
+        }
         assert kept <= temp_views(con)
         assert not ({"memberships", "candidates", "active_reasons"} & temp_views(con))
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from scenario import Scenario
@@ -30,7 +32,7 @@ def delivered(at, campaign=None) -> dict:
 
 
 def with_member(*lists: str, **kwargs) -> Scenario:
-    return Scenario(**kwargs).export("2026-11-01", *(member(l) for l in lists))
+    return Scenario(**kwargs).export("2026-11-01", *(member(list_id) for list_id in lists))
 
 
 # --- addresses ----------------------------------------------------------------------------
@@ -58,13 +60,16 @@ def test_corrected_address_lifts_invalid_address():
 
 
 def test_duplicate_records_are_one_recipient_suppressed_together():
-    s = Scenario().export("2026-11-01", member("news", contact_id="C1"),
-                          member("deals", email=" A@Example.com ", contact_id="C2"))
+    s = Scenario().export(
+        "2026-11-01",
+        member("news", contact_id="C1"),
+        member("deals", email=" A@Example.com ", contact_id="C2"),
+    )
     s.unsubscribes(unsub("2026-11-02"))
     result = s.evaluate("2026-11-03")
     assert result.reasons(A, "news") == ["unsubscribed"]
     assert result.reasons(A, "deals") == ["unsubscribed"]
-    assert {result.status(A, l)["contact_id"] for l in ("news", "deals")} == {"C1", "C2"}
+    assert {result.status(A, list_id)["contact_id"] for list_id in ("news", "deals")} == {"C1", "C2"}
 
 
 # --- complaint ------------------------------------------------------------------------------
@@ -82,19 +87,24 @@ def test_complaint_from_either_log_blocks_every_list():
     assert s.evaluate("2026-11-03").reasons(A, "news") == ["complaint"]
 
 
-@pytest.mark.parametrize("evidence, lifted", [
-    ("signup_form", False), ("confirmed_optin", True), ("written_consent", True), (None, False)])
+@pytest.mark.parametrize(
+    "evidence, lifted",
+    [("signup_form", False), ("confirmed_optin", True), ("written_consent", True), (None, False)],
+)
 def test_complaint_is_lifted_only_by_strong_consent(evidence, lifted):
     s = with_member("news")
-    s.unsubscribes(unsub("2026-11-02", event="complaint"),
-                   unsub("2026-11-03", event="resubscribe", evidence=evidence))
+    s.unsubscribes(
+        unsub("2026-11-02", event="complaint"), unsub("2026-11-03", event="resubscribe", evidence=evidence)
+    )
     assert s.evaluate("2026-11-04").sendable(A, "news") is lifted
 
 
 def test_consent_before_the_complaint_does_not_lift_it():
     s = with_member("news")
-    s.unsubscribes(unsub("2026-11-02", event="resubscribe", evidence="written_consent"),
-                   unsub("2026-11-03", event="complaint"))
+    s.unsubscribes(
+        unsub("2026-11-02", event="resubscribe", evidence="written_consent"),
+        unsub("2026-11-03", event="complaint"),
+    )
     assert s.evaluate("2026-11-04").reasons(A, "news") == ["complaint"]
 
 
@@ -108,22 +118,28 @@ def test_hard_bounce_blocks_marketing_and_transactional():
     assert status["reasons"] == ["hard_bounce"] and status["transactional_ok"] is False
 
 
-@pytest.mark.parametrize("code, bounce_type, expected", [
-    ("5.1.1", None, ["hard_bounce"]),           # user unknown
-    ("5.2.2", "hard", []),                      # a full mailbox is soft whatever the platform says
-    ("5.7.1", "hard", []),                      # a block is the sender's problem
-    (None, "hard", ["hard_bounce"]),            # the platform's word is the fallback
-    (None, "soft", []),
-])
+@pytest.mark.parametrize(
+    "code, bounce_type, expected",
+    [
+        ("5.1.1", None, ["hard_bounce"]),  # user unknown
+        ("5.2.2", "hard", []),  # a full mailbox is soft whatever the platform says
+        ("5.7.1", "hard", []),  # a block is the sender's problem
+        (None, "hard", ["hard_bounce"]),  # the platform's word is the fallback
+        (None, "soft", []),
+    ],
+)
 def test_bounces_are_classified_by_code_then_platform_type(code, bounce_type, expected):
     s = with_member("news")
     s.bounces(bounce("2026-11-02", "C-1", smtp_code=550, enhanced_code=code, bounce_type=bounce_type))
     assert s.evaluate("2026-11-03").reasons(A, "news") == expected
 
 
-@pytest.mark.parametrize("lift", [
-    delivered("2026-11-03", "C-2"),
-])
+@pytest.mark.parametrize(
+    "lift",
+    [
+        delivered("2026-11-03", "C-2"),
+    ],
+)
 def test_hard_bounce_is_lifted_by_a_later_delivery(lift):
     s = with_member("news")
     s.bounces(bounce("2026-11-02", "C-1", enhanced_code="5.1.1"), lift)
@@ -134,19 +150,24 @@ def test_last_deliveries_keeps_the_latest_delivery_of_each_address_with_a_cause(
     """The model under the delivery lift: one row per address that has a cause, its latest
     delivery at or before the as-of; addresses without a cause are left out, however many
     deliveries they have."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     B, C = "b@example.com", "c@example.com"
-    s = Scenario().export("2026-11-01", member(), member(email=B, contact_id="C2"),
-                          member(email=C, contact_id="C3"))
-    s.bounces(bounce("2026-11-02", "C-1", enhanced_code="5.1.1"), delivered("2026-11-03", "C-2"),
-              delivered("2026-11-05", "C-3"), delivered("2026-11-09", "C-4"),  # after the as-of
-              soft("2026-11-02", "C-1", email=B), bounce("2026-11-02", "C-1", email=B, event="delivered"),
-              bounce("2026-11-06", "C-2", email=C, event="delivered"))
+    s = Scenario().export(
+        "2026-11-01", member(), member(email=B, contact_id="C2"), member(email=C, contact_id="C3")
+    )
+    s.bounces(
+        bounce("2026-11-02", "C-1", enhanced_code="5.1.1"),
+        delivered("2026-11-03", "C-2"),
+        delivered("2026-11-05", "C-3"),
+        delivered("2026-11-09", "C-4"),  # after the as-of
+        soft("2026-11-02", "C-1", email=B),
+        bounce("2026-11-02", "C-1", email=B, event="delivered"),
+        bounce("2026-11-06", "C-2", email=C, event="delivered"),
+    )
     s.unsubscribes(unsub("2026-11-02", email=B))
     rows = s.evaluate("2026-11-07").table("last_deliveries").sort("email").rows()
-    assert rows == [(A, datetime(2026, 11, 5, tzinfo=timezone.utc)),
-                    (B, datetime(2026, 11, 2, tzinfo=timezone.utc))]
+    assert rows == [(A, datetime(2026, 11, 5, tzinfo=UTC)), (B, datetime(2026, 11, 2, tzinfo=UTC))]
 
 
 def test_hard_bounce_is_lifted_by_a_later_confirmed_opt_in():
@@ -199,8 +220,9 @@ def test_resubscribe_without_valid_evidence_is_blocked(evidence):
 
 def test_list_resubscribe_lifts_a_global_unsubscribe_for_that_list_only():
     s = with_member("news", "deals")
-    s.unsubscribes(unsub("2026-11-02"),
-                   unsub("2026-11-03", event="resubscribe", list_id="news", evidence="signup_form"))
+    s.unsubscribes(
+        unsub("2026-11-02"), unsub("2026-11-03", event="resubscribe", list_id="news", evidence="signup_form")
+    )
     result = s.evaluate("2026-11-04")
     assert result.sendable(A, "news")
     assert result.reasons(A, "deals") == ["unsubscribed"]
@@ -209,8 +231,10 @@ def test_list_resubscribe_lifts_a_global_unsubscribe_for_that_list_only():
 
 def test_global_resubscribe_lifts_list_unsubscribes():
     s = with_member("news")
-    s.unsubscribes(unsub("2026-11-02", list_id="news"),
-                   unsub("2026-11-03", event="resubscribe", evidence="written_consent"))
+    s.unsubscribes(
+        unsub("2026-11-02", list_id="news"),
+        unsub("2026-11-03", event="resubscribe", evidence="written_consent"),
+    )
     assert s.evaluate("2026-11-04").sendable(A, "news")
 
 
@@ -286,8 +310,10 @@ def test_clearing_the_export_flag_lifts_an_earlier_do_not_contact_event():
 # --- export status ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status, reason", [
-    ("unsubscribed", "source_unsubscribed"), ("cleaned", "source_cleaned"), ("pending", "unconfirmed")])
+@pytest.mark.parametrize(
+    "status, reason",
+    [("unsubscribed", "source_unsubscribed"), ("cleaned", "source_cleaned"), ("pending", "unconfirmed")],
+)
 def test_export_status_reasons_follow_the_export(status, reason):
     s = Scenario().export("2026-11-01", member("news", status=status))
     assert s.evaluate("2026-11-02").reasons(A, "news") == [reason]
@@ -317,8 +343,12 @@ def test_record_on_no_list_saying_do_not_allow_covers_the_address():
 
 def test_soft_bounce_limit_needs_consecutive_distinct_campaigns():
     s = with_member("news")
-    s.bounces(soft("2026-11-02", "C-1"), soft("2026-11-02T05:00", "C-1"),  # a retry: one campaign
-              soft("2026-11-03", "C-2"), soft("2026-11-04", "C-3"))
+    s.bounces(
+        soft("2026-11-02", "C-1"),
+        soft("2026-11-02T05:00", "C-1"),  # a retry: one campaign
+        soft("2026-11-03", "C-2"),
+        soft("2026-11-04", "C-3"),
+    )
     assert s.evaluate("2026-11-05").sendable(A, "news")
     s.bounces(soft("2026-11-05", "C-4"))
     status = s.evaluate("2026-11-06").status(A, "news")
@@ -335,8 +365,13 @@ def test_bounce_without_campaign_counts_as_its_own_campaign():
 
 def test_delivery_between_resets_the_streak():
     s = with_member("news")
-    s.bounces(soft("2026-11-02", "C-1"), soft("2026-11-03", "C-2"), delivered("2026-11-03T12:00", "C-X"),
-              soft("2026-11-04", "C-3"), soft("2026-11-05", "C-4"))
+    s.bounces(
+        soft("2026-11-02", "C-1"),
+        soft("2026-11-03", "C-2"),
+        delivered("2026-11-03T12:00", "C-X"),
+        soft("2026-11-04", "C-3"),
+        soft("2026-11-05", "C-4"),
+    )
     assert s.evaluate("2026-11-06").sendable(A, "news")
 
 
@@ -350,9 +385,13 @@ def test_delivery_after_the_limit_lifts_it():
 def test_blocks_neither_count_nor_reset():
     s = with_member("news")
     block = dict(smtp_code=550, enhanced_code="5.7.1", diagnostic="blocked using a DNS blocklist")
-    s.bounces(soft("2026-11-02", "C-1"), soft("2026-11-03", "C-2"),
-              bounce("2026-11-04", "C-3", **block), bounce("2026-11-05", "C-4", **block),
-              soft("2026-11-06", "C-5"))
+    s.bounces(
+        soft("2026-11-02", "C-1"),
+        soft("2026-11-03", "C-2"),
+        bounce("2026-11-04", "C-3", **block),
+        bounce("2026-11-05", "C-4", **block),
+        soft("2026-11-06", "C-5"),
+    )
     assert s.evaluate("2026-11-07").sendable(A, "news")
     s.bounces(soft("2026-11-07", "C-6"))
     assert s.evaluate("2026-11-08").reasons(A, "news") == ["soft_bounce_limit"]
@@ -367,8 +406,12 @@ def test_unknown_bounces_count_as_soft():
 @pytest.mark.parametrize("window_days, suppressed", [(0, True), (10, True), (3, False)])
 def test_soft_bounce_window(window_days, suppressed):
     s = with_member("news", soft_bounce_window_days=window_days)
-    s.bounces(soft("2026-11-01", "C-1"), soft("2026-11-03", "C-2"),
-              soft("2026-11-05", "C-3"), soft("2026-11-07", "C-4"))
+    s.bounces(
+        soft("2026-11-01", "C-1"),
+        soft("2026-11-03", "C-2"),
+        soft("2026-11-05", "C-3"),
+        soft("2026-11-07", "C-4"),
+    )
     assert (not s.evaluate("2026-11-08").sendable(A, "news")) is suppressed
 
 
@@ -377,8 +420,10 @@ def test_soft_bounce_window(window_days, suppressed):
 
 def test_list_requiring_confirmed_optin_needs_a_confirmation():
     s = Scenario(lists={"news": True}).export(
-        "2026-11-01", member("news"), member("news", email="b@example.com", contact_id="C2",
-                                             confirmed_at="2026-10-01"))
+        "2026-11-01",
+        member("news"),
+        member("news", email="b@example.com", contact_id="C2", confirmed_at="2026-10-01"),
+    )
     result = s.evaluate("2026-11-02")
     assert result.reasons(A, "news") == ["unconfirmed"]
     assert result.sendable("b@example.com", "news")
@@ -410,18 +455,32 @@ def test_every_reported_row_carries_the_record_primary_records_chose():
     # a former member, a contact on no list, and an address on a list and on no list (it is
     # reported for its list only); two records of one address on one list
     B, D = "b@example.com", "d@example.com"
-    s = Scenario().export("2026-11-01", member("news"), member(None, email=B, contact_id="C2"),
-                          member("news", email=D, contact_id="C4"), member(None, email=D, contact_id="C5"))
-    s.export("2026-11-02", member(None, email=B, contact_id="C2"),
-             member("news", email=D, contact_id="C6", status="unsubscribed"),
-             member("news", email=D, contact_id="C4"), member(None, email=D, contact_id="C5"))
+    s = Scenario().export(
+        "2026-11-01",
+        member("news"),
+        member(None, email=B, contact_id="C2"),
+        member("news", email=D, contact_id="C4"),
+        member(None, email=D, contact_id="C5"),
+    )
+    s.export(
+        "2026-11-02",
+        member(None, email=B, contact_id="C2"),
+        member("news", email=D, contact_id="C6", status="unsubscribed"),
+        member("news", email=D, contact_id="C4"),
+        member(None, email=D, contact_id="C5"),
+    )
     result = s.evaluate("2026-11-03")
     status = result.table("contact_status").select("email", "list_id", "contact_id", "file_id", "row_number")
     chosen = result.table("primary_records").select("email", "list_id", "contact_id", "file_id", "row_number")
     assert sorted(status.rows(), key=str) == sorted(
-        chosen.join(status.select("email", "list_id"), on=["email", "list_id"], nulls_equal=True).rows(), key=str)
+        chosen.join(status.select("email", "list_id"), on=["email", "list_id"], nulls_equal=True).rows(),
+        key=str,
+    )
     assert {(r[0], r[1], r[2]) for r in status.rows()} == {
-        (A, "news", "C1"), (B, None, "C2"), (D, "news", "C4")}
+        (A, "news", "C1"),
+        (B, None, "C2"),
+        (D, "news", "C4"),
+    }
     assert result.status(A, "news")["reasons"] == ["not_in_source"]
 
 
@@ -431,13 +490,20 @@ def test_records_that_rank_equal_are_chosen_by_contact_id_whatever_the_row_order
     the export lists the larger first (memberships and primary_records rank by integers and
     fall back to record_rank for such ties)."""
     B = "b@example.com"
-    s = Scenario().export("2026-11-01", member("news", contact_id="C9"), member("news", contact_id="C3"),
-                          member(None, email=B, contact_id="K9"), member(None, email=B, contact_id="K3"),
-                          member("news", email=B, contact_id="K5"))
+    s = Scenario().export(
+        "2026-11-01",
+        member("news", contact_id="C9"),
+        member("news", contact_id="C3"),
+        member(None, email=B, contact_id="K9"),
+        member(None, email=B, contact_id="K3"),
+        member("news", email=B, contact_id="K5"),
+    )
     result = s.evaluate("2026-11-02")
     assert result.status(A, "news")["contact_id"] == "C3"
-    chosen = {(r["email"], r["list_id"]): r["contact_id"]
-              for r in result.table("primary_records").iter_rows(named=True)}
+    chosen = {
+        (r["email"], r["list_id"]): r["contact_id"]
+        for r in result.table("primary_records").iter_rows(named=True)
+    }
     # the address as a whole: the best of news' speaker (K5) and its rows on no list
     assert chosen == {(A, "news"): "C3", (A, None): "C3", (B, "news"): "K5", (B, None): "K3"}
 
@@ -447,12 +513,23 @@ def test_records_that_rank_equal_are_chosen_by_contact_id_whatever_the_row_order
 
 def test_reasons_are_listed_in_precedence_order():
     s = Scenario(lists={"news": True}).export("2026-11-01", member("news", status="cleaned"))
-    s.unsubscribes(unsub("2026-11-02", list_id="news"), unsub("2026-11-02", event="do_not_contact"),
-                   unsub("2026-11-02"), unsub("2026-11-03", event="complaint"))
+    s.unsubscribes(
+        unsub("2026-11-02", list_id="news"),
+        unsub("2026-11-02", event="do_not_contact"),
+        unsub("2026-11-02"),
+        unsub("2026-11-03", event="complaint"),
+    )
     s.bounces(bounce("2026-11-02", "C-1", enhanced_code="5.1.1"))
     status = s.evaluate("2026-11-04").status(A, "news")
-    assert status["reasons"] == ["complaint", "hard_bounce", "unsubscribed", "do_not_contact",
-                                 "list_unsubscribed", "source_cleaned", "unconfirmed"]
+    assert status["reasons"] == [
+        "complaint",
+        "hard_bounce",
+        "unsubscribed",
+        "do_not_contact",
+        "list_unsubscribed",
+        "source_cleaned",
+        "unconfirmed",
+    ]
     assert status["reason"] == "complaint"
     assert status["detail"].startswith("spam complaint")
 
@@ -475,17 +552,26 @@ def test_newest_snapshot_at_or_before_the_as_of_is_used():
 
 def test_transactional_mail_ignores_everything_but_invalid_address_and_hard_bounce():
     s = Scenario(lists={"news": True}, soft_bounce_limit=2).export(
-        "2026-11-01", member("news"), member("deals", status="pending"))
+        "2026-11-01", member("news"), member("deals", status="pending")
+    )
     s.export("2026-11-02", member("news"))  # gone from deals: not_in_source
-    s.unsubscribes(unsub("2026-11-02"), unsub("2026-11-02", event="do_not_contact"),
-                   unsub("2026-11-03", event="complaint"))
+    s.unsubscribes(
+        unsub("2026-11-02"),
+        unsub("2026-11-02", event="do_not_contact"),
+        unsub("2026-11-03", event="complaint"),
+    )
     s.bounces(soft("2026-11-03", "C-1"), soft("2026-11-04", "C-2"))
     result = s.evaluate("2026-11-05")
     for list_id in ("news", "deals"):
         status = result.status(A, list_id)
         assert status["sendable"] is False and status["transactional_ok"] is True
     assert set(result.reasons(A, "news")) == {
-        "complaint", "unsubscribed", "do_not_contact", "soft_bounce_limit", "unconfirmed"}
+        "complaint",
+        "unsubscribed",
+        "do_not_contact",
+        "soft_bounce_limit",
+        "unconfirmed",
+    }
     assert "not_in_source" in result.reasons(A, "deals")
 
 

@@ -40,12 +40,24 @@ def status(run_dir, email: str, list_id: str | None) -> dict:
 def test_night_one_sendable_lists(nights):
     _, first, _ = nights
     assert sendable(first, "staff-news") == [
-        "megan@acme.example", "priya@acme.example", "tom.baker@acme.example"]
+        "megan@acme.example",
+        "priya@acme.example",
+        "tom.baker@acme.example",
+    ]
     assert sendable(first, "newsletter") == ["ana.souza@example.org"]
     assert sendable(first, "offers") == [
-        "ana.souza@example.org", "angry@example.com", "blocked@example.com", "busy@example.com",
-        "cleaned@example.com", "eli@example.net", "full@example.com", "gone@example.com",
-        "leaver@example.com", "ops@xn--bcher-kva.example", "retry@example.com"]
+        "ana.souza@example.org",
+        "angry@example.com",
+        "blocked@example.com",
+        "busy@example.com",
+        "cleaned@example.com",
+        "eli@example.net",
+        "full@example.com",
+        "gone@example.com",
+        "leaver@example.com",
+        "ops@xn--bcher-kva.example",
+        "retry@example.com",
+    ]
 
 
 def test_night_two_sendable_lists(nights):
@@ -53,8 +65,13 @@ def test_night_two_sendable_lists(nights):
     assert sendable(second, "staff-news") == ["li.wei@acme.example", "megan@acme.example"]
     assert sendable(second, "newsletter") == ["dana@example.net", "new@example.com"]
     assert sendable(second, "offers") == [
-        "blocked@example.com", "busy@example.com", "dana@example.net", "jordan@realty.example",
-        "ops@xn--bcher-kva.example", "retry@example.com"]
+        "blocked@example.com",
+        "busy@example.com",
+        "dana@example.net",
+        "jordan@realty.example",
+        "ops@xn--bcher-kva.example",
+        "retry@example.com",
+    ]
 
 
 def test_vanished_report_names_each_reason(nights):
@@ -114,7 +131,9 @@ def test_integration_unsubscribe_follows_the_crm_contact_one_does_not(nights):
     """Seed 001: an Integration unsubscribe is reversed by the next CRM export; a Contact one is not."""
     _, first, second = nights
     assert status(first, "jordan@realty.example", "offers")["reasons"] == [
-        "unsubscribed", "source_unsubscribed"]
+        "unsubscribed",
+        "source_unsubscribed",
+    ]
     assert status(second, "jordan@realty.example", "offers")["sendable"] is True
     for run in (first, second):
         sam = status(run, "sam@realty.example", "offers")
@@ -123,12 +142,14 @@ def test_integration_unsubscribe_follows_the_crm_contact_one_does_not(nights):
 
 def test_duplicate_records_are_suppressed_together(nights):
     """Seed 002: an unsubscribe keyed by address covers every record holding that address."""
-    _, first, second = nights
+    _, _first, second = nights
     contacts = read(second, "contact_status").filter(pl.col("email") == "ana.souza@example.org")
     assert sorted(contacts["list_id"]) == ["newsletter", "offers"]
     assert dict(zip(contacts["list_id"], contacts["contact_id"])) == {"newsletter": "C020", "offers": "C021"}
     assert status(second, "ana.souza@example.org", "newsletter")["reasons"] == [
-        "unsubscribed", "source_unsubscribed"]
+        "unsubscribed",
+        "source_unsubscribed",
+    ]
     assert status(second, "ana.souza@example.org", "offers")["reasons"] == ["unsubscribed"]
 
 
@@ -150,7 +171,8 @@ def test_hard_bounce_suppresses_soft_bounces_do_not(nights):
     assert gone["reason"] == "hard_bounce" and gone["transactional_ok"] is False
     assert gone["detail"] == (
         'hard bounce 550 5.1.1 "user unknown" (user_unknown, rule user-unknown) on campaign C-17, '
-        "2026-11-20T07:30Z (platform_bounces:bounces.csv row 17)")
+        "2026-11-20T07:30Z (platform_bounces:bounces.csv row 17)"
+    )
     assert status(second, "busy@example.com", "offers")["sendable"] is True
 
 
@@ -162,7 +184,8 @@ def test_four_soft_bounce_campaigns_in_a_row(nights):
     assert full["reason"] == "soft_bounce_limit"
     assert full["detail"].startswith(
         'soft bounces on 4 consecutive campaigns, the last: soft bounce 452 4.2.2 "Mailbox full" '
-        "(mailbox_full, rule mailbox-full) on campaign C-17")
+        "(mailbox_full, rule mailbox-full) on campaign C-17"
+    )
     assert status(second, "retry@example.com", "offers")["sendable"] is True
     assert status(second, "blocked@example.com", "offers")["sendable"] is True
 
@@ -183,7 +206,8 @@ def test_complaint_is_not_lifted_by_a_signup_form(nights):
     angry = status(second, "angry@example.com", "offers")
     assert angry["reason"] == "complaint"
     blocked = read(second, "blocked_resubscribes").filter(
-        (pl.col("email") == "angry@example.com") & pl.col("evidence").eq("signup_form"))
+        (pl.col("email") == "angry@example.com") & pl.col("evidence").eq("signup_form")
+    )
     assert blocked.height == 1
     assert blocked["why"][0].startswith("a sign-up form does not lift the spam complaint")
 
@@ -207,22 +231,27 @@ def test_suppressions_cover_addresses_by_scope(nights):
     assert ("cleaned@example.com", "offers", "source_cleaned") in rows
     assert not any(reason in ("unconfirmed", "not_in_source") for _, _, reason in rows)
     # lifted suppressions are gone
-    assert not any(email in ("dana@example.net", "li.wei@acme.example", "jordan@realty.example")
-                   for email, _, _ in rows)
+    assert not any(
+        email in ("dana@example.net", "li.wei@acme.example", "jordan@realty.example") for email, _, _ in rows
+    )
 
 
 def test_quarantine_and_manifest_account_for_every_row(nights):
     _, _, second = nights
     quarantine = read(second, "quarantine")
     assert quarantine.select("file", "row_number").rows() == [
-        (str((second.parents[3] / "data/sample/bounces.csv").resolve()), 12)]
+        (str((second.parents[3] / "data/sample/bounces.csv").resolve()), 12)
+    ]
     assert "occurred_at" in quarantine["error"][0]
     manifest = json.loads((second / "manifest.json").read_text())
     for entry in manifest["inputs"]:
         assert entry["rows_read"] == entry["rows_loaded"] + entry["rows_quarantined"]
     assert manifest["lists"]["offers"] == {
-        "sendable": 6, "previous": 11, "vanished": 7,
-        "vanished_by_reason": manifest["lists"]["offers"]["vanished_by_reason"]}
+        "sendable": 6,
+        "previous": 11,
+        "vanished": 7,
+        "vanished_by_reason": manifest["lists"]["offers"]["vanished_by_reason"],
+    }
     assert manifest["outputs"]["vanished.parquet"] == 10
 
 

@@ -11,21 +11,32 @@ def test_a_version_1_store_is_brought_up_to_date_without_losing_rows(tmp_path):
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as con:
         store.create_schema(con)
-        for table, column in [("input_files", "mtime_ns"), ("input_files", "format"), ("input_files", "records_read"),
-                              ("input_files", "records_ignored"), ("bounce_events", "event_ref"),
-                              ("bounce_events", "platform"), ("unsubscribe_events", "event_ref"),
-                              ("unsubscribe_events", "platform")]:
+        for table, column in [
+            ("input_files", "mtime_ns"),
+            ("input_files", "format"),
+            ("input_files", "records_read"),
+            ("input_files", "records_ignored"),
+            ("bounce_events", "event_ref"),
+            ("bounce_events", "platform"),
+            ("unsubscribe_events", "event_ref"),
+            ("unsubscribe_events", "platform"),
+        ]:
             con.execute(f'alter table {table} drop column "{column}"')
         con.execute("update store_meta set value = '1' where key = 'schema_version'")
         con.execute("insert into quarantine values (1, 1, 'email', 'email is empty', '{}')")
 
     con = store.connect(path)
     try:
-        columns = {r[0] for r in con.execute(
-            "select column_name from duckdb_columns() where table_name = 'bounce_events'").fetchall()}
+        columns = {
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where table_name = 'bounce_events'"
+            ).fetchall()
+        }
         assert {"event_ref", "platform"} <= columns
         assert con.execute("select value from store_meta where key = 'schema_version'").fetchall() == [
-            (str(store.SCHEMA_VERSION),)]
+            (str(store.SCHEMA_VERSION),)
+        ]
         assert con.execute("select count(*) from quarantine").fetchall() == [(1,)]
     finally:
         con.close()

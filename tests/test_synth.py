@@ -16,8 +16,16 @@ EXTENSIONS = {"csv": ".csv", "csv.gz": ".csv.gz", "parquet": ".parquet"}
 
 def synth(out: Path, file_format: str = "csv", seed: int = 1, **sizes) -> Path:
     args = {**SMALL, **sizes}
-    invoke("synth", *[a for key, value in args.items() for a in (f"--{key}", value)],
-           "--seed", seed, "--format", file_format, "--out", out)
+    invoke(
+        "synth",
+        *[a for key, value in args.items() for a in (f"--{key}", value)],
+        "--seed",
+        seed,
+        "--format",
+        file_format,
+        "--out",
+        out,
+    )
     return out
 
 
@@ -57,9 +65,18 @@ def test_the_second_night_reports_vanished_rows_with_several_reasons(published):
 def test_the_data_exercises_every_kind_of_rule(published):
     _, _, second = published
     status = read(second, "contact_status")
-    assert {"complaint", "hard_bounce", "unsubscribed", "do_not_contact", "list_unsubscribed",
-            "source_unsubscribed", "source_cleaned", "soft_bounce_limit", "unconfirmed",
-            "not_in_source"} <= set(status["reason"].drop_nulls())
+    assert {
+        "complaint",
+        "hard_bounce",
+        "unsubscribed",
+        "do_not_contact",
+        "list_unsubscribed",
+        "source_unsubscribed",
+        "source_cleaned",
+        "soft_bounce_limit",
+        "unconfirmed",
+        "not_in_source",
+    } <= set(status["reason"].drop_nulls())
     assert read(second, "blocked_resubscribes").height > 0
     assert "invalid_address" in set(read(second, "suppressions")["reason"])
     # duplicates: several records behind one normalized address
@@ -75,8 +92,10 @@ def test_row_counts_are_as_requested(published):
         contacts = read_input(out / f"contacts_{day}{ext}")
         assert contacts["contact_id"].n_unique() == SMALL["contacts"]
         assert contacts.height > SMALL["contacts"]  # several lists per contact
-    logs = {day: sum(read_input(out / f"{kind}_{day}{ext}").height for kind in ("unsubscribes", "bounces"))
-            for day in ("2026-11-20", "2026-11-21")}
+    logs = {
+        day: sum(read_input(out / f"{kind}_{day}{ext}").height for kind in ("unsubscribes", "bounces"))
+        for day in ("2026-11-20", "2026-11-21")
+    }
     assert sum(logs.values()) == SMALL["events"]
     assert 0.005 < logs["2026-11-21"] / SMALL["events"] < 0.02  # the second night adds ~1%
 
@@ -92,14 +111,24 @@ def test_same_seed_same_bytes(tmp_path, file_format):
     assert len(names) == 3 * 3 + 3  # three files a night, pipeline.toml, SYNTH.md, synth.json
     for name in names:
         assert (first / name).read_bytes() == (again / name).read_bytes(), name
-    assert (first / f"bounces_2026-11-19{EXTENSIONS[file_format]}").read_bytes() != \
-        (other / f"bounces_2026-11-19{EXTENSIONS[file_format]}").read_bytes()
+    assert (first / f"bounces_2026-11-19{EXTENSIONS[file_format]}").read_bytes() != (
+        other / f"bounces_2026-11-19{EXTENSIONS[file_format]}"
+    ).read_bytes()
 
 
-@pytest.mark.parametrize("args", [
-    ["--contacts", "0"], ["--events", "-1"], ["--lists", "0"], ["--lists", "101"],
-    ["--nights", "0"], ["--format", "xml"], ["--start", "21/11/2026"], ["--seed", "-3"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--contacts", "0"],
+        ["--events", "-1"],
+        ["--lists", "0"],
+        ["--lists", "101"],
+        ["--nights", "0"],
+        ["--format", "xml"],
+        ["--start", "21/11/2026"],
+        ["--seed", "-3"],
+    ],
+)
 def test_invalid_options_exit_2(tmp_path, args):
     result = invoke("synth", "--out", tmp_path / "out", *args, expect=2)
     assert "Invalid value" in result.output

@@ -21,7 +21,8 @@ def test_a_file_over_the_limit_or_unusable_fails_with_exit_3(tmp_path):
         "email,occurred_at,event\n"
         "jane.doe@example.com,yesterday,bounce\n"
         "y@example.com,2026-11-20,jane.doe@example.com\n"
-        "z@example.com,2026-11-20,bounce\n")
+        "z@example.com,2026-11-20,bounce\n"
+    )
     (tmp_path / "data/sample/unsubscribes_y.csv").write_text("email,event\nx@example.com,unsubscribe\n")
     result = invoke("validate", "--config", config, expect=3)
     assert "bounces_x.csv            3     1      2            over the limit" in result.output

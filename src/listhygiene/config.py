@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from listhygiene.vocabulary import KINDS as COLUMNS_OF_KIND
-
 from listhygiene.errors import ConfigError
+from listhygiene.vocabulary import KINDS as COLUMNS_OF_KIND
 
 KINDS = ("contacts", "unsubscribes", "bounces")
 # Formats whose files are read by their own reader (src/listhygiene/platforms/); their files
@@ -22,8 +21,13 @@ KINDS = ("contacts", "unsubscribes", "bounces")
 PLATFORM_FORMATS = ("ses", "sendgrid", "mailgun", "postmark", "mailchimp")
 # The kind a platform's files are recorded as: a Mailchimp audience export is a contact
 # snapshot (its unsubscribe times come along as events); the others are event logs.
-PLATFORM_KINDS = {"ses": "bounces", "sendgrid": "bounces", "mailgun": "bounces",
-                  "postmark": "bounces", "mailchimp": "contacts"}
+PLATFORM_KINDS = {
+    "ses": "bounces",
+    "sendgrid": "bounces",
+    "mailgun": "bounces",
+    "postmark": "bounces",
+    "mailchimp": "contacts",
+}
 TABLE_FORMATS = ("csv", "parquet")
 FORMATS = TABLE_FORMATS + PLATFORM_FORMATS
 
@@ -33,7 +37,9 @@ class Mapping:
     """How a CSV or Parquet file's own columns and words become canonical ones."""
 
     columns: dict[str, str] = field(default_factory=dict)  # file column (lower-case) -> canonical
-    values: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical column -> file word (lower-case) -> canonical word
+    values: dict[str, dict[str, str]] = field(
+        default_factory=dict
+    )  # canonical column -> file word (lower-case) -> canonical word
     time_zone: str = "UTC"  # of timestamps written without an offset
     delimiter: str = ","
     encoding: str = "utf-8"
@@ -111,8 +117,19 @@ class Config:
 
 _TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces"}
 _STORE_KEYS = {"database", "output", "keep_runs", "incremental"}
-_SOURCE_KEYS = {"name", "kind", "path", "format", "columns", "values", "time_zone", "delimiter",
-                "encoding", "groups", "list_id"}
+_SOURCE_KEYS = {
+    "name",
+    "kind",
+    "path",
+    "format",
+    "columns",
+    "values",
+    "time_zone",
+    "delimiter",
+    "encoding",
+    "groups",
+    "list_id",
+}
 # Which source keys each format accepts beyond name, kind, path and format.
 _FORMAT_KEYS = {
     None: set(),
@@ -152,10 +169,13 @@ def load_config(path: str | Path) -> Config:
     database = (base / _string(store, "database", f"{where} [store]")).resolve()
     output = (base / _string(store, "output", f"{where} [store]")).resolve()
     keep_runs = store.get("keep_runs")
-    if keep_runs is not None and (not isinstance(keep_runs, int) or isinstance(keep_runs, bool)
-                                  or keep_runs < 1):
-        raise ConfigError(f"{where} [store]: keep_runs must be a whole number ≥ 1 "
-                          f"(the latest run is always kept), got {keep_runs!r}.")
+    if keep_runs is not None and (
+        not isinstance(keep_runs, int) or isinstance(keep_runs, bool) or keep_runs < 1
+    ):
+        raise ConfigError(
+            f"{where} [store]: keep_runs must be a whole number ≥ 1 "
+            f"(the latest run is always kept), got {keep_runs!r}."
+        )
     incremental = store.get("incremental", False)
     if not isinstance(incremental, bool):
         raise ConfigError(f"{where} [store]: incremental must be true or false, got {incremental!r}.")
@@ -164,10 +184,19 @@ def load_config(path: str | Path) -> Config:
     lists = _lists(raw.get("lists", {}), where)
     policy = _policy(raw.get("policy", {}), where)
     digest = hashlib.sha256(raw_bytes).hexdigest()
-    return Config(path.resolve(), database, output, sources, lists=lists, policy=policy,
-                  digest=digest, keep_runs=keep_runs, incremental=incremental,
-                  writeback=_writeback(raw.get("writeback", {}), where),
-                  bounce_rules=_bounce_rules(raw.get("bounces", {}), base, where))
+    return Config(
+        path.resolve(),
+        database,
+        output,
+        sources,
+        lists=lists,
+        policy=policy,
+        digest=digest,
+        keep_runs=keep_runs,
+        incremental=incremental,
+        writeback=_writeback(raw.get("writeback", {}), where),
+        bounce_rules=_bounce_rules(raw.get("bounces", {}), base, where),
+    )
 
 
 def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
@@ -186,25 +215,34 @@ def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
             raise ConfigError(f"{here}: format {file_format!r} is not one of {', '.join(FORMATS)}.")
         misplaced = sorted(set(entry) - {"name", "kind", "path", "format"} - _FORMAT_KEYS[file_format])
         if misplaced:
-            raise ConfigError(f"{here}: key {misplaced[0]!r} does not apply to "
-                              + (f"format {file_format!r}" if file_format else "a source without a format")
-                              + ". See the README's section on source formats.")
+            raise ConfigError(
+                f"{here}: key {misplaced[0]!r} does not apply to "
+                + (f"format {file_format!r}" if file_format else "a source without a format")
+                + ". See the README's section on source formats."
+            )
         kind = entry.get("kind")
         if kind is None and file_format not in PLATFORM_FORMATS:
             raise ConfigError(f"{here}: kind is required (one of {', '.join(KINDS)}).")
         if kind is not None and kind not in KINDS:
             raise ConfigError(f"{here}: kind {kind!r} is not one of {', '.join(KINDS)}.")
-        if kind is not None and file_format in PLATFORM_FORMATS and kind != PLATFORM_KINDS[file_format]:
-            if file_format == "mailchimp":
-                raise ConfigError(f"{here}: a Mailchimp audience export is a contacts snapshot; "
-                                  "leave kind out (or set kind = \"contacts\").")
+        if kind is not None and file_format == "mailchimp" and kind != PLATFORM_KINDS[file_format]:
+            raise ConfigError(
+                f"{here}: a Mailchimp audience export is a contacts snapshot; "
+                'leave kind out (or set kind = "contacts").'
+            )
         if any(s.name == name for s in sources):
             raise ConfigError(f"{here}: source name {name!r} is used twice; names must be unique.")
-        sources.append(Source(
-            name, kind, os.path.normpath(base / _string(entry, "path", here)), format=file_format,
-            mapping=_mapping(entry, kind or PLATFORM_KINDS.get(file_format), here),
-            groups=_string_table(entry, "groups", here),
-            list_id=_string(entry, "list_id", here) if file_format == "mailchimp" else None))
+        sources.append(
+            Source(
+                name,
+                kind,
+                os.path.normpath(base / _string(entry, "path", here)),
+                format=file_format,
+                mapping=_mapping(entry, kind or PLATFORM_KINDS.get(file_format), here),
+                groups=_string_table(entry, "groups", here),
+                list_id=_string(entry, "list_id", here) if file_format == "mailchimp" else None,
+            )
+        )
     if not any(s.file_kind == "contacts" for s in sources):
         raise ConfigError(f"{where}: no source of kind 'contacts'; a run needs a contact export.")
     return tuple(sources)
@@ -219,35 +257,43 @@ def _mapping(entry: dict, kind: str | None, here: str) -> Mapping:
     columns = {}
     for file_column, target in _string_table(entry, "columns", here).items():
         if target.strip().lower() not in canonical:
-            raise ConfigError(f"{here} columns: {file_column!r} maps to {target!r}, which is not a "
-                              f"{kind} column ({', '.join(sorted(canonical))}).")
+            raise ConfigError(
+                f"{here} columns: {file_column!r} maps to {target!r}, which is not a "
+                f"{kind} column ({', '.join(sorted(canonical))})."
+            )
         columns[file_column.strip().lower()] = target.strip().lower()
     raw_values = entry.get("values", {})
     if not isinstance(raw_values, dict):
         raise ConfigError(f"{here}: values must be a table of tables, e.g. [sources.values.status].")
     values = {}
-    for column, words in raw_values.items():
+    for column in raw_values:
         if column.strip().lower() not in canonical:
-            raise ConfigError(f"{here} values: {column!r} is not a {kind} column "
-                              f"({', '.join(sorted(canonical))}).")
+            raise ConfigError(
+                f"{here} values: {column!r} is not a {kind} column ({', '.join(sorted(canonical))})."
+            )
         table = _string_table(raw_values, column, f"{here} values")
         values[column.strip().lower()] = {word.strip().lower(): to for word, to in table.items()}
     time_zone = entry.get("time_zone", "UTC")
     if not isinstance(time_zone, str) or not _known_time_zone(time_zone):
-        raise ConfigError(f"{here}: time_zone {time_zone!r} is not a known IANA time zone "
-                          "(e.g. \"Europe/Berlin\", \"America/New_York\", \"UTC\").")
+        raise ConfigError(
+            f"{here}: time_zone {time_zone!r} is not a known IANA time zone "
+            '(e.g. "Europe/Berlin", "America/New_York", "UTC").'
+        )
     delimiter = entry.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
-        raise ConfigError(f"{here}: delimiter must be one character such as \",\", \";\", \"|\" "
-                          f"or \"\\t\", got {delimiter!r}.")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ConfigError(
+            f'{here}: delimiter must be one character such as ",", ";", "|" or "\\t", got {delimiter!r}.'
+        )
     encoding = entry.get("encoding", "utf-8")
     try:
         encoding = codecs.lookup(encoding).name if isinstance(encoding, str) else None
     except LookupError:
         encoding = None
     if encoding is None:
-        raise ConfigError(f"{here}: encoding {entry.get('encoding')!r} is not a known text encoding "
-                          "(e.g. \"utf-8\", \"windows-1252\", \"latin-1\").")
+        raise ConfigError(
+            f"{here}: encoding {entry.get('encoding')!r} is not a known text encoding "
+            '(e.g. "utf-8", "windows-1252", "latin-1").'
+        )
     return Mapping(columns, values, time_zone, delimiter, encoding)
 
 
@@ -263,8 +309,9 @@ def _string_table(raw: dict, key: str, where: str) -> dict[str, str]:
     """An optional table of string to string (empty when absent)."""
     value = raw.get(key, {})
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(f"{where}: {key} must be a table of names to text, "
-                          f"e.g. {key} = {{ \"42\" = \"weekly-deals\" }}.")
+        raise ConfigError(
+            f'{where}: {key} must be a table of names to text, e.g. {key} = {{ "42" = "weekly-deals" }}.'
+        )
     return {str(k): v for k, v in value.items()}
 
 
@@ -314,7 +361,7 @@ def _bounce_rules(raw: Any, base: Path, where: str) -> Path | None:
     """The pipeline's own bounce rules file, if any (read and checked by bounces.load_ruleset)."""
     here = f"{where} [bounces]"
     if not isinstance(raw, dict):
-        raise ConfigError(f"{here}: must be a table, e.g. rules = \"bounce_rules.toml\".")
+        raise ConfigError(f'{here}: must be a table, e.g. rules = "bounce_rules.toml".')
     _reject_unknown(raw, _BOUNCES_KEYS, here)
     if "rules" not in raw:
         return None

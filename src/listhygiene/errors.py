@@ -23,15 +23,24 @@ class InputError(ListHygieneError):
 
     exit_code = 3
 
-    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
-                 column: str | None = None, hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ):
         self.file, self.row, self.column, self.hint = file, row, column, hint
         where = ", ".join(
-            part for part in (
+            part
+            for part in (
                 f"file {file}" if file else None,
                 f"row {row}" if row is not None else None,
                 f"column {column!r}" if column else None,
-            ) if part
+            )
+            if part
         )
         text = f"{where}: {message}" if where else message
         if hint:
@@ -76,7 +85,8 @@ class OutOfMemory(ResourceExhausted):
     template = (
         "the run needed more memory than DuckDB may use while {step} ({detail}). Nothing was "
         "published and the store is unchanged. Raise LISTHYGIENE_MEMORY_LIMIT "
-        "(e.g. LISTHYGIENE_MEMORY_LIMIT=12GiB) or free memory, then run again.")
+        "(e.g. LISTHYGIENE_MEMORY_LIMIT=12GiB) or free memory, then run again."
+    )
 
 
 class OutOfDisk(ResourceExhausted):
@@ -84,4 +94,5 @@ class OutOfDisk(ResourceExhausted):
         "the disk filled while {step} ({detail}). A run writes its rule tables beside the store "
         "(<store>.rules) and DuckDB what does not fit in memory (<store>.tmp); nothing was "
         "published and the store is unchanged. Free disk space there, or raise "
-        "LISTHYGIENE_MEMORY_LIMIT so less is spilled, then run again.")
+        "LISTHYGIENE_MEMORY_LIMIT so less is spilled, then run again."
+    )

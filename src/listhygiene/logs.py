@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -17,8 +17,18 @@ from listhygiene.masking import mask_addresses_in
 log = logging.getLogger("listhygiene")
 
 # Fields a log call may carry in `extra=`; JSON lines include them as keys.
-FIELDS = ("stage", "source", "file", "rows_read", "rows_loaded", "rows_quarantined", "seconds",
-          "run_id", "as_of", "lists")
+FIELDS = (
+    "stage",
+    "source",
+    "file",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "seconds",
+    "run_id",
+    "as_of",
+    "lists",
+)
 
 _display = None  # the live terminal display, while one is shown
 
@@ -37,7 +47,7 @@ class JsonLines(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "time": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "level": record.levelname.lower(),
             "message": record.getMessage(),
         }
@@ -45,8 +55,7 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def setup(*, log_format: str = "text", quiet: bool = False, verbose: bool = False,
-          stream=None) -> None:
+def setup(*, log_format: str = "text", quiet: bool = False, verbose: bool = False, stream=None) -> None:
     """Configure the `listhygiene` logger once per command (verbose adds each step's timing)."""
     global _display
     stream = stream or sys.stderr
@@ -61,8 +70,11 @@ def setup(*, log_format: str = "text", quiet: bool = False, verbose: bool = Fals
         _display = console
     else:
         handler = logging.StreamHandler(stream)
-        handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(
-            "%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"))
+        handler.setFormatter(
+            JsonLines()
+            if log_format == "json"
+            else logging.Formatter("%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+        )
         _display = None
     handler.addFilter(MaskAddresses())
     log.handlers[:] = [handler]

@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from listhygiene.rules import bounces
-from listhygiene.rules import incremental
-from listhygiene.rules import runner
-from listhygiene.outputs import publish
-from listhygiene import store
-from listhygiene import __version__
+from listhygiene import __version__, store
+from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Config
 from listhygiene.errors import DropGuardTripped
-from listhygiene.checkpoints import checkpoint
+from listhygiene.logs import stage
+from listhygiene.outputs import publish
+from listhygiene.rules import bounces, incremental, runner
+from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, evaluate, run_sources
+from listhygiene.rules.reasons import PRECEDENCE
 from listhygiene.store.loading import LoadReport, load_sources
 from listhygiene.store.lock import run_lock
-from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, evaluate, run_sources
-from listhygiene.logs import stage
-from listhygiene.rules.reasons import COMPLAINT_EVIDENCE, PRECEDENCE, REASONS, RESUBSCRIBE_EVIDENCE
 
 log = logging.getLogger("listhygiene")
 
@@ -56,7 +54,7 @@ def iso_utc(column: str) -> str:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def make_run_id(as_of: datetime, started_at: datetime) -> str:
@@ -64,8 +62,9 @@ def make_run_id(as_of: datetime, started_at: datetime) -> str:
     return f"{as_of:%Y%m%dT%H%M%SZ}-{started_at:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(2)}"
 
 
-def run(config: Config, *, as_of: datetime | None = None, force: bool = False,
-        full: bool = False) -> RunResult:
+def run(
+    config: Config, *, as_of: datetime | None = None, force: bool = False, full: bool = False
+) -> RunResult:
     """Load new inputs and publish a run as of `as_of` (default now); all or nothing.
 
     Order, so that a crash anywhere leaves the old state or the new one: outputs are written
@@ -74,7 +73,7 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False,
     a crash between those steps left (see publish.repair).
     """
     started_at = utc_now()
-    as_of = (as_of or started_at.replace(microsecond=0)).astimezone(timezone.utc)
+    as_of = (as_of or started_at.replace(microsecond=0)).astimezone(UTC)
     run_id = make_run_id(as_of, started_at)
     staging = publish.staging_dir(config.output, run_id)
     final = publish.run_dir(config.output, run_id)
@@ -97,8 +96,7 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False,
             run_sources(con, config)
             basis, why = incremental.basis(con, config, previous, reclassified, full)
             with stage("evaluating rules"):
-                evaluation = evaluate(con, config, as_of, previous, scratch=rule_tables,
-                                      basis=basis, why=why)
+                evaluation = evaluate(con, config, as_of, previous, scratch=rule_tables, basis=basis, why=why)
             checkpoint("evaluated")
             lists = _list_counts(con, previous is not None)
             _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
@@ -106,8 +104,20 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False,
             with stage("writing outputs"):
                 output_counts = publish.write_outputs(con, staging, evaluation.basis)
             finished_at = utc_now()
-            manifest = _manifest(config, run_id, as_of, started_at, finished_at, con, lists,
-                                 output_counts, previous, force, load, evaluation)
+            manifest = _manifest(
+                config,
+                run_id,
+                as_of,
+                started_at,
+                finished_at,
+                con,
+                lists,
+                output_counts,
+                previous,
+                force,
+                load,
+                evaluation,
+            )
             publish.write_manifest(staging, manifest)
             con.execute(
                 "insert into runs values (?, ?, ?, ?, 'published', ?, ?, ?)",
@@ -129,16 +139,22 @@ def run(config: Config, *, as_of: datetime | None = None, force: bool = False,
         finally:
             con.close()
             shutil.rmtree(rule_tables, ignore_errors=True)
-    log.info("published run %s", run_id, extra={
-        "stage": "published", "run_id": run_id, "as_of": manifest["as_of"], "lists": manifest["lists"]})
+    log.info(
+        "published run %s",
+        run_id,
+        extra={
+            "stage": "published",
+            "run_id": run_id,
+            "as_of": manifest["as_of"],
+            "lists": manifest["lists"],
+        },
+    )
     return RunResult(run_id, as_of, final, lists, load, force, manifest)
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    try:
+    with contextlib.suppress(duckdb.Error):  # no transaction open: nothing to undo
         con.rollback()
-    except duckdb.Error:
-        pass  # no transaction open: nothing to undo
 
 
 def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
@@ -160,24 +176,27 @@ def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
 def _list_counts(con, has_previous: bool) -> list[ListCount]:
     rows = con.execute(LIST_COUNTS).fetchall()
     return [
-        ListCount(list_id, sendable, previous if has_previous else None, vanished,
-                  dict(sorted((by_reason or {}).items(), key=lambda kv: (-kv[1], PRECEDENCE[kv[0]]))))
+        ListCount(
+            list_id,
+            sendable,
+            previous if has_previous else None,
+            vanished,
+            dict(sorted((by_reason or {}).items(), key=lambda kv: (-kv[1], PRECEDENCE[kv[0]]))),
+        )
         for list_id, sendable, previous, vanished, by_reason in rows
     ]
 
 
 def _check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> None:
     """A platform mistake can mark half a list as bounced: refuse to publish such a drop."""
-    tripped = [
-        c for c in lists
-        if c.previous and (c.previous - c.sendable) / c.previous > max_drop
-    ]
+    tripped = [c for c in lists if c.previous and (c.previous - c.sendable) / c.previous > max_drop]
     if not tripped:
         return
     if force:
         for c in tripped:
-            log.warning("drop guard overridden by --force for list %s: %d -> %d",
-                        c.list_id, c.previous, c.sendable)
+            log.warning(
+                "drop guard overridden by --force for list %s: %d -> %d", c.list_id, c.previous, c.sendable
+            )
         return
     lines = []
     for c in tripped:
@@ -188,13 +207,26 @@ def _check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> N
             f"top reasons: {top or 'none'}"
         )
     raise DropGuardTripped(
-        "drop guard tripped; nothing was published:\n" + "\n".join(lines)
+        "drop guard tripped; nothing was published:\n"
+        + "\n".join(lines)
         + "\nCheck tonight's inputs; if the drop is real, run again with --force."
     )
 
 
-def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists,
-              output_counts, previous, forced, load: LoadReport, evaluation: Evaluation) -> dict:
+def _manifest(
+    config: Config,
+    run_id,
+    as_of,
+    started_at,
+    finished_at,
+    con,
+    lists,
+    output_counts,
+    previous,
+    forced,
+    load: LoadReport,
+    evaluation: Evaluation,
+) -> dict:
     inputs = con.execute(
         f"""with duplicates as (
                select file_id, count(*) as n from (
@@ -204,7 +236,7 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
                group by file_id
            )
            select f.source, f.kind, f.path, f.sha256, f.rows_read, f.rows_loaded,
-                  f.rows_quarantined, coalesce(d.n, 0), {iso_utc('f.snapshot_at')}, {iso_utc('f.loaded_at')},
+                  f.rows_quarantined, coalesce(d.n, 0), {iso_utc("f.snapshot_at")}, {iso_utc("f.loaded_at")},
                   f.format, f.records_read, f.records_ignored
            from input_files f
            join run_sources s on s.source = f.source and s.kind = f.kind
@@ -232,8 +264,13 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
         "forced": forced,
         "inputs": [
             {
-                "source": source, "kind": kind, "path": path, "sha256": sha,
-                "rows_read": read, "rows_loaded": loaded, "rows_quarantined": quarantined,
+                "source": source,
+                "kind": kind,
+                "path": path,
+                "sha256": sha,
+                "rows_read": read,
+                "rows_loaded": loaded,
+                "rows_quarantined": quarantined,
                 "rows_duplicate": duplicate,  # loaded, but events already known: counted once
                 "snapshot_at": snapshot_at,
                 "loaded_at": loaded_at,
@@ -242,13 +279,30 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
                 **({"format": fmt} if fmt else {}),
                 **({"records_read": records, "records_ignored": ignored} if records is not None else {}),
             }
-            for (source, kind, path, sha, read, loaded, quarantined, duplicate, snapshot_at, loaded_at,
-                 fmt, records, ignored) in inputs
+            for (
+                source,
+                kind,
+                path,
+                sha,
+                read,
+                loaded,
+                quarantined,
+                duplicate,
+                snapshot_at,
+                loaded_at,
+                fmt,
+                records,
+                ignored,
+            ) in inputs
         ],
         "warnings": load.warnings,
         "lists": {
-            c.list_id: {"sendable": c.sendable, "previous": c.previous, "vanished": c.vanished,
-                        "vanished_by_reason": c.vanished_by_reason}
+            c.list_id: {
+                "sendable": c.sendable,
+                "previous": c.previous,
+                "vanished": c.vanished,
+                "vanished_by_reason": c.vanished_by_reason,
+            }
             for c in lists
         },
         "outputs": dict(sorted(output_counts.items())),
@@ -256,6 +310,4 @@ def _manifest(config: Config, run_id, as_of, started_at, finished_at, con, lists
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

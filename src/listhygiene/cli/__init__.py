@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 import duckdb
 
-from listhygiene import logs
-from listhygiene import __version__
+from listhygiene import __version__, logs
 from listhygiene.config import load_config
 from listhygiene.errors import ConfigError, ListHygieneError, OutOfMemory, ValidationFailed
 
@@ -30,11 +29,14 @@ def _parse_as_of(ctx, param, value: str | None) -> datetime | None:
             f"{value!r} is not an ISO 8601 time; e.g. 2026-11-21 or 2026-11-21T03:00:00Z."
         ) from None
     # without an offset a time is UTC, as everywhere in listhygiene
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 config_option = click.option(
-    "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
     help="The pipeline file, e.g. pipelines/sample.toml.",
 )
 
@@ -56,14 +58,22 @@ class Commands(click.Group):
             ctx.exit(error.exit_code)
 
 
-@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]},
-             epilog=EXIT_CODES_HELP)
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="listhygiene")
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors on stderr.")
-@click.option("--verbose", "-v", is_flag=True,
-              help="Also the time of every step (each file loaded, rule model built, output written).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Log lines on stderr: text (a live display on a terminal), or JSON for collectors.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Also the time of every step (each file loaded, rule model built, output written).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines on stderr: text (a live display on a terminal), or JSON for collectors.",
+)
 def cli(quiet: bool, verbose: bool, log_format: str) -> None:
     """Keep email lists clean and lawful, and say why contacts vanished."""
     logs.setup(log_format=log_format, quiet=quiet, verbose=verbose)
@@ -71,11 +81,18 @@ def cli(quiet: bool, verbose: bool, log_format: str) -> None:
 
 @cli.command()
 @config_option
-@click.option("--as-of", "as_of", callback=_parse_as_of,
-              help="Evaluate as of this time (ISO 8601; default now). Events after it are ignored.")
+@click.option(
+    "--as-of",
+    "as_of",
+    callback=_parse_as_of,
+    help="Evaluate as of this time (ISO 8601; default now). Events after it are ignored.",
+)
 @click.option("--force", is_flag=True, help="Publish even if the drop guard trips.")
-@click.option("--full", is_flag=True,
-              help="Evaluate every address, even with [store] incremental = true (an audit night).")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Evaluate every address, even with [store] incremental = true (an audit night).",
+)
 def run(config_path: str, as_of: datetime | None, force: bool, full: bool) -> None:
     """The nightly job: load new input files, validate, reconcile, publish a run.
 
@@ -89,9 +106,14 @@ def run(config_path: str, as_of: datetime | None, force: bool, full: bool) -> No
     click.echo(f"published run {result.run_id} (as of {result.as_of:%Y-%m-%dT%H:%M:%SZ})")
     click.echo(f"outputs: {result.path}")
     rows = [
-        [c.list_id, c.sendable, "-" if c.previous is None else c.previous,
-         f"{c.sendable - c.previous:+d}" if c.previous is not None else "-", c.vanished,
-         ", ".join(f"{reason} {n}" for reason, n in c.vanished_by_reason.items()) or "-"]
+        [
+            c.list_id,
+            c.sendable,
+            "-" if c.previous is None else c.previous,
+            f"{c.sendable - c.previous:+d}" if c.previous is not None else "-",
+            c.vanished,
+            ", ".join(f"{reason} {n}" for reason, n in c.vanished_by_reason.items()) or "-",
+        ]
         for c in result.lists
     ]
     click.echo(_table(["list", "sendable", "previous", "change", "vanished", "vanished by reason"], rows))
@@ -124,11 +146,17 @@ def runs(config_path: str, as_json: bool) -> None:
     listing = []
     for run_id, as_of, status, forced, manifest in records:
         lists = json.loads(manifest)["lists"]
-        listing.append({
-            "run_id": run_id, "as_of": as_of,
-            "status": status, "forced": forced,
-            "lists": {k: {"sendable": v["sendable"], "vanished": v["vanished"]} for k, v in lists.items()},
-        })
+        listing.append(
+            {
+                "run_id": run_id,
+                "as_of": as_of,
+                "status": status,
+                "forced": forced,
+                "lists": {
+                    k: {"sendable": v["sendable"], "vanished": v["vanished"]} for k, v in lists.items()
+                },
+            }
+        )
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return
@@ -136,9 +164,13 @@ def runs(config_path: str, as_json: bool) -> None:
         click.echo("no published runs")
         return
     rows = [
-        [r["run_id"], r["as_of"][:19] + "Z", r["status"] + (" (forced)" if r["forced"] else ""),
-         "  ".join(f"{k}={v['sendable']}" for k, v in r["lists"].items()),
-         "  ".join(f"{k}={v['vanished']}" for k, v in r["lists"].items())]
+        [
+            r["run_id"],
+            r["as_of"][:19] + "Z",
+            r["status"] + (" (forced)" if r["forced"] else ""),
+            "  ".join(f"{k}={v['sendable']}" for k, v in r["lists"].items()),
+            "  ".join(f"{k}={v['vanished']}" for k, v in r["lists"].items()),
+        ]
         for r in listing
     ]
     click.echo(_table(["run_id", "as_of", "status", "sendable", "vanished"], rows))
@@ -170,8 +202,14 @@ def validate(config_path: str) -> None:
     report = validate_inputs(config)
     limit = config.policy.max_quarantine_fraction
     rows = [
-        [f.source, f.path.name, f.rows_read, f.rows_valid, f.rows_quarantined,
-         "unusable" if f.error else ("over the limit" if f.over_limit else "ok")]
+        [
+            f.source,
+            f.path.name,
+            f.rows_read,
+            f.rows_valid,
+            f.rows_quarantined,
+            "unusable" if f.error else ("over the limit" if f.over_limit else "ok"),
+        ]
         for f in report.files
     ]
     click.echo(_table(["source", "file", "rows", "valid", "quarantined", "verdict"], rows))
@@ -179,8 +217,10 @@ def validate(config_path: str) -> None:
         if f.error:
             click.echo(f"\n{f.source} {f.path.name}: {f.error}")
         elif f.rows_quarantined:
-            click.echo(f"\n{f.source} {f.path.name}: {f.rows_quarantined} of {f.rows_read} rows "
-                       f"would be quarantined (limit {limit:.1%})")
+            click.echo(
+                f"\n{f.source} {f.path.name}: {f.rows_quarantined} of {f.rows_read} rows "
+                f"would be quarantined (limit {limit:.1%})"
+            )
             for problem, n in f.by_problem.items():
                 click.echo(f"  {n:>8}  {problem}")
             for example in f.examples:

@@ -13,7 +13,10 @@ from listhygiene.config import load_config
 CATEGORIES = ("marketing", "transactional")
 
 config_option = click.option(
-    "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
     help="The pipeline file, e.g. pipelines/sample.toml.",
 )
 
@@ -22,8 +25,12 @@ config_option = click.option(
 @click.argument("email")
 @config_option
 @click.option("--list", "list_id", metavar="L", help="Only this list (and events for all lists).")
-@click.option("--run", "run_id", metavar="ID",
-              help="Explain as of this published run (default: the newest); see `listhygiene runs`.")
+@click.option(
+    "--run",
+    "run_id",
+    metavar="ID",
+    help="Explain as of this published run (default: the newest); see `listhygiene runs`.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON (see README).")
 def explain(email: str, config_path: str, list_id: str | None, run_id: str | None, as_json: bool) -> None:
     """Why EMAIL is or is not sendable on each list, what would lift each reason, and its timeline.
@@ -36,7 +43,8 @@ def explain(email: str, config_path: str, list_id: str | None, run_id: str | Non
         listhygiene explain 'Tom Baker <Tom.Baker@ACME.example>' --config pipelines/sample.toml
         listhygiene explain priya@acme.example --config pipelines/sample.toml --list staff-news --json
     """
-    from listhygiene.outputs.explain import as_text, explain as explain_address
+    from listhygiene.outputs.explain import as_text
+    from listhygiene.outputs.explain import explain as explain_address
 
     answer = explain_address(load_config(config_path), email, list_id=list_id, run_id=run_id)
     click.echo(json.dumps(answer, indent=2, ensure_ascii=False) if as_json else as_text(answer))
@@ -45,19 +53,41 @@ def explain(email: str, config_path: str, list_id: str | None, run_id: str | Non
 @click.command()
 @click.argument("audience", type=click.Path(dir_okay=False, path_type=Path))
 @config_option
-@click.option("--list", "list_id", metavar="L",
-              help="The list the mail goes to (required for marketing).")
-@click.option("--category", type=click.Choice(CATEGORIES), default="marketing", show_default=True,
-              help="transactional honours only hard bounces and invalid addresses.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where the rows that may be sent go (.csv or .parquet).")
-@click.option("--removed", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where the other rows go, with reason and detail (default: OUT's name + .removed).")
-@click.option("--email-column", metavar="NAME",
-              help="The column holding the addresses (default: the one named email, e-mail, …).")
+@click.option("--list", "list_id", metavar="L", help="The list the mail goes to (required for marketing).")
+@click.option(
+    "--category",
+    type=click.Choice(CATEGORIES),
+    default="marketing",
+    show_default=True,
+    help="transactional honours only hard bounces and invalid addresses.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the rows that may be sent go (.csv or .parquet).",
+)
+@click.option(
+    "--removed",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the other rows go, with reason and detail (default: OUT's name + .removed).",
+)
+@click.option(
+    "--email-column",
+    metavar="NAME",
+    help="The column holding the addresses (default: the one named email, e-mail, …).",
+)
 @click.option("--force", is_flag=True, help="Replace --out and --removed if they exist.")
-def clean(audience: Path, config_path: str, list_id: str | None, category: str, out: Path,
-          removed: Path | None, email_column: str | None, force: bool) -> None:
+def clean(
+    audience: Path,
+    config_path: str,
+    list_id: str | None,
+    category: str,
+    out: Path,
+    removed: Path | None,
+    email_column: str | None,
+    force: bool,
+) -> None:
     """Keep the rows of AUDIENCE (CSV or Parquet) that may be sent to, per the newest run.
 
     Every column and the row order are kept. Marketing: a row is kept only if its address is
@@ -73,11 +103,21 @@ def clean(audience: Path, config_path: str, list_id: str | None, category: str, 
     from listhygiene.outputs.clean import clean as clean_audience
     from listhygiene.outputs.explain import table
 
-    result = clean_audience(load_config(config_path), audience, list_id=list_id, category=category,
-                            out=out, removed=removed, email_column=email_column, force=force)
+    result = clean_audience(
+        load_config(config_path),
+        audience,
+        list_id=list_id,
+        category=category,
+        out=out,
+        removed=removed,
+        email_column=email_column,
+        force=force,
+    )
     target = f"list {list_id}, {category}" if list_id else category
-    click.echo(f"cleaned {result.audience} ({target}) against run {result.run_id}; "
-               f"addresses from column {result.email_column!r}")
+    click.echo(
+        f"cleaned {result.audience} ({target}) against run {result.run_id}; "
+        f"addresses from column {result.email_column!r}"
+    )
     rows = [["kept", "", result.kept, str(result.out)]]
     rows += [["removed", reason, n, str(result.removed_path)] for reason, n in result.by_reason.items()]
     rows.append(["total", "", result.kept + result.removed, ""])

@@ -21,10 +21,20 @@ def bounces() -> None:
 
 @bounces.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="Also apply this pipeline's [bounces] rules (default: the package's rules only).")
-@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]),
-              default="table", show_default=True, help="How to print the rows.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Also apply this pipeline's [bounces] rules (default: the package's rules only).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="How to print the rows.",
+)
 def classify(file: Path, config_path: str | None, output_format: str) -> None:
     """Print the class, reason and matching rule of every row of a bounce log FILE.
 
@@ -40,8 +50,8 @@ def classify(file: Path, config_path: str | None, output_format: str) -> None:
     """
     rules_path = load_config(config_path).bounce_rules if config_path else None
     # imported here so that `listhygiene --help` does not load pandera and the rules
-    from listhygiene.rules.bounces import classify_frame, load_ruleset
     from listhygiene.ingest.reading import read_input
+    from listhygiene.rules.bounces import classify_frame, load_ruleset
 
     ruleset = load_ruleset(rules_path)
     result = read_input(file, source="classify", kind="bounces")
@@ -87,20 +97,28 @@ def _table(rows: pl.DataFrame) -> str:
     text = rows.select(pl.all().cast(pl.String).fill_null("-"))
     longest = text.select(pl.all().str.len_chars().max()).row(0) if text.height else (0,) * text.width
     widths = {c: max(len(c), n or 0) for c, n in zip(text.columns, longest)}
-    header = ["  ".join(c.ljust(widths[c]) for c in text.columns).rstrip(),
-              "  ".join("-" * widths[c] for c in text.columns)]
+    header = [
+        "  ".join(c.ljust(widths[c]) for c in text.columns).rstrip(),
+        "  ".join("-" * widths[c] for c in text.columns),
+    ]
     body = text.select(
-        pl.concat_str([pl.col(c).str.pad_end(widths[c]) for c in text.columns], separator="  ")
-        .str.strip_chars_end()
+        pl.concat_str(
+            [pl.col(c).str.pad_end(widths[c]) for c in text.columns], separator="  "
+        ).str.strip_chars_end()
     ).to_series()
     return "\n".join(header + body.to_list())
 
 
 def _summary(rows: pl.DataFrame, version: str) -> str:
-    counted = (rows.filter(pl.col("class").is_not_null())
-               .group_by("class", "rule").len().sort(["len", "class", "rule"], descending=[True, False, False]))
+    counted = (
+        rows.filter(pl.col("class").is_not_null())
+        .group_by("class", "rule")
+        .len()
+        .sort(["len", "class", "rule"], descending=[True, False, False])
+    )
     by_class = counted.group_by("class").agg(pl.col("len").sum()).sort("len", descending=True)
     classes = ", ".join(f"{c} {n}" for c, n in by_class.iter_rows())
     top = ", ".join(f"{r} {n}" for _, r, n in counted.head(8).iter_rows())
-    return (f"{rows.height} rows, rules {version}: {classes or 'no bounces'}"
-            + (f"\nmost used rules: {top}" if top else ""))
+    return f"{rows.height} rows, rules {version}: {classes or 'no bounces'}" + (
+        f"\nmost used rules: {top}" if top else ""
+    )

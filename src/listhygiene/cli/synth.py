@@ -21,24 +21,71 @@ def _parse_date(ctx, param, value: str | None) -> date | None:
 
 
 @click.command()
-@click.option("--contacts", type=click.IntRange(min=1), default=10_000, show_default=True,
-              help="Contact records in every nightly export (rows: one per record and list).")
-@click.option("--events", type=click.IntRange(min=0), default=60_000, show_default=True,
-              help="Log rows in all, unsubscribe log and bounce log together, over all nights.")
-@click.option("--lists", type=click.IntRange(1, 100), default=3, show_default=True,
-              help="Mailing lists; the first is double opt-in.")
-@click.option("--nights", type=click.IntRange(1, 90), default=2, show_default=True,
-              help="Nightly snapshots; the first night's logs hold 90 days of history, later ones a day each.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=1, show_default=True,
-              help="Same seed and arguments, same bytes.")
-@click.option("--format", "file_format", type=click.Choice(FORMAT_CHOICES), default="csv",
-              show_default=True, help="File format of every input file.")
-@click.option("--start", callback=_parse_date, metavar="DATE",
-              help="Date of the first night [default: the last night is 2026-11-21].")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A new or empty folder to write into.")
-def synth(contacts: int, events: int, lists: int, nights: int, seed: int, file_format: str,
-          start: date | None, out: Path) -> None:
+@click.option(
+    "--contacts",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Contact records in every nightly export (rows: one per record and list).",
+)
+@click.option(
+    "--events",
+    type=click.IntRange(min=0),
+    default=60_000,
+    show_default=True,
+    help="Log rows in all, unsubscribe log and bounce log together, over all nights.",
+)
+@click.option(
+    "--lists",
+    type=click.IntRange(1, 100),
+    default=3,
+    show_default=True,
+    help="Mailing lists; the first is double opt-in.",
+)
+@click.option(
+    "--nights",
+    type=click.IntRange(1, 90),
+    default=2,
+    show_default=True,
+    help="Nightly snapshots; the first night's logs hold 90 days of history, later ones a day each.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=1,
+    show_default=True,
+    help="Same seed and arguments, same bytes.",
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(FORMAT_CHOICES),
+    default="csv",
+    show_default=True,
+    help="File format of every input file.",
+)
+@click.option(
+    "--start",
+    callback=_parse_date,
+    metavar="DATE",
+    help="Date of the first night [default: the last night is 2026-11-21].",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A new or empty folder to write into.",
+)
+def synth(
+    contacts: int,
+    events: int,
+    lists: int,
+    nights: int,
+    seed: int,
+    file_format: str,
+    start: date | None,
+    out: Path,
+) -> None:
     """Write a realistic synthetic data set: nightly contacts exports, an unsubscribe log and a
     bounce log split per night, with a pipeline.toml to run them and SYNTH.md describing them.
 
@@ -57,8 +104,15 @@ def synth(contacts: int, events: int, lists: int, nights: int, seed: int, file_f
     """
     from listhygiene.synth import SynthSpec, generate
 
-    spec = SynthSpec(contacts=contacts, events=events, lists=lists, nights=nights, seed=seed,
-                     file_format=file_format, start=start)
+    spec = SynthSpec(
+        contacts=contacts,
+        events=events,
+        lists=lists,
+        nights=nights,
+        seed=seed,
+        file_format=file_format,
+        start=start,
+    )
     written = generate(spec, out, progress=lambda line: click.echo(line, err=True))
     click.echo(f"wrote {len(written)} night(s) into {out}: see {out / 'SYNTH.md'}")
     click.echo("run them in order:")

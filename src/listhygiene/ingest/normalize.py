@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from collections.abc import Callable
 
 import idna
@@ -12,9 +10,7 @@ import polars as pl
 # Trimmed from both ends of an address: Unicode White_Space (tabs, NBSP, ideographic space, ...)
 # plus invisible format characters that spreadsheets and copy-paste leave behind.
 _WHITE_SPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680"
-    + "".join(map(chr, range(0x2000, 0x200B)))
-    + "\u2028\u2029\u202f\u205f\u3000"
+    "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 )
 _INVISIBLE = "\u180e\u200b\u200c\u200d\u2060\ufeff"
 _BLANKS = _WHITE_SPACE + _INVISIBLE
@@ -70,9 +66,7 @@ def normalize_addresses(raw: pl.Series) -> pl.DataFrame:
     """
     text = _without_trailing_dots(_canonical_text(raw.cast(pl.String)))
     email = _by_pattern(text, _NON_ASCII_DOMAIN, _with_ascii_domain)
-    return pl.DataFrame({"email": email}).with_columns(
-        email_valid=_looks_deliverable(pl.col("email"))
-    )
+    return pl.DataFrame({"email": email}).with_columns(email_valid=_looks_deliverable(pl.col("email")))
 
 
 def normalize_address(raw: str) -> tuple[str, bool]:
@@ -178,5 +172,3 @@ def _by_pattern(
     if otherwise is not None:
         result.scatter((~matches).arg_true(), otherwise(source.filter(~matches)))
     return result
-
-

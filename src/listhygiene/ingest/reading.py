@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
 
 from listhygiene.config import Mapping
 from listhygiene.errors import InputError
-from listhygiene.vocabulary import KINDS
-from listhygiene.sql import memory_connection, sql_literal
 from listhygiene.ingest.schemas import KNOWN_EVIDENCE, SCHEMAS, UTC_MICROS, describe_failures, find_failures
+from listhygiene.sql import memory_connection, sql_literal
+from listhygiene.vocabulary import KINDS
 
 ACCEPTED_FORMATS = (".csv", ".csv.gz", ".parquet")
 # Columns read beyond the header's width: a row that fills any of them has more fields
@@ -42,22 +42,44 @@ BATCH_ROWS = 500_000
 
 # Spellings seen in real exports, keyed by the value lower-cased with spaces and hyphens as "_".
 STATUS_ALIASES = {
-    "subscribed": "subscribed", "active": "subscribed", "opted_in": "subscribed",
-    "unsubscribed": "unsubscribed", "opted_out": "unsubscribed", "do_not_allow": "unsubscribed",
-    "pending": "pending", "unconfirmed": "pending",
-    "cleaned": "cleaned", "bounced": "cleaned",
+    "subscribed": "subscribed",
+    "active": "subscribed",
+    "opted_in": "subscribed",
+    "unsubscribed": "unsubscribed",
+    "opted_out": "unsubscribed",
+    "do_not_allow": "unsubscribed",
+    "pending": "pending",
+    "unconfirmed": "pending",
+    "cleaned": "cleaned",
+    "bounced": "cleaned",
 }
 BOUNCE_EVENT_ALIASES = {"delivery": "delivered"}
-BOUNCE_TYPE_ALIASES = {"permanent": "hard", "transient": "soft", "undetermined": "unknown",
-                       "blocked": "block"}
-BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False,
-                 "y": True, "n": False, "t": True, "f": False}
+BOUNCE_TYPE_ALIASES = {
+    "permanent": "hard",
+    "transient": "soft",
+    "undetermined": "unknown",
+    "blocked": "block",
+}
+BOOLEAN_WORDS = {
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "1": True,
+    "0": False,
+    "y": True,
+    "n": False,
+    "t": True,
+    "f": False,
+}
 
 # ISO 8601 as exports write it: date, optional time ('T' or space, minutes or seconds, fraction)
 # and optional offset (Z, +01:00, +0100, +01). DuckDB's cast alone is more lenient ('epoch',
 # 'infinity', one-digit months, zone names), so values must also have this shape.
-ISO_8601_SHAPE = (r"^\s*\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
-                  r" ?(?:[Zz]|[+-][01]\d(?::?\d{2})?)?\s*$")
+ISO_8601_SHAPE = (
+    r"^\s*\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
+    r" ?(?:[Zz]|[+-][01]\d(?::?\d{2})?)?\s*$"
+)
 # The reply code and the enhanced status code (RFC 3463), wherever they sit in the text.
 SMTP_CODE = r"(?:^|\D)([2-5]\d{2})(?:\D|$)"
 ENHANCED_CODE = r"(?:^|[^\d.])([245]\.\d{1,3}\.\d{1,3})(?:\D|$)"
@@ -129,8 +151,9 @@ def batch_rows() -> int:
     return max(int(configured), 1) if configured else BATCH_ROWS
 
 
-def read_input(path: Path, *, source: str, kind: str, sha256: str | None = None,
-               mapping: Mapping | None = None) -> ReadResult:
+def read_input(
+    path: Path, *, source: str, kind: str, sha256: str | None = None, mapping: Mapping | None = None
+) -> ReadResult:
     """Read one input file of the given kind into canonical typed rows and quarantined rows.
 
     Pass `sha256` when the caller has already hashed the file (the loader does, to skip known
@@ -154,8 +177,9 @@ def read_whole(batches: InputBatches) -> ReadResult:
     return replace(result, rows=pl.concat(rows) if rows else result.rows)
 
 
-def read_batches(path: Path, *, source: str, kind: str, sha256: str,
-                 mapping: Mapping | None = None) -> InputBatches:
+def read_batches(
+    path: Path, *, source: str, kind: str, sha256: str, mapping: Mapping | None = None
+) -> InputBatches:
     """Open one input file of the given kind to read it batch by batch (see InputBatches).
 
     Raises InputError here for a file that cannot be used at all (missing, a format not
@@ -170,8 +194,15 @@ def read_batches(path: Path, *, source: str, kind: str, sha256: str,
         size = path.stat().st_size
     except FileNotFoundError:
         raise InputError("file not found.", file=str(path)) from None
-    return InputBatches(path, source=source, kind=kind, sha256=sha256, file_format=file_format,
-                        size=size, mapping=mapping or Mapping())
+    return InputBatches(
+        path,
+        source=source,
+        kind=kind,
+        sha256=sha256,
+        file_format=file_format,
+        size=size,
+        mapping=mapping or Mapping(),
+    )
 
 
 class InputBatches:
@@ -183,19 +214,38 @@ class InputBatches:
     rows_read, quarantine, warnings and snapshot_at. Its `rows` is empty: the batches held them.
     """
 
-    def __init__(self, path: Path, *, source: str, kind: str, sha256: str, file_format: str,
-                 size: int, mapping: Mapping):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        source: str,
+        kind: str,
+        sha256: str,
+        file_format: str,
+        size: int,
+        mapping: Mapping,
+    ):
         self.file_format, self.mapping = file_format, mapping
         self.headers = None if size == 0 else read_header(path, file_format, mapping)
         if self.headers is None:
-            self.result = empty_result(path, source=source, kind=kind, sha256=sha256, size=size,
-                                       zero_bytes=size == 0)
+            self.result = empty_result(
+                path, source=source, kind=kind, sha256=sha256, size=size, zero_bytes=size == 0
+            )
             return
-        self.result = ReadResult(path=path, source=source, kind=kind, sha256=sha256, size=size,
-                                 rows_read=0, rows=pl.DataFrame(), snapshot_at=None,
-                                 quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA))
-        self.positions, self.extras = match_columns(renamed(self.headers, mapping), kind, path,
-                                                    self.result.warnings)
+        self.result = ReadResult(
+            path=path,
+            source=source,
+            kind=kind,
+            sha256=sha256,
+            size=size,
+            rows_read=0,
+            rows=pl.DataFrame(),
+            snapshot_at=None,
+            quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA),
+        )
+        self.positions, self.extras = match_columns(
+            renamed(self.headers, mapping), kind, path, self.result.warnings
+        )
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
         if self.headers is None:
@@ -206,8 +256,14 @@ class InputBatches:
         latest = []  # contacts: each batch's latest exported_at
         for frame in raw_batches(path, self.file_format, self.headers, self.mapping):
             rows, quarantine, blank = validate_batch(
-                RawTable(self.headers, frame), kind, self.positions, self.extras, self.mapping, path,
-                first_row=records + 1)
+                RawTable(self.headers, frame),
+                kind,
+                self.positions,
+                self.extras,
+                self.mapping,
+                path,
+                first_row=records + 1,
+            )
             records += frame.height
             rows_read += frame.height - blank
             blank_rows += blank
@@ -221,13 +277,25 @@ class InputBatches:
         if blank_rows:
             warnings.append(f"skipped {blank_rows} empty row(s) (no value in any column)")
         self.result = replace(
-            self.result, rows_read=rows_read, rows=rows.clear(), quarantine=pl.concat(quarantined),
+            self.result,
+            rows_read=rows_read,
+            rows=rows.clear(),
+            quarantine=pl.concat(quarantined),
             snapshot_at=snapshot_of(pl.concat(latest), path) if kind == "contacts" else None,
-            warnings=warnings)
+            warnings=warnings,
+        )
 
 
-def validate_batch(table: RawTable, kind: str, positions: dict[str, int], extras: list[tuple[int, str]],
-                   mapping: Mapping, path: Path, *, first_row: int) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+def validate_batch(
+    table: RawTable,
+    kind: str,
+    positions: dict[str, int],
+    extras: list[tuple[int, str]],
+    mapping: Mapping,
+    path: Path,
+    *,
+    first_row: int,
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """A batch's good rows, its quarantined rows, and how many of its records were blank.
 
     Records are numbered from first_row, the position of the batch's first record in the file;
@@ -241,13 +309,18 @@ def validate_batch(table: RawTable, kind: str, positions: dict[str, int], extras
     parsed = PARSERS[kind](text, mapping.time_zone)
     problems = pl.concat([ragged_rows(table), row_problems(kind, parsed, path)])
     rows, quarantine = split_bad_rows(
-        kind, parsed, problems, lambda indexes: table.frame[indexes].select(raw_json(table)).to_series())
+        kind, parsed, problems, lambda indexes: table.frame[indexes].select(raw_json(table)).to_series()
+    )
     return rows, quarantine, int(blank.sum())
 
 
-def split_bad_rows(kind: str, parsed: pl.DataFrame, problems: pl.DataFrame,
-                   raw_of: Callable[[pl.Series], pl.Series],
-                   keep: tuple[str, ...] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_bad_rows(
+    kind: str,
+    parsed: pl.DataFrame,
+    problems: pl.DataFrame,
+    raw_of: Callable[[pl.Series], pl.Series],
+    keep: tuple[str, ...] = (),
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The good rows in the kind's output columns (plus `keep`), and one quarantine row per bad row."""
     problems = problems.sort("index", "rank", maintain_order=True)
     rows = parsed.select(*KINDS[kind].output, *keep)
@@ -264,29 +337,43 @@ def file_format_of(path: Path) -> str:
     for suffix in sorted(ACCEPTED_FORMATS, key=len, reverse=True):
         if name.endswith(suffix):
             return suffix
-    raise InputError(f"unsupported file format; accepted formats: {', '.join(ACCEPTED_FORMATS)}.",
-                     file=str(path), hint="Export the file as CSV (optionally gzipped) or Parquet.")
+    raise InputError(
+        f"unsupported file format; accepted formats: {', '.join(ACCEPTED_FORMATS)}.",
+        file=str(path),
+        hint="Export the file as CSV (optionally gzipped) or Parquet.",
+    )
 
 
-def empty_result(path: Path, *, source: str, kind: str, sha256: str, size: int,
-                 zero_bytes: bool) -> ReadResult:
+def empty_result(
+    path: Path, *, source: str, kind: str, sha256: str, size: int, zero_bytes: bool
+) -> ReadResult:
     """A file with no bytes (or no decompressed bytes): fatal for contacts, an empty log otherwise."""
     what = "zero-byte" if zero_bytes else "empty (once decompressed)"
     if kind == "contacts":
         raise InputError(
             f"a {what} contacts export would make every contact vanish; refusing to use it.",
-            file=str(path), hint="Check that the export finished, then re-run the export.")
+            file=str(path),
+            hint="Check that the export finished, then re-run the export.",
+        )
     label = "unsubscribe log" if kind == "unsubscribes" else "bounce log"
     table = RawTable([], pl.DataFrame(schema={"extra_fields": pl.Int32}))
     parsed = PARSERS[kind](canonical_text(table, {}, [], kind), "UTC")
     return ReadResult(
-        path=path, source=source, kind=kind, sha256=sha256, size=size, rows_read=0,
-        rows=parsed.select(KINDS[kind].output), quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA),
-        snapshot_at=None, warnings=[f"{what} {label} holds no events"],
+        path=path,
+        source=source,
+        kind=kind,
+        sha256=sha256,
+        size=size,
+        rows_read=0,
+        rows=parsed.select(KINDS[kind].output),
+        quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA),
+        snapshot_at=None,
+        warnings=[f"{what} {label} holds no events"],
     )
 
 
 # --- reading files into text ------------------------------------------------------------------
+
 
 def read_header(path: Path, file_format: str, mapping: Mapping | None = None) -> list[str] | None:
     """The file's column names as written; None when it holds no bytes (once decompressed)."""
@@ -296,19 +383,27 @@ def read_header(path: Path, file_format: str, mapping: Mapping | None = None) ->
             return list(pl.read_parquet_schema(path))
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise unreadable_parquet(path, exc) from exc
-    return read_csv_header(path, compressed=file_format == ".csv.gz", delimiter=mapping.delimiter,
-                           encoding=mapping.encoding)
+    return read_csv_header(
+        path, compressed=file_format == ".csv.gz", delimiter=mapping.delimiter, encoding=mapping.encoding
+    )
 
 
 def raw_batches(path: Path, file_format: str, headers: list[str], mapping: Mapping) -> Iterator[pl.DataFrame]:
     """The file's records as text (RawTable frames), batch_rows() at a time; at least one, maybe empty."""
     if file_format == ".parquet":
         batches = parquet_batches(path, batch_rows())
-        empty = pl.DataFrame(schema={f"h{i}": pl.String for i in range(len(headers))}
-                             | {"extra_fields": pl.Int32})
+        empty = pl.DataFrame(
+            schema={f"h{i}": pl.String for i in range(len(headers))} | {"extra_fields": pl.Int32}
+        )
     else:
-        batches = csv_batches(path, headers, compressed=file_format == ".csv.gz",
-                              delimiter=mapping.delimiter, encoding=mapping.encoding, rows=batch_rows())
+        batches = csv_batches(
+            path,
+            headers,
+            compressed=file_format == ".csv.gz",
+            delimiter=mapping.delimiter,
+            encoding=mapping.encoding,
+            rows=batch_rows(),
+        )
         empty = with_extra_fields(pl.DataFrame(schema=csv_schema(headers)))
     any_batch = False
     for frame in batches:
@@ -326,8 +421,14 @@ def csv_schema(headers: list[str]) -> dict[str, pl.DataType]:
 
 def csv_options(headers: list[str], delimiter: str) -> dict:
     """How polars reads our CSVs: records (the header too) as text, invalid UTF-8 as U+FFFD."""
-    return dict(has_header=False, schema=csv_schema(headers), truncate_ragged_lines=True,
-                missing_columns="insert", encoding="utf8-lossy", separator=delimiter)
+    return dict(
+        has_header=False,
+        schema=csv_schema(headers),
+        truncate_ragged_lines=True,
+        missing_columns="insert",
+        encoding="utf8-lossy",
+        separator=delimiter,
+    )
 
 
 def with_extra_fields(frame: pl.DataFrame) -> pl.DataFrame:
@@ -336,8 +437,9 @@ def with_extra_fields(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(extra_fields=pl.max_horizontal(spares).fill_null(0).cast(pl.Int32))
 
 
-def csv_batches(path: Path, headers: list[str], *, compressed: bool, delimiter: str, encoding: str,
-                rows: int) -> Iterator[pl.DataFrame]:
+def csv_batches(
+    path: Path, headers: list[str], *, compressed: bool, delimiter: str, encoding: str, rows: int
+) -> Iterator[pl.DataFrame]:
     """A CSV's records after the header as text, `rows` at a time, overflowing fields in spare columns.
 
     polars reads the file ahead in its own threads (gzip included), holding a few batches only.
@@ -351,8 +453,9 @@ def csv_batches(path: Path, headers: list[str], *, compressed: bool, delimiter: 
             raise unreadable(path, compressed, exc) from exc
 
 
-def read_csv_table(path: Path, headers: list[str], *, compressed: bool, delimiter: str = ",",
-                   encoding: str = "utf-8") -> RawTable:
+def read_csv_table(
+    path: Path, headers: list[str], *, compressed: bool, delimiter: str = ",", encoding: str = "utf-8"
+) -> RawTable:
     """Read a whole CSV with every value as text, keeping overflowing fields in spare columns."""
     with utf8_source(path, compressed, encoding) as source:
         try:
@@ -395,8 +498,12 @@ def parquet_batches(path: Path, rows: int) -> Iterator[pl.DataFrame]:
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise unreadable_parquet(path, exc) from exc
     while frame is not None:
-        text = pl.DataFrame([as_text(column, hex_binary=column.name in hex_columns).alias(f"h{i}")
-                             for i, column in enumerate(frame.iter_columns())])
+        text = pl.DataFrame(
+            [
+                as_text(column, hex_binary=column.name in hex_columns).alias(f"h{i}")
+                for i, column in enumerate(frame.iter_columns())
+            ]
+        )
         yield text.with_columns(extra_fields=pl.lit(0, dtype=pl.Int32))
         try:
             frame = next(batches, None)
@@ -430,8 +537,9 @@ def as_text(values: pl.Series, *, hex_binary: bool = False) -> pl.Series:
     return values.to_frame("v").select(text_expr(pl.col("v"), values.dtype)).to_series()
 
 
-def read_csv_header(path: Path, *, compressed: bool, delimiter: str = ",",
-                    encoding: str = "utf-8") -> list[str] | None:
+def read_csv_header(
+    path: Path, *, compressed: bool, delimiter: str = ",", encoding: str = "utf-8"
+) -> list[str] | None:
     """The first record's fields; None if the (decompressed) file has no bytes; [] if unreadable."""
     opener = gzip.open if compressed else open
     if encoding == "utf-8":
@@ -463,7 +571,8 @@ def text_expr(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         return column.dt.to_string("iso")
     if isinstance(dtype, (pl.List, pl.Array, pl.Struct)):
         return pl.when(column.is_not_null()).then(
-            pl.struct(column.alias("v")).struct.json_encode().str.slice(5).str.head(-1))
+            pl.struct(column.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+        )
     return column.cast(pl.String)
 
 
@@ -478,8 +587,11 @@ def unreadable(path: Path, compressed: bool, exc: BaseException) -> InputError:
 
 def unreadable_parquet(path: Path, exc: BaseException) -> InputError:
     """The error for a Parquet file that cannot be decoded."""
-    return InputError(f"cannot read the Parquet file ({first_line(exc)}).", file=str(path),
-                      hint="The file looks truncated or corrupt; re-export or re-download it.")
+    return InputError(
+        f"cannot read the Parquet file ({first_line(exc)}).",
+        file=str(path),
+        hint="The file looks truncated or corrupt; re-export or re-download it.",
+    )
 
 
 def first_line(exc: BaseException) -> str:
@@ -489,6 +601,7 @@ def first_line(exc: BaseException) -> str:
 
 
 # --- header matching ------------------------------------------------------------------------
+
 
 def renamed(headers: list[str], mapping: Mapping) -> list[str]:
     """Headers with the pipeline file's renames applied (matched trimmed, case-insensitively)."""
@@ -505,13 +618,19 @@ def with_value_maps(text: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
     if not mapping.values:
         return text
     return text.with_columns(
-        pl.col(column).str.strip_chars().str.to_lowercase()
-        .replace_strict(words, default=pl.col(column), return_dtype=pl.String).alias(column)
-        for column, words in mapping.values.items() if column in text.columns)
+        pl.col(column)
+        .str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict(words, default=pl.col(column), return_dtype=pl.String)
+        .alias(column)
+        for column, words in mapping.values.items()
+        if column in text.columns
+    )
 
 
-def match_columns(headers: list[str], kind: str, path: Path,
-                  warnings: list[str]) -> tuple[dict[str, int], list[tuple[int, str]]]:
+def match_columns(
+    headers: list[str], kind: str, path: Path, warnings: list[str]
+) -> tuple[dict[str, int], list[tuple[int, str]]]:
     """Map canonical column names to header positions; return the extra columns with their names."""
     spec = KINDS[kind]
     known = spec.required + spec.optional
@@ -521,9 +640,12 @@ def match_columns(headers: list[str], kind: str, path: Path,
     for name in known:
         if len(found.get(name, ())) > 1:
             spellings = ", ".join(repr(headers[p]) for p in found[name])
-            raise InputError(f"column {name!r} appears {len(found[name])} times ({spellings}).",
-                             file=str(path), column=name,
-                             hint="Keep one of them so it is clear which holds the data.")
+            raise InputError(
+                f"column {name!r} appears {len(found[name])} times ({spellings}).",
+                file=str(path),
+                column=name,
+                hint="Keep one of them so it is clear which holds the data.",
+            )
     missing = [name for name in spec.required if name not in found]
     if missing:
         raise missing_column_error(path, missing[0], headers, known)
@@ -539,23 +661,37 @@ def missing_column_error(path: Path, column: str, headers: list[str], known: tup
     if any(not h.isprintable() or "\ufffd" in h for h in headers):
         found = "none readable (the first line holds binary bytes)"
     lowered = {h.strip().lower() for h in headers}
-    separator = next((sep for sep in (";", "\t", "|")
-                      if any(part.strip().lower() in known
-                             for h in headers if sep in h for part in h.split(sep))), None)
+    separator = next(
+        (
+            sep
+            for sep in (";", "\t", "|")
+            if any(part.strip().lower() in known for h in headers if sep in h for part in h.split(sep))
+        ),
+        None,
+    )
     if separator is not None:
         hint = f"The header looks separated by {separator!r}, not commas; export it comma-separated."
     elif not lowered & set(known):
-        hint = ("The file does not look like a CSV with a header row: its first line names none of "
-                f"the expected columns ({', '.join(known)}).")
+        hint = (
+            "The file does not look like a CSV with a header row: its first line names none of "
+            f"the expected columns ({', '.join(known)})."
+        )
     else:
-        hint = ("Add the column to the export (names are matched case-insensitively, "
-                "ignoring surrounding spaces).")
-    return InputError(f"required column {column!r} is missing; columns found: {found}.",
-                      file=str(path), column=column, hint=hint)
+        hint = (
+            "Add the column to the export (names are matched case-insensitively, "
+            "ignoring surrounding spaces)."
+        )
+    return InputError(
+        f"required column {column!r} is missing; columns found: {found}.",
+        file=str(path),
+        column=column,
+        hint=hint,
+    )
 
 
-def attribute_names(headers: list[str], used: set[int], path: Path, warnings: list[str],
-                    kind: str) -> list[tuple[int, str]]:
+def attribute_names(
+    headers: list[str], used: set[int], path: Path, warnings: list[str], kind: str
+) -> list[tuple[int, str]]:
     """Extra columns as (position, trimmed name); unnamed ones are column_N, repeated names get #2, #3."""
     positions = [p for p in range(len(headers)) if p not in used]
     wanted = [headers[p].strip() or f"column_{p + 1}" for p in positions]
@@ -563,8 +699,10 @@ def attribute_names(headers: list[str], used: set[int], path: Path, warnings: li
     if KINDS[kind].keeps_extra_columns:
         for position, name, unique in zip(positions, wanted, names):
             if unique != name:
-                warnings.append(f"column {name!r} appears more than once; attributes keep the copy "
-                                f"in column {position + 1} as {unique!r}")
+                warnings.append(
+                    f"column {name!r} appears more than once; attributes keep the copy "
+                    f"in column {position + 1} as {unique!r}"
+                )
     return list(zip(positions, names))
 
 
@@ -598,8 +736,14 @@ def row_has_no_values(table: RawTable) -> pl.Expr:
     return pl.all_horizontal(fields) & (pl.col("extra_fields") == 0)
 
 
-def canonical_text(table: RawTable, positions: dict[str, int], extras: list[tuple[int, str]],
-                   kind: str, *, first_row: int = 1) -> pl.DataFrame:
+def canonical_text(
+    table: RawTable,
+    positions: dict[str, int],
+    extras: list[tuple[int, str]],
+    kind: str,
+    *,
+    first_row: int = 1,
+) -> pl.DataFrame:
     """One String column per canonical column (null when the file lacks it), plus row_number.
 
     Rows are numbered from first_row: the position in the file of the table's first record.
@@ -625,6 +769,7 @@ def attributes_json(extras: list[tuple[int, str]]) -> pl.Expr:
 
 
 # --- value parsing -------------------------------------------------------------------------
+
 
 def present(column: str) -> pl.Expr:
     """The text as read, null where the file had nothing but blanks."""
@@ -666,6 +811,7 @@ def canonical_tokens(values: pl.Series, aliases: dict[str, str], default: str | 
 
 def evidence_kinds(values: pl.Series) -> pl.Series:
     """Known kinds of consent evidence spelled canonically; others kept lower-cased for the rules to judge."""
+
     def canonical(v: pl.Expr) -> pl.Expr:
         known = token(v).is_in(list(KNOWN_EVIDENCE))
         return pl.when(known).then(token(v)).otherwise(v.str.strip_chars().str.to_lowercase())
@@ -675,8 +821,10 @@ def evidence_kinds(values: pl.Series) -> pl.Series:
 
 def booleans(values: pl.Series) -> pl.Series:
     """true/false, yes/no, 1/0, y/n, t/f in any case; blank is false; anything else null."""
-    parsed = map_values(values, with_expr(
-        lambda v: token(v).replace_strict(BOOLEAN_WORDS, default=None, return_dtype=pl.Boolean)))
+    parsed = map_values(
+        values,
+        with_expr(lambda v: token(v).replace_strict(BOOLEAN_WORDS, default=None, return_dtype=pl.Boolean)),
+    )
     return parsed.fill_null(False).zip_with(values.is_null() | parsed.is_not_null(), parsed)
 
 
@@ -796,11 +944,14 @@ def parse_bounces(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
 
 
 PARSERS: dict[str, Callable[[pl.DataFrame, str], pl.DataFrame]] = {
-    "contacts": parse_contacts, "unsubscribes": parse_unsubscribes, "bounces": parse_bounces,
+    "contacts": parse_contacts,
+    "unsubscribes": parse_unsubscribes,
+    "bounces": parse_bounces,
 }
 
 
 # --- validation and quarantine -------------------------------------------------------------
+
 
 def row_problems(kind: str, parsed: pl.DataFrame, path: Path) -> pl.DataFrame:
     """Every schema problem of every bad row (index = row position, column, error, rank)."""
@@ -815,8 +966,10 @@ def row_problems(kind: str, parsed: pl.DataFrame, path: Path) -> pl.DataFrame:
         raise InputError(
             f"the {kind} rows fail a check that applies to the whole column: "
             f"{first['check']} ({detail[0] if detail else 'no detail'}).",
-            file=str(path), column=first["column"],
-            hint="This is a bug in reading the file, not in the file; please report it with the file.")
+            file=str(path),
+            column=first["column"],
+            hint="This is a bug in reading the file, not in the file; please report it with the file.",
+        )
     return describe_failures(schema, parsed, failures)
 
 
@@ -826,18 +979,24 @@ def ragged_rows(table: RawTable) -> pl.DataFrame:
     overflow = pl.col("extra_fields")
     # Past the spare columns the reader drops fields, so the count is a lower bound there.
     at_least = pl.when(overflow >= SPARE_FIELDS).then(pl.lit("at least ")).otherwise(pl.lit(""))
-    return table.frame.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
-        pl.lit(None, dtype=pl.String).alias("column"),
-        pl.format("row has {}{} fields, header has {}", at_least, overflow + width, pl.lit(width))
-        .alias("error"),
-        pl.lit(-1, dtype=pl.Int64).alias("rank"),
-        overflow,
-    ).filter(overflow > 0).drop("extra_fields")
+    return (
+        table.frame.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
+            pl.lit(None, dtype=pl.String).alias("column"),
+            pl.format("row has {}{} fields, header has {}", at_least, overflow + width, pl.lit(width)).alias(
+                "error"
+            ),
+            pl.lit(-1, dtype=pl.Int64).alias("rank"),
+            overflow,
+        )
+        .filter(overflow > 0)
+        .drop("extra_fields")
+    )
 
 
-def quarantine_rows(problems: pl.DataFrame, parsed: pl.DataFrame,
-                    raw_of: Callable[[pl.Series], pl.Series]) -> pl.DataFrame:
+def quarantine_rows(
+    problems: pl.DataFrame, parsed: pl.DataFrame, raw_of: Callable[[pl.Series], pl.Series]
+) -> pl.DataFrame:
     """One quarantined row per bad input row: its problems joined, its first bad column, its raw text.
 
     raw_of gives the raw text of the rows at the given positions (computed for bad rows only).
@@ -850,12 +1009,15 @@ def quarantine_rows(problems: pl.DataFrame, parsed: pl.DataFrame,
     )
     indexes = per_row.get_column("index")
     raw = raw_of(indexes)
-    return pl.DataFrame({
-        "row_number": parsed.get_column("row_number").gather(indexes),
-        "column": per_row.get_column("column"),
-        "error": per_row.get_column("error"),
-        "raw": raw,
-    }, schema=QUARANTINE_SCHEMA)
+    return pl.DataFrame(
+        {
+            "row_number": parsed.get_column("row_number").gather(indexes),
+            "column": per_row.get_column("column"),
+            "error": per_row.get_column("error"),
+            "raw": raw,
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
 
 
 def raw_json(table: RawTable) -> pl.Expr:
@@ -866,19 +1028,23 @@ def raw_json(table: RawTable) -> pl.Expr:
     if "x0" not in table.frame.columns:
         return plain.alias("raw")
     overflow_key = unique_names([*names, "_extra_fields"])[-1]
-    overflow = (pl.concat_list([pl.col(f"x{i}").fill_null("") for i in range(SPARE_FIELDS)])
-                .list.head(pl.col("extra_fields")).alias(overflow_key))
+    overflow = (
+        pl.concat_list([pl.col(f"x{i}").fill_null("") for i in range(SPARE_FIELDS)])
+        .list.head(pl.col("extra_fields"))
+        .alias(overflow_key)
+    )
     with_overflow = pl.struct([*fields, overflow]).struct.json_encode()
     return pl.when(pl.col("extra_fields") > 0).then(with_overflow).otherwise(plain).alias("raw")
 
 
 # --- snapshot time -------------------------------------------------------------------------
 
+
 def snapshot_of(rows: pl.DataFrame, path: Path) -> datetime | None:
     """When the contacts export was taken: its latest exported_at, else a date in its name, else None."""
     latest = rows.get_column("exported_at").max()
     if latest is not None:
-        return latest.astimezone(timezone.utc)
+        return latest.astimezone(UTC)
     return timestamp_in_name(path.name)
 
 
@@ -887,18 +1053,25 @@ def timestamp_in_name(name: str) -> datetime | None:
     for match in NAME_TIMESTAMP.finditer(name):
         year, month, day, hour, minute, second, offset = match.groups()
         try:
-            moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-                              int(second or 0), tzinfo=utc_offset(offset))
+            moment = datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour or 0),
+                int(minute or 0),
+                int(second or 0),
+                tzinfo=utc_offset(offset),
+            )
         except ValueError:
             continue
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     return None
 
 
 def utc_offset(text: str | None) -> timezone:
     """'Z', '+01:00' or '+0100' as a timezone; none means UTC."""
     if not text or text.upper() == "Z":
-        return timezone.utc
+        return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 from pandera.api.polars.types import PolarsData
 from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
@@ -47,18 +47,27 @@ def one_of(values: tuple[str, ...]) -> pa.Check:
     return pa.Check.isin(list(values))
 
 
-def text_column(*, nullable: bool = True, checks: list[pa.Check] | None = None,
-                raw: str | None = None, file_column: str | None = None) -> pa.Column:
+def text_column(
+    *,
+    nullable: bool = True,
+    checks: list[pa.Check] | None = None,
+    raw: str | None = None,
+    file_column: str | None = None,
+) -> pa.Column:
     """A String column; raw names the column with the text as read, file_column the name for messages."""
-    return pa.Column(pl.String, nullable=nullable, checks=checks,
-                     metadata={"raw": raw, "file_column": file_column})
+    return pa.Column(
+        pl.String, nullable=nullable, checks=checks, metadata={"raw": raw, "file_column": file_column}
+    )
 
 
 def timestamp_column(raw: str, *, nullable: bool, file_column: str | None = None) -> pa.Column:
     """A UTC timestamp parsed from the ISO 8601 text kept in raw."""
-    return pa.Column(UTC_MICROS, nullable=nullable,
-                     checks=[parsed_where_present(raw, name="iso8601_timestamp")],
-                     metadata={"raw": raw, "file_column": file_column})
+    return pa.Column(
+        UTC_MICROS,
+        nullable=nullable,
+        checks=[parsed_where_present(raw, name="iso8601_timestamp")],
+        metadata={"raw": raw, "file_column": file_column},
+    )
 
 
 def raw_text_column() -> pa.Column:
@@ -72,14 +81,17 @@ CONTACTS = pa.DataFrameSchema(
         "contact_id": text_column(nullable=False),
         "email_raw": text_column(nullable=False, file_column="email"),
         "list_id": text_column(),
-        "status": text_column(nullable=False, checks=[one_of(CONTACT_STATUSES)],
-                              raw="status_raw", file_column="status"),
+        "status": text_column(
+            nullable=False, checks=[one_of(CONTACT_STATUSES)], raw="status_raw", file_column="status"
+        ),
         "status_raw": raw_text_column(),
         "confirmed_at": timestamp_column("confirmed_at_raw", nullable=True),
         "do_not_contact": pa.Column(
-            pl.Boolean, nullable=False,
+            pl.Boolean,
+            nullable=False,
             checks=[parsed_where_present("do_not_contact_raw", name="boolean")],
-            metadata={"raw": "do_not_contact_raw", "file_column": None}),
+            metadata={"raw": "do_not_contact_raw", "file_column": None},
+        ),
         "exported_at": timestamp_column("exported_at_raw", nullable=True),
         "attributes": text_column(nullable=False),
         "confirmed_at_raw": raw_text_column(),
@@ -97,8 +109,9 @@ UNSUBSCRIBES = pa.DataFrameSchema(
         "event": text_column(nullable=False, checks=[one_of(UNSUBSCRIBE_EVENTS)], raw="event_raw"),
         "list_id": text_column(),
         # `source` in the file; renamed because `source` names the pipeline's input elsewhere.
-        "origin": text_column(nullable=False, checks=[one_of(UNSUBSCRIBE_ORIGINS)],
-                              raw="origin_raw", file_column="source"),
+        "origin": text_column(
+            nullable=False, checks=[one_of(UNSUBSCRIBE_ORIGINS)], raw="origin_raw", file_column="source"
+        ),
         "evidence": text_column(),
         "evidence_ref": text_column(),
         "campaign_id": text_column(),
@@ -119,13 +132,14 @@ BOUNCES = pa.DataFrameSchema(
         "campaign_id": text_column(),
         "bounce_type": text_column(checks=[one_of(BOUNCE_TYPES)], raw="bounce_type_raw"),
         "smtp_code": pa.Column(
-            pl.Int32, nullable=True,
-            checks=[parsed_where_present("smtp_code_raw", name="smtp_code"),
-                    pa.Check.in_range(200, 599)],
-            metadata={"raw": "smtp_code_raw", "file_column": None}),
+            pl.Int32,
+            nullable=True,
+            checks=[parsed_where_present("smtp_code_raw", name="smtp_code"), pa.Check.in_range(200, 599)],
+            metadata={"raw": "smtp_code_raw", "file_column": None},
+        ),
         "enhanced_code": text_column(
-            checks=[parsed_where_present("enhanced_code_raw", name="enhanced_code")],
-            raw="enhanced_code_raw"),
+            checks=[parsed_where_present("enhanced_code_raw", name="enhanced_code")], raw="enhanced_code_raw"
+        ),
         "diagnostic": text_column(),
         "occurred_at_raw": raw_text_column(),
         "event_raw": raw_text_column(),
@@ -138,8 +152,13 @@ BOUNCES = pa.DataFrameSchema(
 
 SCHEMAS = {"contacts": CONTACTS, "unsubscribes": UNSUBSCRIBES, "bounces": BOUNCES}
 
-FAILURE_CASE_COLUMNS = {"index": pl.Int64, "column": pl.String, "check": pl.String,
-                        "check_number": pl.Int32, "failure_case": pl.String}
+FAILURE_CASE_COLUMNS = {
+    "index": pl.Int64,
+    "column": pl.String,
+    "check": pl.String,
+    "check_number": pl.Int32,
+    "failure_case": pl.String,
+}
 
 
 def find_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
@@ -154,12 +173,14 @@ def find_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFra
             schema.validate(frame, lazy=True)
         except SchemaErrors as errors:
             return errors.failure_cases.select(
-                pl.col(name).cast(dtype) for name, dtype in FAILURE_CASE_COLUMNS.items())
+                pl.col(name).cast(dtype) for name, dtype in FAILURE_CASE_COLUMNS.items()
+            )
     return pl.DataFrame(schema=FAILURE_CASE_COLUMNS)
 
 
-def describe_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame,
-                      failures: pl.DataFrame) -> pl.DataFrame:
+def describe_failures(
+    schema: pa.DataFrameSchema, frame: pl.DataFrame, failures: pl.DataFrame
+) -> pl.DataFrame:
     """Turn row-level failure cases into one message each, naming the file's column and its value.
 
     Returns index, column (as named in the file), error and rank (schema order of the failing
@@ -169,23 +190,32 @@ def describe_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame,
     failures = failures.filter(pl.col("index").is_not_null())
     described = [
         _describe_failures_of_one_check(schema, frame, column, check, check_number, group)
-        for (column, check, check_number), group
-        in failures.group_by(["column", "check", "check_number"], maintain_order=True)
+        for (column, check, check_number), group in failures.group_by(
+            ["column", "check", "check_number"], maintain_order=True
+        )
     ]
     if not described:
-        return pl.DataFrame(schema={"index": pl.Int64, "column": pl.String,
-                                    "error": pl.String, "rank": pl.Int64})
+        return pl.DataFrame(
+            schema={"index": pl.Int64, "column": pl.String, "error": pl.String, "rank": pl.Int64}
+        )
     messages = pl.concat(described)
     specific = messages.filter(~pl.col("is_emptiness")).select("index", "column")
-    emptiness = messages.filter(pl.col("is_emptiness")).join(specific, on=["index", "column"],
-                                                            how="anti")
-    return (pl.concat([messages.filter(~pl.col("is_emptiness")), emptiness])
-            .drop("is_emptiness").sort("index", "rank"))
+    emptiness = messages.filter(pl.col("is_emptiness")).join(specific, on=["index", "column"], how="anti")
+    return (
+        pl.concat([messages.filter(~pl.col("is_emptiness")), emptiness])
+        .drop("is_emptiness")
+        .sort("index", "rank")
+    )
 
 
-def _describe_failures_of_one_check(schema: pa.DataFrameSchema, frame: pl.DataFrame, column: str,
-                                    check: str, check_number: int | None,
-                                    group: pl.DataFrame) -> pl.DataFrame:
+def _describe_failures_of_one_check(
+    schema: pa.DataFrameSchema,
+    frame: pl.DataFrame,
+    column: str,
+    check: str,
+    check_number: int | None,
+    group: pl.DataFrame,
+) -> pl.DataFrame:
     """Messages for every row that failed one check of one column."""
     spec = schema.columns[column]
     metadata = spec.metadata or {}
@@ -200,10 +230,12 @@ def _describe_failures_of_one_check(schema: pa.DataFrameSchema, frame: pl.DataFr
     rows = group.select(pl.col("index").cast(pl.Int64))
     # The text as read when the frame kept it, else the value itself (frames built by hand).
     failing = frame.select(*dict.fromkeys([column, raw_column]))[rows.get_column("index")]
-    rows = rows.with_columns(value=failing.select(
-        pl.coalesce(pl.col(raw_column).cast(pl.String), pl.col(column).cast(pl.String))).to_series())
-    column_rank = list(schema.columns).index(column) * 100 + (-1 if check_number is None
-                                                                else check_number)
+    rows = rows.with_columns(
+        value=failing.select(
+            pl.coalesce(pl.col(raw_column).cast(pl.String), pl.col(column).cast(pl.String))
+        ).to_series()
+    )
+    column_rank = list(schema.columns).index(column) * 100 + (-1 if check_number is None else check_number)
     return rows.with_columns(
         column=pl.lit(file_column),
         error=_message(template, file_column, allowed, pl.col("value")),
@@ -218,7 +250,9 @@ def _message(template: str, file_column: str, allowed: tuple, value: pl.Expr) ->
     if "{value}" not in text:
         return pl.lit(text)
     before, after = text.split("{value}", 1)
-    shown = (pl.when(value.str.len_chars() > LONGEST_VALUE_SHOWN)
-             .then(value.str.head(LONGEST_VALUE_SHOWN) + "…")
-             .otherwise(value))
+    shown = (
+        pl.when(value.str.len_chars() > LONGEST_VALUE_SHOWN)
+        .then(value.str.head(LONGEST_VALUE_SHOWN) + "…")
+        .otherwise(value)
+    )
     return pl.concat_str([pl.lit(before), pl.lit("'"), shown.fill_null(""), pl.lit("'"), pl.lit(after)])

@@ -40,8 +40,7 @@ class ValidationReport:
 
     @property
     def failed(self) -> bool:
-        return any(f.failed for f in self.files) or any(
-            w.startswith("error:") for w in self.warnings)
+        return any(f.failed for f in self.files) or any(w.startswith("error:") for w in self.warnings)
 
 
 def validate_inputs(config: Config) -> ValidationReport:
@@ -55,8 +54,7 @@ def validate_inputs(config: Config) -> ValidationReport:
                 warnings.append(f"error: contacts source {source.name!r} matches no file ({source.path})")
             else:
                 warnings.append(f"{source.file_kind} source {source.name!r} matches no file ({source.path})")
-        for path in matched:
-            files.append(_check_file(source, path, config.policy.max_quarantine_fraction))
+        files.extend(_check_file(source, path, config.policy.max_quarantine_fraction) for path in matched)
     return ValidationReport(files, warnings)
 
 
@@ -73,11 +71,15 @@ def _check_file(source: Source, path: Path, limit: float) -> FileCheck:
         return check
     quarantine = result.quarantine
     check.rows_read, check.rows_valid, check.rows_quarantined = (
-        result.rows_read, rows_valid, quarantine.height)
+        result.rows_read,
+        rows_valid,
+        quarantine.height,
+    )
     if quarantine.height:
         check.by_problem = _problems(quarantine)
         check.examples = [
-            f"row {r['row_number']}" + (f", column {r['column']!r}" if r["column"] else "")
+            f"row {r['row_number']}"
+            + (f", column {r['column']!r}" if r["column"] else "")
             + f": {mask_addresses_in(r['error'])}"
             for r in quarantine.sort("row_number").head(EXAMPLES_PER_FILE).iter_rows(named=True)
         ]

@@ -22,8 +22,16 @@ log = logging.getLogger("listhygiene")
 
 CATEGORIES = ("marketing", "transactional")
 # Header names taken for the email column, best first (matched trimmed, case-insensitively).
-EMAIL_COLUMN_NAMES = ("email", "email_address", "email address", "emailaddress", "e-mail",
-                      "e-mail address", "e_mail", "mail")
+EMAIL_COLUMN_NAMES = (
+    "email",
+    "email_address",
+    "email address",
+    "emailaddress",
+    "e-mail",
+    "e-mail address",
+    "e_mail",
+    "mail",
+)
 # Reasons of clean beyond the rules' own: a row of an address already kept above it, and an
 # address that is not a member of the list.
 NOT_ON_LIST, DUPLICATE = "not_on_list", "duplicate"
@@ -40,9 +48,9 @@ class Audience:
     """An audience file as read: its rows untouched, its header as written, how it was written."""
 
     path: Path
-    frame: pl.DataFrame        # the file's columns (CSV: all text), in file order
-    header: list[str]          # column names as written (may repeat in a CSV)
-    email_column: int          # position of the email column
+    frame: pl.DataFrame  # the file's columns (CSV: all text), in file order
+    header: list[str]  # column names as written (may repeat in a CSV)
+    email_column: int  # position of the email column
     bom: bool = False
     line_terminator: str = "\n"
 
@@ -59,8 +67,17 @@ class CleanResult:
     email_column: str
 
 
-def clean(config: Config, audience_path: Path, *, list_id: str | None, category: str, out: Path,
-          removed: Path | None = None, email_column: str | None = None, force: bool = False) -> CleanResult:
+def clean(
+    config: Config,
+    audience_path: Path,
+    *,
+    list_id: str | None,
+    category: str,
+    out: Path,
+    removed: Path | None = None,
+    email_column: str | None = None,
+    force: bool = False,
+) -> CleanResult:
     """Split an audience into the rows that may be sent and the rest, against the latest run."""
     if category not in CATEGORIES:
         raise ConfigError(f"--category must be one of {', '.join(CATEGORIES)}, got {category!r}.")
@@ -77,13 +94,29 @@ def clean(config: Config, audience_path: Path, *, list_id: str | None, category:
     kept = decided.filter(pl.col("reason").is_null())
     dropped = decided.filter(pl.col("reason").is_not_null())
     _write_both(audience, kept, dropped, out, removed)
-    by_reason = dict(sorted(
-        dropped.get_column("reason").value_counts().iter_rows(),
-        key=lambda kv: (REASON_ORDER.get(kv[0], 99), kv[0])))
-    log.info("cleaned %s against run %s: kept %d, removed %d", audience.path.name, run.name,
-             kept.height, dropped.height)
-    return CleanResult(run.name.removeprefix("run_id="), audience.path, out, removed, kept.height,
-                       dropped.height, by_reason, audience.header[audience.email_column])
+    by_reason = dict(
+        sorted(
+            dropped.get_column("reason").value_counts().iter_rows(),
+            key=lambda kv: (REASON_ORDER.get(kv[0], 99), kv[0]),
+        )
+    )
+    log.info(
+        "cleaned %s against run %s: kept %d, removed %d",
+        audience.path.name,
+        run.name,
+        kept.height,
+        dropped.height,
+    )
+    return CleanResult(
+        run.name.removeprefix("run_id="),
+        audience.path,
+        out,
+        removed,
+        kept.height,
+        dropped.height,
+        by_reason,
+        audience.header[audience.email_column],
+    )
 
 
 def default_removed_path(out: Path) -> Path:
@@ -94,13 +127,16 @@ def default_removed_path(out: Path) -> Path:
 def _check_targets(out: Path, removed: Path, force: bool) -> None:
     for path, option in ((out, "--out"), (removed, "--removed")):
         if path.suffix.lower() not in OUTPUT_FORMATS:
-            raise ConfigError(f"{option} {path}: the name must end in .csv or .parquet (that is the "
-                              "format written).")
+            raise ConfigError(
+                f"{option} {path}: the name must end in .csv or .parquet (that is the format written)."
+            )
         if not path.parent.is_dir():
             raise ConfigError(f"{option} {path}: the folder {path.parent} does not exist.")
         if path.exists() and not force:
-            raise ConfigError(f"{option} {path} exists already; nothing was written. "
-                              "Choose another name, or pass --force to replace it.")
+            raise ConfigError(
+                f"{option} {path} exists already; nothing was written. "
+                "Choose another name, or pass --force to replace it."
+            )
     if out.resolve() == removed.resolve():
         raise ConfigError(f"--out and --removed are the same file ({out}); give two names.")
 
@@ -110,29 +146,39 @@ def _check_csv_can_hold(audience: Audience, *targets: Path) -> None:
     nested = [name for name, dtype in audience.frame.schema.items() if dtype.is_nested()]
     for target in targets:
         if nested and target.suffix.lower() == ".csv":
-            raise ConfigError(f"{target}: column {nested[0]!r} holds lists or structs, which CSV cannot; "
-                              "name the output .parquet.")
+            raise ConfigError(
+                f"{target}: column {nested[0]!r} holds lists or structs, which CSV cannot; "
+                "name the output .parquet."
+            )
 
 
 def latest_run(config: Config) -> Path:
     """The folder of the newest published run (what `latest` points at)."""
     latest = config.output / "latest"
     if not (latest / "contact_status.parquet").exists() or not (latest / "suppressions.parquet").exists():
-        raise ConfigError(f"no published run under {config.output}: run `listhygiene run --config "
-                          f"{config.path}` first; clean checks an audience against its outputs.")
+        raise ConfigError(
+            f"no published run under {config.output}: run `listhygiene run --config "
+            f"{config.path}` first; clean checks an audience against its outputs."
+        )
     return latest.resolve()
 
 
 def _check_list(run: Path, list_id: str, config: Config) -> None:
     """A list the run knows, or one the pipeline file names (it may have no member yet)."""
     lists = pl.scan_parquet(run / "contact_status.parquet").select("list_id").unique().collect()
-    known = sorted({l for l in lists.get_column("list_id").to_list() if l is not None} | set(config.lists))
+    known = sorted(
+        {list_id for list_id in lists.get_column("list_id").to_list() if list_id is not None}
+        | set(config.lists)
+    )
     if list_id not in known:
-        raise ConfigError(f"list {list_id!r} is not in run {run.name.removeprefix('run_id=')}; "
-                          f"its lists: {', '.join(known) or 'none'}.")
+        raise ConfigError(
+            f"list {list_id!r} is not in run {run.name.removeprefix('run_id=')}; "
+            f"its lists: {', '.join(known) or 'none'}."
+        )
 
 
 # --- reading the audience ---------------------------------------------------------------------
+
 
 def read_audience(path: Path, email_column: str | None) -> Audience:
     """Read a CSV (plain or gzipped) or Parquet audience, every column kept as it is."""
@@ -146,12 +192,21 @@ def read_audience(path: Path, email_column: str | None) -> Audience:
         head = _first_decompressed_bytes(path)
     header = _csv_header(path, compressed=compressed)
     if not header:
-        raise InputError("the file holds no header row (it is empty or not a CSV).", file=str(path),
-                         hint="An audience is a CSV with a header row naming its columns, or Parquet.")
+        raise InputError(
+            "the file holds no header row (it is empty or not a CSV).",
+            file=str(path),
+            hint="An audience is a CSV with a header row naming its columns, or Parquet.",
+        )
     position = _email_position(header, email_column, path)
     frame = _read_csv_rows(path, header)
-    return Audience(path, frame, header, position, bom=head.startswith(b"\xef\xbb\xbf"),
-                    line_terminator="\r\n" if _first_line_ends_crlf(head) else "\n")
+    return Audience(
+        path,
+        frame,
+        header,
+        position,
+        bom=head.startswith(b"\xef\xbb\xbf"),
+        line_terminator="\r\n" if _first_line_ends_crlf(head) else "\n",
+    )
 
 
 def _first_bytes(path: Path) -> bytes:
@@ -165,8 +220,11 @@ def _first_bytes(path: Path) -> bytes:
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror}).", file=str(path)) from None
     if not head:
-        raise InputError("the file is empty (zero bytes).", file=str(path),
-                         hint="Export the audience again; it should at least have a header row.")
+        raise InputError(
+            "the file is empty (zero bytes).",
+            file=str(path),
+            hint="Export the audience again; it should at least have a header row.",
+        )
     return head
 
 
@@ -176,20 +234,29 @@ def _first_decompressed_bytes(path: Path) -> bytes:
         with gzip.open(path, "rb") as handle:
             return handle.read(SNIFF_BYTES)
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"cannot read the file ({_first_line(exc)}).", file=str(path),
-                         hint="The gzip data looks truncated or corrupt; export it again.") from None
+        raise InputError(
+            f"cannot read the file ({_first_line(exc)}).",
+            file=str(path),
+            hint="The gzip data looks truncated or corrupt; export it again.",
+        ) from None
 
 
 def _reject_non_csv(path: Path, head: bytes) -> None:
     """Workbooks, PDFs and other binary files are refused before anything is parsed."""
     if head.startswith(b"PK\x03\x04"):
-        raise InputError("the file is a ZIP archive (an Excel .xlsx workbook?), not a CSV.",
-                         file=str(path), hint="Save the sheet as CSV (UTF-8) and clean that file.")
+        raise InputError(
+            "the file is a ZIP archive (an Excel .xlsx workbook?), not a CSV.",
+            file=str(path),
+            hint="Save the sheet as CSV (UTF-8) and clean that file.",
+        )
     if head.startswith(b"\x1f\x8b"):
         return  # gzip: read as a compressed CSV
     if b"\x00" in head or head.startswith(b"%PDF"):
-        raise InputError("the file is binary, not a CSV.", file=str(path),
-                         hint="An audience is a CSV with a header row, or a Parquet file.")
+        raise InputError(
+            "the file is binary, not a CSV.",
+            file=str(path),
+            hint="An audience is a CSV with a header row, or a Parquet file.",
+        )
 
 
 def _csv_header(path: Path, *, compressed: bool) -> list[str]:
@@ -202,21 +269,27 @@ def _csv_header(path: Path, *, compressed: bool) -> list[str]:
     except csv.Error:
         return []
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"cannot read the file ({_first_line(exc)}).", file=str(path),
-                         hint="The gzip data looks truncated or corrupt; export it again.") from None
+        raise InputError(
+            f"cannot read the file ({_first_line(exc)}).",
+            file=str(path),
+            hint="The gzip data looks truncated or corrupt; export it again.",
+        ) from None
 
 
 def _first_line_ends_crlf(head: bytes) -> bool:
     line_end = head.find(b"\n")
-    return line_end > 0 and head[line_end - 1:line_end] == b"\r"
+    return line_end > 0 and head[line_end - 1 : line_end] == b"\r"
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         return pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read the Parquet file ({_first_line(exc)}).", file=str(path),
-                         hint="The file looks truncated or corrupt; export it again.") from None
+        raise InputError(
+            f"cannot read the Parquet file ({_first_line(exc)}).",
+            file=str(path),
+            hint="The file looks truncated or corrupt; export it again.",
+        ) from None
 
 
 def _read_csv_rows(path: Path, header: list[str]) -> pl.DataFrame:
@@ -224,18 +297,29 @@ def _read_csv_rows(path: Path, header: list[str]) -> pl.DataFrame:
     schema = {f"c{i}": pl.String for i in range(len(header))}
     spare = {f"spare{i}": pl.String for i in range(SPARE_FIELDS)}
     try:
-        frame = pl.read_csv(path, has_header=False, schema=schema | spare, truncate_ragged_lines=True,
-                            missing_columns="insert", encoding="utf8-lossy")
+        frame = pl.read_csv(
+            path,
+            has_header=False,
+            schema=schema | spare,
+            truncate_ragged_lines=True,
+            missing_columns="insert",
+            encoding="utf8-lossy",
+        )
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"cannot read the file as CSV ({_first_line(exc)}).", file=str(path),
-                         hint="Check that it is a complete, comma-separated export.") from None
+        raise InputError(
+            f"cannot read the file as CSV ({_first_line(exc)}).",
+            file=str(path),
+            hint="Check that it is a complete, comma-separated export.",
+        ) from None
     frame = frame.slice(1)
     overflow = frame.select(pl.any_horizontal(pl.col(list(spare)).is_not_null()).arg_true()).to_series()
     if overflow.len():
         raise InputError(
-            f"the row has more fields than the header's {len(header)}.", file=str(path),
+            f"the row has more fields than the header's {len(header)}.",
+            file=str(path),
             row=int(overflow[0]) + 1,
-            hint="A value holding a comma must be quoted; fix the export and clean it again.")
+            hint="A value holding a comma must be quoted; fix the export and clean it again.",
+        )
     return frame.drop(list(spare))
 
 
@@ -249,24 +333,36 @@ def _email_position(header: list[str], wanted: str | None, path: Path) -> int:
     for name in candidates:
         positions = [i for i, n in enumerate(names) if n == name]
         if len(positions) > 1:
-            raise InputError(f"column {header[positions[0]]!r} appears {len(positions)} times; "
-                             "it is not clear which holds the address.", file=str(path),
-                             column=header[positions[0]],
-                             hint="Rename one of them, or name the column with --email-column.")
+            raise InputError(
+                f"column {header[positions[0]]!r} appears {len(positions)} times; "
+                "it is not clear which holds the address.",
+                file=str(path),
+                column=header[positions[0]],
+                hint="Rename one of them, or name the column with --email-column.",
+            )
         if positions:
             return positions[0]
     shown = ", ".join(repr(h.strip()[:40]) for h in header[:20]) + (", …" if len(header) > 20 else "")
     if any(not h.isprintable() or "\ufffd" in h for h in header):
         shown = "none readable (the first line holds binary bytes)"
     if wanted is not None:
-        raise InputError(f"no column named {wanted!r}; columns found: {shown}.", file=str(path),
-                         column=wanted, hint="Pass the name of the column holding the addresses.")
+        raise InputError(
+            f"no column named {wanted!r}; columns found: {shown}.",
+            file=str(path),
+            column=wanted,
+            hint="Pass the name of the column holding the addresses.",
+        )
     separator = next((s for s in (";", "\t", "|") if any(s in h for h in header)), None)
-    hint = (f"The header looks separated by {separator!r}; export it comma-separated."
-            if separator and len(header) == 1 else
-            "Name the column holding the addresses with --email-column.")
-    raise InputError(f"no email column (looked for {', '.join(EMAIL_COLUMN_NAMES[:5])}, …); "
-                     f"columns found: {shown}.", file=str(path), hint=hint)
+    hint = (
+        f"The header looks separated by {separator!r}; export it comma-separated."
+        if separator and len(header) == 1
+        else "Name the column holding the addresses with --email-column."
+    )
+    raise InputError(
+        f"no email column (looked for {', '.join(EMAIL_COLUMN_NAMES[:5])}, …); columns found: {shown}.",
+        file=str(path),
+        hint=hint,
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -276,40 +372,51 @@ def _first_line(exc: BaseException) -> str:
 
 # --- deciding ---------------------------------------------------------------------------------
 
+
 def decide(audience: Audience, run: Path, category: str, list_id: str | None) -> pl.DataFrame:
     """The audience's rows in file order (row from 1), with reason and detail where not to be sent."""
-    raw = audience.frame.get_column(audience.frame.columns[audience.email_column]).cast(pl.String, strict=False)
+    raw = audience.frame.get_column(audience.frame.columns[audience.email_column]).cast(
+        pl.String, strict=False
+    )
     addresses = normalize_addresses(raw).with_columns(
-        raw=raw, row=pl.int_range(1, raw.len() + 1, dtype=pl.Int64, eager=True),
-        first=pl.col("email").is_first_distinct())
+        raw=raw,
+        row=pl.int_range(1, raw.len() + 1, dtype=pl.Int64, eager=True),
+        first=pl.col("email").is_first_distinct(),
+    )
     marketing = category == "marketing"
     verdicts = _marketing_verdicts(run, list_id) if marketing else _transactional_verdicts(run)
     no_address = pl.col("email").is_null() | (pl.col("email") == "")
     # transactional mail also goes to addresses the run does not know, if valid and not bounced
     not_member = ~pl.col("member").fill_null(False) if marketing else pl.lit(False)
-    judged = (
-        addresses
-        .join(verdicts, on="email", how="left", maintain_order="left")
-        .with_columns(
-            pl.when(no_address | ~pl.col("email_valid")).then(pl.lit("invalid_address"))
-            .when(pl.col("verdict").is_not_null()).then(pl.col("verdict"))
-            .when(not_member).then(pl.lit(NOT_ON_LIST))
-            # several rows of one address: the first is mailed once, the others not at all
-            .when(~pl.col("first")).then(pl.lit(DUPLICATE))
-            .alias("reason"))
+    judged = addresses.join(verdicts, on="email", how="left", maintain_order="left").with_columns(
+        pl.when(no_address | ~pl.col("email_valid"))
+        .then(pl.lit("invalid_address"))
+        .when(pl.col("verdict").is_not_null())
+        .then(pl.col("verdict"))
+        .when(not_member)
+        .then(pl.lit(NOT_ON_LIST))
+        # several rows of one address: the first is mailed once, the others not at all
+        .when(~pl.col("first"))
+        .then(pl.lit(DUPLICATE))
+        .alias("reason")
     )
     removed = judged.filter(pl.col("reason").is_not_null())
     return judged.select("row", "reason").join(
-        _details(removed, addresses, audience, run, list_id), on="row", how="left", maintain_order="left")
+        _details(removed, addresses, audience, run, list_id), on="row", how="left", maintain_order="left"
+    )
 
 
-def _details(removed: pl.DataFrame, addresses: pl.DataFrame, audience: Audience, run: Path,
-             list_id: str | None) -> pl.DataFrame:
+def _details(
+    removed: pl.DataFrame, addresses: pl.DataFrame, audience: Audience, run: Path, list_id: str | None
+) -> pl.DataFrame:
     """Why each removed row was removed, in words (worked out for those rows only)."""
     column = audience.header[audience.email_column].strip()
     repeated = removed.filter(pl.col("reason") == DUPLICATE).select("email").unique()
-    first_rows = addresses.filter(pl.col("first")).join(repeated, on="email", how="semi").select(
-        "email", first_row="row")
+    first_rows = (
+        addresses.filter(pl.col("first"))
+        .join(repeated, on="email", how="semi")
+        .select("email", first_row="row")
+    )
     return removed.join(first_rows, on="email", how="left", maintain_order="left").select(
         "row",
         pl.when(pl.col("email").is_null() | (pl.col("email") == ""))
@@ -335,7 +442,8 @@ def _marketing_verdicts(run: Path, list_id: str) -> pl.DataFrame:
     suppressed = _first_by_precedence(
         pl.scan_parquet(run / "suppressions.parquet")
         .filter(pl.col("scope").is_in(["global", list_id]))
-        .select("email", "reason", "detail"))
+        .select("email", "reason", "detail")
+    )
     status = (
         pl.scan_parquet(run / "contact_status.parquet")
         .filter(pl.col("list_id") == list_id)
@@ -355,23 +463,29 @@ def _transactional_verdicts(run: Path) -> pl.DataFrame:
     suppressed = (
         pl.scan_parquet(run / "suppressions.parquet")
         .filter(pl.col("reason").is_in(TRANSACTIONAL_BLOCKERS))
-        .select("email", "reason", "detail"))
+        .select("email", "reason", "detail")
+    )
     # the same from contact_status, a fail-safe should a blocking reason lack a suppression row
     blocked = (
         pl.scan_parquet(run / "contact_status.parquet")
         .filter(~pl.col("transactional_ok"))
-        .select("email",
-                reason=pl.col("reasons").list.filter(pl.element().is_in(TRANSACTIONAL_BLOCKERS)).list.first(),
-                detail="detail")
+        .select(
+            "email",
+            reason=pl.col("reasons").list.filter(pl.element().is_in(TRANSACTIONAL_BLOCKERS)).list.first(),
+            detail="detail",
+        )
     )
-    return _first_by_precedence(pl.concat([suppressed, blocked.join(suppressed, on="email", how="anti")])).select(
-        "email", verdict="reason", verdict_detail="detail", member=pl.lit(True))
+    return _first_by_precedence(
+        pl.concat([suppressed, blocked.join(suppressed, on="email", how="anti")])
+    ).select("email", verdict="reason", verdict_detail="detail", member=pl.lit(True))
 
 
 def _first_by_precedence(rows: pl.LazyFrame) -> pl.DataFrame:
     """One row per address: its reason first in SPEC precedence, with that reason's detail."""
     return (
-        rows.with_columns(rank=pl.col("reason").replace_strict(REASON_ORDER, default=99, return_dtype=pl.Int32))
+        rows.with_columns(
+            rank=pl.col("reason").replace_strict(REASON_ORDER, default=99, return_dtype=pl.Int32)
+        )
         .sort("rank", "detail")
         .unique("email", keep="first", maintain_order=True)
         .drop("rank")
@@ -381,18 +495,20 @@ def _first_by_precedence(rows: pl.LazyFrame) -> pl.DataFrame:
 
 # --- writing ----------------------------------------------------------------------------------
 
-def _write_both(audience: Audience, kept: pl.DataFrame, dropped: pl.DataFrame, out: Path,
-                removed: Path) -> None:
+
+def _write_both(
+    audience: Audience, kept: pl.DataFrame, dropped: pl.DataFrame, out: Path, removed: Path
+) -> None:
     """Write both files completely beside their targets, then move them into place."""
     staged = []
     try:
         rows = audience.frame.with_row_index("__row", offset=1)
-        kept_rows = rows.join(kept.select(pl.col("row").alias("__row")), on="__row", how="semi",
-                              maintain_order="left").drop("__row")
-        dropped_rows = (
-            rows.join(dropped.rename({"row": "__row"}), on="__row", how="inner", maintain_order="left")
-            .drop("__row")
-        )
+        kept_rows = rows.join(
+            kept.select(pl.col("row").alias("__row")), on="__row", how="semi", maintain_order="left"
+        ).drop("__row")
+        dropped_rows = rows.join(
+            dropped.rename({"row": "__row"}), on="__row", how="inner", maintain_order="left"
+        ).drop("__row")
         extra = _extra_names(audience.header)
         staged.append(_write(audience, kept_rows, [], out))
         staged.append(_write(audience, dropped_rows, extra, removed))

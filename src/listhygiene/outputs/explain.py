@@ -11,8 +11,8 @@ import duckdb
 
 from listhygiene.config import Config
 from listhygiene.errors import ConfigError, LockHeld
-from listhygiene.masking import mask_email
 from listhygiene.ingest.normalize import normalize_address
+from listhygiene.masking import mask_email
 from listhygiene.rules.reasons import BY_NAME, COMPLAINT_EVIDENCE, RESUBSCRIBE_EVIDENCE
 from listhygiene.sql import memory_connection
 
@@ -28,15 +28,16 @@ def iso(column: str) -> str:
     return f"strftime({column}::timestamp, {ISO_SECONDS})"
 
 
-def explain(config: Config, query: str, *, list_id: str | None = None,
-            run_id: str | None = None) -> dict:
+def explain(config: Config, query: str, *, list_id: str | None = None, run_id: str | None = None) -> dict:
     """The explanation of one address as of a published run (default: the newest), JSON-ready.
 
     The rules are re-applied to the address alone, on the input files the run used and as of its
     as-of, so the answer is the run's even after later runs loaded more data; it is checked
     against the run's published contact_status.
     """
-    from listhygiene.rules.evaluation import evaluate  # the rules; loading them pulls in the readers and schemas
+    from listhygiene.rules.evaluation import (
+        evaluate,  # the rules; loading them pulls in the readers and schemas
+    )
 
     email, valid = _normalized(query)
     con = open_store_copy(config.database)
@@ -60,15 +61,18 @@ def explain(config: Config, query: str, *, list_id: str | None = None,
         }
     finally:
         con.close()
-    result["warnings"] = (_disagreements(run, email, lists) + _config_warning(config, run)
-                          + _causes_not_found(lists))
+    result["warnings"] = (
+        _disagreements(run, email, lists) + _config_warning(config, run) + _causes_not_found(lists)
+    )
     return result
 
 
 def _normalized(query: str) -> tuple[str, bool]:
     if not query or not query.strip():
-        raise ConfigError("no address given: pass the address to explain, e.g. "
-                          "listhygiene explain 'Tom Baker <tom.baker@acme.example>' --config FILE")
+        raise ConfigError(
+            "no address given: pass the address to explain, e.g. "
+            "listhygiene explain 'Tom Baker <tom.baker@acme.example>' --config FILE"
+        )
     return normalize_address(query)
 
 
@@ -94,15 +98,16 @@ def _run(con, run_id: str | None) -> dict:
     """The run to explain: its id, as-of, folder and the input files (source, sha256, path) it used."""
     where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
     rows = con.execute(
-        f"""select run_id, {iso('as_of')}, strftime(as_of::timestamp, '%Y-%m-%dT%H:%M:%S.%f'),
+        f"""select run_id, {iso("as_of")}, strftime(as_of::timestamp, '%Y-%m-%dT%H:%M:%S.%f'),
                    path, manifest
             from {STORE_ALIAS}.runs {where} order by run_id desc limit 1""",
         params,
     ).fetchall()
     if not rows:
         if run_id:
-            raise ConfigError(f"no published run {run_id!r} in the store; "
-                              "`listhygiene runs --config FILE` lists them.")
+            raise ConfigError(
+                f"no published run {run_id!r} in the store; `listhygiene runs --config FILE` lists them."
+            )
         raise ConfigError("no run has been published yet: run `listhygiene run --config FILE` first.")
     run_id, as_of_text, as_of_exact, path, manifest = rows[0]
     manifest = json.loads(manifest)
@@ -155,7 +160,9 @@ def _copy_address(con, email: str, inputs: list[tuple[str, str]]) -> None:
 def _known(con, email: str) -> bool:
     [(n,)] = con.execute(
         "select (select count(*) from contact_records where email = $e) + "
-        "(select count(*) from events where email = $e)", {"e": email}).fetchall()
+        "(select count(*) from events where email = $e)",
+        {"e": email},
+    ).fetchall()
     return n > 0
 
 
@@ -173,9 +180,9 @@ def _records(con, email: str) -> list[dict]:
             select count(*) as n from memberships where email = $email
         )
         select r.source, r.contact_id, r.list_id, r.email_raw, r.status, r.status_raw,
-               {iso('r.confirmed_at')} as confirmed_at, r.do_not_contact,
+               {iso("r.confirmed_at")} as confirmed_at, r.do_not_contact,
                r.is_latest as in_latest_export,
-               {iso('r.first_seen_at')} as first_seen_at, {iso('r.snapshot_at')} as last_seen_at,
+               {iso("r.first_seen_at")} as first_seen_at, {iso("r.snapshot_at")} as last_seen_at,
                r.lineage,
                p.contact_id is not null
                    and (r.list_id is not null or (select n from memberships_of_address) = 0) as speaks_for_list
@@ -209,20 +216,31 @@ def _lists(con, config: Config, email: str, list_id: str | None) -> list[dict]:
         wanted = [list_id]
     else:
         # the lists of the address; an address on no list (or seen only in the logs) as a whole
-        wanted = [l for l in known if l is not None] or [None]
+        wanted = [known_list for known_list in known if known_list is not None] or [None]
     reasons = _reasons(con, email)
     causes = _active_causes(con, email)
-    return [_list_entry(config, l, known.get(l), known.get(None), reasons, causes) for l in wanted]
+    return [
+        _list_entry(config, wanted_list, known.get(wanted_list), known.get(None), reasons, causes)
+        for wanted_list in wanted
+    ]
 
 
-def _list_entry(config: Config, list_id: str | None, row: dict | None, address_row: dict | None,
-                reasons: list[dict], causes: list[dict]) -> dict:
+def _list_entry(
+    config: Config,
+    list_id: str | None,
+    row: dict | None,
+    address_row: dict | None,
+    reasons: list[dict],
+    causes: list[dict],
+) -> dict:
     """One list's answer. A list the address was never on has the reasons of the address as a whole."""
     key = list_id if row is not None else None
     row = row or address_row or {}
     own = [r for r in reasons if r["list_id"] == key]
     explained = [
-        _reason_entry(config, r, list_id, [c for c in causes if c["list_id"] == key and c["reason"] == r["reason"]])
+        _reason_entry(
+            config, r, list_id, [c for c in causes if c["list_id"] == key and c["reason"] == r["reason"]]
+        )
         for r in own
     ]
     transactional_ok = row.get("transactional_ok")
@@ -241,7 +259,7 @@ def _list_entry(config: Config, list_id: str | None, row: dict | None, address_r
 
 def _reasons(con, email: str) -> list[dict]:
     return con.sql(
-        f"""select a.list_id, a.reason, {iso('a.reason_at')} as since, a.detail, a.origin,
+        f"""select a.list_id, a.reason, {iso("a.reason_at")} as since, a.detail, a.origin,
                    a.source, a.is_global, p.precedence
             from active_reasons a join reason_precedence p using (reason)
             where a.email = $email
@@ -258,7 +276,7 @@ def _active_causes(con, email: str) -> list[dict]:
     """
     return con.sql(
         f"""
-        select list_id, reason, {iso('occurred_at')} as at, origin, detail
+        select list_id, reason, {iso("occurred_at")} as at, origin, detail
         from unlifted_causes
         where email = $email
         order by occurred_at, detail
@@ -281,13 +299,21 @@ def _reason_entry(config: Config, reason: dict, list_id: str | None, causes: lis
         "detail": reason["detail"],
         "causes": [{k: c[k] for k in ("at", "origin", "detail")} for c in causes] if from_events else [],
         "lift_after": lift_after,
-        "lifted_by": lifting_condition(config, name, list_id, lift_after, reason,
-                                       integration_only=integration_only),
+        "lifted_by": lifting_condition(
+            config, name, list_id, lift_after, reason, integration_only=integration_only
+        ),
     }
 
 
-def lifting_condition(config: Config, reason: str, list_id: str | None, after: str | None,
-                      active: dict, *, integration_only: bool = False) -> str:
+def lifting_condition(
+    config: Config,
+    reason: str,
+    list_id: str | None,
+    after: str | None,
+    active: dict,
+    *,
+    integration_only: bool = False,
+) -> str:
     """What would lift one active reason, concretely: which event, for which scope, after when.
 
     The words of reasons.REASONS[..].lifted_by, with the list, the accepted evidence and the
@@ -297,33 +323,45 @@ def lifting_condition(config: Config, reason: str, list_id: str | None, after: s
     scope = f"global, or for {list_id}" if list_id else "global"
     anyof = _or(RESUBSCRIBE_EVIDENCE)
     if reason == "complaint":
-        return (f"a resubscribe with {_or(COMPLAINT_EVIDENCE)} evidence ({scope}), or a confirmed_at "
-                f"in the export, {when} (a sign-up form is not enough after a spam complaint)")
+        return (
+            f"a resubscribe with {_or(COMPLAINT_EVIDENCE)} evidence ({scope}), or a confirmed_at "
+            f"in the export, {when} (a sign-up form is not enough after a spam complaint)"
+        )
     if reason in ("hard_bounce", "soft_bounce_limit"):
-        return (f"a delivery to the address, or a confirmed opt-in (a resubscribe with confirmed_optin "
-                f"evidence or a confirmed_at in the export), {when}")
+        return (
+            f"a delivery to the address, or a confirmed opt-in (a resubscribe with confirmed_optin "
+            f"evidence or a confirmed_at in the export), {when}"
+        )
     if reason in ("unsubscribed", "list_unsubscribed"):
         where = scope if reason == "unsubscribed" else f"for {list_id} or global"
-        text = (f"a resubscribe with {anyof} evidence ({where}), or a confirmed_at in the export, "
-                f"{when}; a re-import or an export saying subscribed is not enough")
+        text = (
+            f"a resubscribe with {anyof} evidence ({where}), or a confirmed_at in the export, "
+            f"{when}; a re-import or an export saying subscribed is not enough"
+        )
         if integration_only:
             on = "on any list" if reason == "unsubscribed" else f"on {list_id}"
-            text = (f"a contacts export {when} listing the address as subscribed {on} (the CRM "
-                    f"made this unsubscribe, so the CRM can undo it), or {text.split(';')[0]}")
+            text = (
+                f"a contacts export {when} listing the address as subscribed {on} (the CRM "
+                f"made this unsubscribe, so the CRM can undo it), or {text.split(';')[0]}"
+            )
         return text
     if reason == "do_not_contact":
         if active["origin"] == "export":
             return f"the {active['source']} export clearing the do_not_contact flag (set since {short_time(after)})"
-        return (f"a do_contact event {when}, or a contacts export clearing the do_not_contact flag "
-                f"{when}; the memberships are kept and come back as they were")
+        return (
+            f"a do_contact event {when}, or a contacts export clearing the do_not_contact flag "
+            f"{when}; the memberships are kept and come back as they were"
+        )
     if reason in ("source_unsubscribed", "source_cleaned"):
         on = f"on {list_id}" if not active["is_global"] else "on its row with no list (the whole contact)"
         return f"the {active['source']} export showing another status {on}"
     if reason == "invalid_address":
         return "a corrected address in the export: this address cannot be mailed as it is"
     if reason == "unconfirmed":
-        text = (f"a confirmation: a confirmed_at in the export for {list_id} (or on a row with no "
-                f"list), or a resubscribe with confirmed_optin evidence")
+        text = (
+            f"a confirmation: a confirmed_at in the export for {list_id} (or on a row with no "
+            f"list), or a resubscribe with confirmed_optin evidence"
+        )
         if list_id and not config.mailing_list(list_id).require_confirmed_optin:
             text += ", or the export no longer saying pending"
         return text
@@ -346,7 +384,7 @@ def short_time(text: str | None) -> str:
 
 def _blocked(con, email: str, list_id: str | None) -> list[dict]:
     return con.sql(
-        f"""select list_id, {iso('attempted_at')} as attempted_at, source, evidence, why
+        f"""select list_id, {iso("attempted_at")} as attempted_at, source, evidence, why
             from blocked_resubscribes
             where email = $email and ($list::varchar is null or list_id is null or list_id = $list)
             order by attempted_at, source""",
@@ -393,7 +431,7 @@ def _timeline(con, email: str, list_id: str | None) -> list[dict]:
             from contact_records
             where email = $email
         )
-        select {iso('occurred_at')} as at, kind,
+        select {iso("occurred_at")} as at, kind,
                case when list_id is not null then list_id
                     when kind = 'export' then 'no list' else 'global' end as scope,
                origin, source, file_name as file, row_number as row,
@@ -416,8 +454,10 @@ def _disagreements(run: dict, email: str, lists: list[dict]) -> list[str]:
     """Where the run's published contact_status says otherwise (the pipeline file or rules changed)."""
     published = Path(run["path"]) / "contact_status.parquet"
     if not published.exists():
-        return [f"the outputs of run {run['run_id']} are no longer on disk; this explanation is "
-                "re-derived from the store alone"]
+        return [
+            f"the outputs of run {run['run_id']} are no longer on disk; this explanation is "
+            "re-derived from the store alone"
+        ]
     con = memory_connection()
     try:
         rows = con.sql(
@@ -436,7 +476,8 @@ def _disagreements(run: dict, email: str, lists: list[dict]) -> list[str]:
             warnings.append(
                 f"run {run['run_id']} published {_said(said[entry['list_id']])} for "
                 f"{entry['list_id'] or 'the address'}, but the rules give {_said(mine)} now: the "
-                "pipeline file or listhygiene changed since that run")
+                "pipeline file or listhygiene changed since that run"
+            )
     return warnings
 
 
@@ -447,38 +488,58 @@ def _said(status: tuple[bool, list[str]]) -> str:
 
 def _causes_not_found(lists: list[dict]) -> list[str]:
     """An event reason whose events in force were not found: its lifting time is only its start."""
-    return [f"the events still in force behind {r['reason']} on {entry['list_id'] or 'the address'} "
-            f"were not found; 'lifted by' uses the time it started"
-            for entry in lists for r in entry["reasons"] if r["origin"] != "export" and not r["causes"]]
+    return [
+        f"the events still in force behind {r['reason']} on {entry['list_id'] or 'the address'} "
+        f"were not found; 'lifted by' uses the time it started"
+        for entry in lists
+        for r in entry["reasons"]
+        if r["origin"] != "export" and not r["causes"]
+    ]
 
 
 def _config_warning(config: Config, run: dict) -> list[str]:
     if run["config_sha256"] and run["config_sha256"] != config.digest:
-        return [f"the pipeline file changed since run {run['run_id']}; its lists and policy are "
-                "applied as they are now"]
+        return [
+            f"the pipeline file changed since run {run['run_id']}; its lists and policy are "
+            "applied as they are now"
+        ]
     return []
 
 
-
 # --- the explanation in words, for a terminal ---------------------------------------------------
+
 
 def as_text(answer: dict) -> str:
     """The explanation as plain text: one section each for records, lists, blocked attempts, timeline."""
     lines = [_heading(answer)]
     if not answer["known"]:
-        lines.append(f"listhygiene holds no contact record and no event for {answer['email']} as of "
-                     "this run: it is on no list, and nothing suppresses it.")
+        lines.append(
+            f"listhygiene holds no contact record and no event for {answer['email']} as of "
+            "this run: it is on no list, and nothing suppresses it."
+        )
     if answer["records"]:
-        lines += ["", "Contact records"] + _indent(_records_table(answer["records"]))
+        lines += ["", "Contact records", *_indent(_records_table(answer["records"]))]
     lines += ["", "Lists"] + [line for entry in answer["lists"] for line in _list_lines(entry)]
     if answer["blocked_resubscribes"]:
-        lines += ["", "Blocked resubscribes (changed nothing)"] + _indent(table(
-            ["when", "list", "where", "why"],
-            [[short_time(b["attempted_at"]), b["list_id"] or "all lists", b["source"], b["why"]]
-             for b in answer["blocked_resubscribes"]]))
+        lines += [
+            "",
+            "Blocked resubscribes (changed nothing)",
+            *_indent(
+                table(
+                    ["when", "list", "where", "why"],
+                    [
+                        [short_time(b["attempted_at"]), b["list_id"] or "all lists", b["source"], b["why"]]
+                        for b in answer["blocked_resubscribes"]
+                    ],
+                )
+            ),
+        ]
     if answer["timeline"]:
-        lines += ["", f"Timeline ({len(answer['timeline'])} entries, oldest first)"] + _indent(
-            _timeline_table(answer["timeline"]))
+        lines += [
+            "",
+            f"Timeline ({len(answer['timeline'])} entries, oldest first)",
+            *_indent(_timeline_table(answer["timeline"])),
+        ]
     lines += [f"note: {w}" for w in answer["warnings"]]
     return "\n".join(lines)
 
@@ -488,18 +549,41 @@ def _heading(answer: dict) -> str:
     validity = "a valid address" if answer["valid"] else "NOT a valid address"
     said = f' (you asked for "{asked}")' if asked != answer["email"] else ""
     run = answer["run"]
-    return (f"{answer['email']}{said}: {validity}\n"
-            f"as of run {run['run_id']} (as of {short_time(run['as_of'])})")
+    return (
+        f"{answer['email']}{said}: {validity}\nas of run {run['run_id']} (as of {short_time(run['as_of'])})"
+    )
 
 
 def _records_table(records: list[dict]) -> list[str]:
     return table(
-        ["source", "contact_id", "list", "status", "confirmed", "do_not_contact", "in latest export",
-         "used for list", "exported as", "last seen in"],
-        [[r["source"], r["contact_id"], r["list_id"] or "no list", r["status_raw"] or r["status"],
-          short_time(r["confirmed_at"]), "yes" if r["do_not_contact"] else "no",
-          "yes" if r["in_latest_export"] else "no", "yes" if r["speaks_for_list"] else "no",
-          r["email_raw"], r["lineage"]] for r in records])
+        [
+            "source",
+            "contact_id",
+            "list",
+            "status",
+            "confirmed",
+            "do_not_contact",
+            "in latest export",
+            "used for list",
+            "exported as",
+            "last seen in",
+        ],
+        [
+            [
+                r["source"],
+                r["contact_id"],
+                r["list_id"] or "no list",
+                r["status_raw"] or r["status"],
+                short_time(r["confirmed_at"]),
+                "yes" if r["do_not_contact"] else "no",
+                "yes" if r["in_latest_export"] else "no",
+                "yes" if r["speaks_for_list"] else "no",
+                r["email_raw"],
+                r["lineage"],
+            ]
+            for r in records
+        ],
+    )
 
 
 def _list_lines(entry: dict) -> list[str]:
@@ -517,10 +601,14 @@ def _list_lines(entry: dict) -> list[str]:
         scope = "the whole address" if r["scope"] == "address" else "this list"
         lines.append(f"    {i}. {r['reason']} (for {scope}) since {short_time(r['since'])}")
         causes = r["causes"] or [{"detail": r["detail"]}]
-        for cause in causes:
-            lines.append(f"       because: {cause['detail']}")
+        lines.extend(f"       because: {cause['detail']}" for cause in causes)
         lines.append(f"       lifted by: {r['lifted_by']}")
-    if not entry["reasons"] and not entry["sendable"] and entry["member"] is False and entry["list_id"] is None:
+    if (
+        not entry["reasons"]
+        and not entry["sendable"]
+        and entry["member"] is False
+        and entry["list_id"] is None
+    ):
         lines.append("    no reason is active; it is on no list, so no marketing list sends to it")
     return lines
 
@@ -528,8 +616,21 @@ def _list_lines(entry: dict) -> list[str]:
 def _timeline_table(timeline: list[dict]) -> list[str]:
     return table(
         ["time", "kind", "scope", "origin", "campaign", "bounce", "evidence", "where", "what"],
-        [[short_time(e["at"]), e["kind"], e["scope"], e["origin"], e["campaign_id"] or "",
-          _bounce_words(e), e["evidence"] or "", e["lineage"], _what(e)] for e in timeline])
+        [
+            [
+                short_time(e["at"]),
+                e["kind"],
+                e["scope"],
+                e["origin"],
+                e["campaign_id"] or "",
+                _bounce_words(e),
+                e["evidence"] or "",
+                e["lineage"],
+                _what(e),
+            ]
+            for e in timeline
+        ],
+    )
 
 
 def _bounce_words(event: dict) -> str:
@@ -537,14 +638,20 @@ def _bounce_words(event: dict) -> str:
         return ""
     codes = " ".join(str(c) for c in (event["smtp_code"], event["enhanced_code"]) if c)
     why = event["bounce_reason"] or event["bounce_rule"]
-    return " ".join(p for p in (event["bounce_class"] or "unclassified", codes, f"({why})" if why else "") if p)
+    return " ".join(
+        p for p in (event["bounce_class"] or "unclassified", codes, f"({why})" if why else "") if p
+    )
 
 
 def _what(event: dict) -> str:
     if event["kind"] == "export":
         return event["detail"].rsplit(" (", 1)[0]
-    parts = [event["diagnostic"] and f'"{event["diagnostic"]}"', event["evidence_ref"], event["note"],
-             _platform_words(event["platform"])]
+    parts = [
+        event["diagnostic"] and f'"{event["diagnostic"]}"',
+        event["evidence_ref"],
+        event["note"],
+        _platform_words(event["platform"]),
+    ]
     return "; ".join(p for p in parts if p)
 
 
@@ -552,8 +659,11 @@ def _platform_words(platform: dict | None) -> str | None:
     """The platform's own record, as its support desk would ask for it: type and message id."""
     if not platform:
         return None
-    words = [platform.get("platform"), platform.get("raw_type"),
-             platform.get("message_id") and f"message {platform['message_id']}"]
+    words = [
+        platform.get("platform"),
+        platform.get("raw_type"),
+        platform.get("message_id") and f"message {platform['message_id']}",
+    ]
     return " ".join(str(w) for w in words if w) or None
 
 

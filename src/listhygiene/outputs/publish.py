@@ -15,7 +15,6 @@ from listhygiene.logs import step
 from listhygiene.rules.runner import models_read
 from listhygiene.sql import sql_literal
 
-
 # Each output: the query that fills it, and its order: its key, then (unless the key is unique,
 # UNIQUE_ORDER) every other column, so that rows tying on the key cannot come out in the order
 # DuckDB's threads happen to finish and identical runs write identical files.
@@ -23,34 +22,41 @@ OUTPUT_QUERIES = {
     "contact_status.parquet": (
         """select email, list_id, contact_id, sendable, transactional_ok, reason, reasons, reason_at, detail
            from contact_status""",
-        "list_id nulls first, email"),
+        "list_id nulls first, email",
+    ),
     "suppressions.parquet": (
         """select email, scope, reason, since, source, origin, detail
            from suppressions""",
-        "email, scope, reason"),
+        "email, scope, reason",
+    ),
     "vanished.parquet": (
         """select list_id, email, contact_id, previous_run_id, reason, reasons, reason_at, detail
            from vanished""",
-        "list_id, email"),
+        "list_id, email",
+    ),
     "blocked_resubscribes.parquet": (
         """select email, list_id, attempted_at, source, evidence, why
            from blocked_resubscribes""",
-        "attempted_at, email, list_id nulls first, source"),
+        "attempted_at, email, list_id nulls first, source",
+    ),
     "quarantine.parquet": (
         """select f.source, f.path as file, q.row_number, q.column_name as "column", q.error, q.raw
            from quarantine q
            join input_files f using (file_id)
            join run_sources s on s.source = f.source and s.kind = f.kind""",
-        "source, file, row_number"),
+        "source, file, row_number",
+    ),
     "crm_updates.parquet": (
         """select source, contact_id, email, list_id, field, value, reason, since, evidence, shown_in
            from crm_updates""",
-        "source, contact_id, email, list_id nulls first, field"),
+        "source, contact_id, email, list_id nulls first, field",
+    ),
     "duplicates.parquet": (
         """select email, record_count, records, list_id, source, contact_id, email_raw, status,
                   snapshot_at, lineage, used, why
            from duplicates""",
-        "email, list_id nulls first, used desc, source, contact_id"),
+        "email, list_id nulls first, used desc, source, contact_id",
+    ),
 }
 # The large outputs, one row per (address, list): their key alone orders them, and more sort
 # columns would cost (5M: ~12 s each to sort and write). The small ones take every column:
@@ -62,9 +68,16 @@ SENDABLE_ORDER = "list_id, email"
 # On an incremental night these outputs are per address: the rows of the addresses not
 # evaluated tonight are the basis run's, the others tonight's. vanished is tonight's alone (an
 # address not evaluated kept its sendability); quarantine is per input file, always whole.
-KEPT_FROM_BASIS = frozenset({"contact_status.parquet", "suppressions.parquet",
-                             "blocked_resubscribes.parquet", "crm_updates.parquet",
-                             "duplicates.parquet", "sendable.parquet"})
+KEPT_FROM_BASIS = frozenset(
+    {
+        "contact_status.parquet",
+        "suppressions.parquet",
+        "blocked_resubscribes.parquet",
+        "crm_updates.parquet",
+        "duplicates.parquet",
+        "sendable.parquet",
+    }
+)
 
 # The columns of the kept outputs whose citations of contact rows (lineage: "crm:contacts.csv
 # row 12") may name the latest export's row. When a new export replaces it, cited_rows.sql
@@ -144,7 +157,7 @@ def _write_sendable(con, target: Path, basis=None) -> int:
     keys = _attribute_keys(con)
     if _needs_polars(keys):
         return _write_sendable_polars(con, target, keys)  # names a JSON path or SQL alias can't hold
-    columns = "".join(f", json_extract_string(r.attributes, {_json_path(k)}) as \"{k}\"" for k in keys)
+    columns = "".join(f', json_extract_string(r.attributes, {_json_path(k)}) as "{k}"' for k in keys)
     query = f"""select s.list_id, s.email, s.contact_id{columns}
         from {_SENDABLE_ROWS}"""
     return _copy(con, _merged(query, target.name, basis), SENDABLE_ORDER, target)
@@ -178,7 +191,7 @@ def _write_sendable_polars(con, target: Path, keys: list[str]) -> int:
            order by s.list_id, s.email"""
     ).pl()
     if keys:
-        attributes = pl.col("attributes").str.json_decode(pl.Struct({k: pl.String for k in keys}))
+        attributes = pl.col("attributes").str.json_decode(pl.Struct(dict.fromkeys(keys, pl.String)))
         frame = frame.with_columns(attributes).unnest("attributes")
     else:
         frame = frame.drop("attributes")
@@ -248,8 +261,9 @@ def repair(con: duckdb.DuckDBPyConnection, output: Path) -> list[str]:
     Then `latest` is made to point at the newest run the store has published.
     """
     done = []
-    committed = {run_id for (run_id,) in con.execute(
-        "select run_id from runs where status = 'published'").fetchall()}
+    committed = {
+        run_id for (run_id,) in con.execute("select run_id from runs where status = 'published'").fetchall()
+    }
     staging_root = output / ".staging"
     for staged in sorted(staging_root.iterdir()) if staging_root.exists() else []:
         final = run_dir(output, staged.name)
@@ -259,8 +273,9 @@ def repair(con: duckdb.DuckDBPyConnection, output: Path) -> list[str]:
         else:
             shutil.rmtree(staged, ignore_errors=True)
             done.append(f"removed the unfinished run {staged.name}")
-    newest = next((run_id for run_id in sorted(committed, reverse=True)
-                   if run_dir(output, run_id).exists()), None)
+    newest = next(
+        (run_id for run_id in sorted(committed, reverse=True) if run_dir(output, run_id).exists()), None
+    )
     latest = output / "latest"
     if newest and (not latest.is_symlink() or latest.resolve() != run_dir(output, newest).resolve()):
         point_latest(latest, run_dir(output, newest))
@@ -272,9 +287,12 @@ def prune(con: duckdb.DuckDBPyConnection, output: Path, keep: int | None) -> lis
     """Delete the outputs of published runs beyond the newest `keep` (the store keeps every event)."""
     if not keep:
         return []
-    old = [run_id for (run_id,) in con.execute(
-        "select run_id from runs where status = 'published' order by run_id desc offset ?", [keep]
-    ).fetchall()]
+    old = [
+        run_id
+        for (run_id,) in con.execute(
+            "select run_id from runs where status = 'published' order by run_id desc offset ?", [keep]
+        ).fetchall()
+    ]
     for run_id in old:
         shutil.rmtree(run_dir(output, run_id), ignore_errors=True)
         con.execute("update runs set status = 'pruned' where run_id = ?", [run_id])
@@ -296,4 +314,3 @@ def write_manifest(folder: Path, manifest: dict) -> None:
 
 def discard(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
-

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from listhygiene.rules import runner
 from listhygiene.errors import ConfigError
+from listhygiene.rules import runner
 from listhygiene.sql import memory_connection, sql_literal
 
 log = logging.getLogger("listhygiene")
@@ -23,8 +23,12 @@ log = logging.getLogger("listhygiene")
 CLASSES = ("hard", "soft", "block", "unknown")
 # What a rule's conditions look at, and the bounce_rule_position argument holding each
 # (bounce_classes.sql passes the codes it parsed, the platform's type and the diagnostic).
-CONDITION_ARGUMENTS = {"enhanced_code": "enhanced_code", "smtp_code": "smtp_code",
-                       "bounce_type": "bounce_type", "text": "diagnostic"}
+CONDITION_ARGUMENTS = {
+    "enhanced_code": "enhanced_code",
+    "smtp_code": "smtp_code",
+    "bounce_type": "bounce_type",
+    "text": "diagnostic",
+}
 CONDITIONS = tuple(CONDITION_ARGUMENTS)
 _RULE_KEYS = {"id", "class", "reason", "why", *CONDITIONS}
 _PIPELINE_RULE_KEYS = _RULE_KEYS | {"before", "disabled"}
@@ -146,8 +150,9 @@ def _add_edit(edits: _Edits, entry: dict, here: str, origin: str, package_ids: s
     anchor = entry.get("before")
     if rule_id in package_ids:
         if anchor is not None:
-            raise ConfigError(f"{here}: {rule_id!r} replaces a package rule in place; "
-                              "'before' applies to new rules only.")
+            raise ConfigError(
+                f"{here}: {rule_id!r} replaces a package rule in place; 'before' applies to new rules only."
+            )
         edits.replaced[rule_id] = rule
     elif anchor is not None:
         if anchor not in package_ids:
@@ -273,8 +278,21 @@ def install_rules(con: duckdb.DuckDBPyConnection, ruleset: Ruleset) -> None:
     )
     con.executemany(
         "insert into bounce_rules values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[i, r.id, r.bounce_class, r.reason, r.enhanced_code, r.smtp_code, r.bounce_type, r.text,
-          r.why, r.origin] for i, r in enumerate(ruleset.rules, start=1)],
+        [
+            [
+                i,
+                r.id,
+                r.bounce_class,
+                r.reason,
+                r.enhanced_code,
+                r.smtp_code,
+                r.bounce_type,
+                r.text,
+                r.why,
+                r.origin,
+            ]
+            for i, r in enumerate(ruleset.rules, start=1)
+        ],
     )
     con.execute(_position_macro(ruleset.rules))
 
@@ -293,15 +311,18 @@ def _position_macro(rules: tuple[Rule, ...]) -> str:
 def _condition_sql(rule: Rule) -> str:
     parts = [
         f"regexp_matches({CONDITION_ARGUMENTS[key]}, {sql_literal(getattr(rule, key))}, 'i')"
-        for key in CONDITIONS if getattr(rule, key) is not None
+        for key in CONDITIONS
+        if getattr(rule, key) is not None
     ]
     return " and ".join(parts) if parts else "true"
 
 
 def _rules_installed(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
-        "select count(*) from duckdb_tables() where temporary and table_name = 'bounce_rules'"
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where temporary and table_name = 'bounce_rules'"
+        ).fetchone()[0]
+    )
 
 
 def ensure_rules(con: duckdb.DuckDBPyConnection) -> None:
@@ -358,8 +379,12 @@ def reclassify_if_rules_changed(con: duckdb.DuckDBPyConnection, config) -> int:
         return 0
     changed = _reclassify_stored(con)
     _record(con, ruleset)
-    log.info("bounce rules %s (digest %s…) now in force: %d stored bounces changed class, reason "
-             "or rule", ruleset.version, ruleset.digest[:12], changed)
+    log.info(
+        "bounce rules %s (digest %s…) now in force: %d stored bounces changed class, reason or rule",
+        ruleset.version,
+        ruleset.digest[:12],
+        changed,
+    )
     return changed
 
 
@@ -375,7 +400,7 @@ def _reclassify_stored(con: duckdb.DuckDBPyConnection) -> int:
             update bounce_events as b
             set bounce_class = c.bounce_class, bounce_reason = c.bounce_reason,
                 bounce_rule = c.bounce_rule
-            from ({runner.model_sql('bounce_classes')}) as c
+            from ({runner.model_sql("bounce_classes")}) as c
             where b.file_id = c.file_id and b.row_number = c.row_number
               and (b.bounce_class, b.bounce_reason, b.bounce_rule)
                   is distinct from (c.bounce_class, c.bounce_reason, c.bounce_rule)
@@ -388,8 +413,7 @@ def _reclassify_stored(con: duckdb.DuckDBPyConnection) -> int:
 
 def _record(con: duckdb.DuckDBPyConnection, ruleset: Ruleset) -> None:
     rules = json.dumps([asdict(r) for r in ruleset.rules])
-    for key, value in ((_DIGEST_KEY, ruleset.digest), (_VERSION_KEY, ruleset.version),
-                       (_RULES_KEY, rules)):
+    for key, value in ((_DIGEST_KEY, ruleset.digest), (_VERSION_KEY, ruleset.version), (_RULES_KEY, rules)):
         con.execute("insert or replace into store_meta values (?, ?)", [key, value])
 
 

@@ -19,14 +19,22 @@ log = logging.getLogger("listhygiene")
 @dataclass(frozen=True)
 class Evaluation:
     """How the rules were evaluated: in full, or on the addresses that changed (basis set)."""
+
     basis: incremental.Basis | None
     why: str
     addresses: int | None  # addresses evaluated on an incremental night
 
 
-def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | None = None,
-             *, scratch: Path | None = None, basis: incremental.Basis | None = None,
-             why: str = "") -> Evaluation:
+def evaluate(
+    con,
+    config: Config,
+    as_of: datetime,
+    previous: tuple[str, Path] | None = None,
+    *,
+    scratch: Path | None = None,
+    basis: incremental.Basis | None = None,
+    why: str = "",
+) -> Evaluation:
     """Apply the rules to everything in the store as of `as_of`: builds the models' temp tables.
 
     With `scratch` (the nightly run) the models are Parquet files there, each deleted once no
@@ -42,44 +50,69 @@ def evaluate(con, config: Config, as_of: datetime, previous: tuple[str, Path] | 
         if addresses is None:
             basis, why = None, fallback
     if basis is not None:
-        con.execute("create or replace temp view previous_status as "
-                    "select * from previous_status_all semi join dirty_addresses using (email)")
+        con.execute(
+            "create or replace temp view previous_status as "
+            "select * from previous_status_all semi join dirty_addresses using (email)"
+        )
         log.info("incremental night on run %s: %d addresses to evaluate", basis.run_id, addresses)
     else:
         log.info("full evaluation: %s", why or "every address")
-    runner.build_all(con, scratch=scratch, keep=publish.READS | runner.models_read(LIST_COUNTS),
-                     only_dirty=basis is not None)
+    runner.build_all(
+        con,
+        scratch=scratch,
+        keep=publish.READS | runner.models_read(LIST_COUNTS),
+        only_dirty=basis is not None,
+    )
     _status_for_counts(con, basis)
     return Evaluation(basis, why, addresses)
 
 
-def prepare_run_tables(con, config: Config, as_of: datetime, previous,
-                        basis: incremental.Basis | None = None) -> None:
+def prepare_run_tables(
+    con, config: Config, as_of: datetime, previous, basis: incremental.Basis | None = None
+) -> None:
     """The small tables the models read their settings from (with `basis`: its as-of too)."""
     con.execute(
         "create or replace temp table run_params as select ?::timestamptz as as_of, "
         "?::integer as soft_bounce_limit, ?::integer as soft_bounce_window_days, "
         "?::varchar as previous_run_id, ?::boolean as writeback_include_bounces, "
         "?::timestamptz as previous_as_of",
-        [as_of, config.policy.soft_bounce_limit, config.policy.soft_bounce_window_days,
-         previous[0] if previous else None, config.writeback.include_bounces,
-         basis.as_of if basis else None],
+        [
+            as_of,
+            config.policy.soft_bounce_limit,
+            config.policy.soft_bounce_window_days,
+            previous[0] if previous else None,
+            config.writeback.include_bounces,
+            basis.as_of if basis else None,
+        ],
     )
     run_sources(con, config)
-    con.execute("create or replace temp table list_settings "
-                "(list_id varchar, require_confirmed_optin boolean)")
+    con.execute(
+        "create or replace temp table list_settings (list_id varchar, require_confirmed_optin boolean)"
+    )
     if config.lists:
-        con.executemany("insert into list_settings values (?, ?)",
-                        [[l.list_id, l.require_confirmed_optin] for l in config.lists.values()])
-    con.execute("create or replace temp table reason_precedence "
-                "(reason varchar, precedence integer, scope varchar, blocks_transactional boolean)")
-    con.executemany("insert into reason_precedence values (?, ?, ?, ?)",
-                    [[r.name, i, r.scope, r.blocks_transactional]
-                     for i, r in enumerate(REASONS, start=1)])
-    con.execute("create or replace temp table accepted_evidence "
-                "(evidence varchar, lifts_complaint boolean, position integer)")
-    con.executemany("insert into accepted_evidence values (?, ?, ?)",
-                    [[e, e in COMPLAINT_EVIDENCE, i] for i, e in enumerate(RESUBSCRIBE_EVIDENCE)])
+        con.executemany(
+            "insert into list_settings values (?, ?)",
+            [
+                [mailing_list.list_id, mailing_list.require_confirmed_optin]
+                for mailing_list in config.lists.values()
+            ],
+        )
+    con.execute(
+        "create or replace temp table reason_precedence "
+        "(reason varchar, precedence integer, scope varchar, blocks_transactional boolean)"
+    )
+    con.executemany(
+        "insert into reason_precedence values (?, ?, ?, ?)",
+        [[r.name, i, r.scope, r.blocks_transactional] for i, r in enumerate(REASONS, start=1)],
+    )
+    con.execute(
+        "create or replace temp table accepted_evidence "
+        "(evidence varchar, lifts_complaint boolean, position integer)"
+    )
+    con.executemany(
+        "insert into accepted_evidence values (?, ?, ?)",
+        [[e, e in COMPLAINT_EVIDENCE, i] for i, e in enumerate(RESUBSCRIBE_EVIDENCE)],
+    )
     # The previous run's statuses, read from its Parquet where used (vanished, the drop guard's
     # counts): the four columns those need, never the whole file held in memory (at 5M contacts
     # that copy alone took 1.8 GiB of DuckDB's memory through the rules).
@@ -89,8 +122,10 @@ def prepare_run_tables(con, config: Config, as_of: datetime, previous,
         path = sql_literal(str(previous[1] / "contact_status.parquet"))
         query = f"select email, list_id, contact_id, sendable from read_parquet({path})"
     else:
-        query = ("select null::varchar as email, null::varchar as list_id, null::varchar as contact_id, "
-                 "null::boolean as sendable where false")
+        query = (
+            "select null::varchar as email, null::varchar as list_id, null::varchar as contact_id, "
+            "null::boolean as sendable where false"
+        )
     for name in ("previous_status", "previous_status_all"):
         runner.drop_other_kind(con, name, "view")
     con.execute(f"create or replace temp view previous_status_all as {query}")
@@ -100,8 +135,7 @@ def prepare_run_tables(con, config: Config, as_of: datetime, previous,
 def run_sources(con, config: Config) -> None:
     """run_sources: the sources of the pipeline file, whose files the run reads."""
     con.execute("create or replace temp table run_sources (source varchar, kind varchar)")
-    con.executemany("insert into run_sources values (?, ?)",
-                    [[s.name, s.file_kind] for s in config.sources])
+    con.executemany("insert into run_sources values (?, ?)", [[s.name, s.file_kind] for s in config.sources])
 
 
 def _status_for_counts(con, basis: incremental.Basis | None) -> None:
@@ -110,11 +144,14 @@ def _status_for_counts(con, basis: incremental.Basis | None) -> None:
     kept = ""
     if basis is not None:
         path = sql_literal(str(basis.path / "contact_status.parquet"))
-        kept = (f"union all select list_id, sendable from read_parquet({path}, hive_partitioning = false) "
-                "where email not in (select email from dirty_addresses)")
+        kept = (
+            f"union all select list_id, sendable from read_parquet({path}, hive_partitioning = false) "
+            "where email not in (select email from dirty_addresses)"
+        )
     runner.drop_other_kind(con, "status_now", "view")
-    con.execute(f"create or replace temp view status_now as "
-                f"select list_id, sendable from contact_status {kept}")
+    con.execute(
+        f"create or replace temp view status_now as select list_id, sendable from contact_status {kept}"
+    )
 
 
 # Per list: sendable now and at the previous run, and what vanished, by reason.

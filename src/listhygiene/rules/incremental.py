@@ -9,31 +9,42 @@ from pathlib import Path
 
 import duckdb
 
-from listhygiene.rules import bounces
-from listhygiene.rules import runner
-from listhygiene.outputs import publish
 from listhygiene.config import Config
+from listhygiene.outputs import publish
+from listhygiene.rules import bounces, runner
 from listhygiene.sql import sql_literal
 
 log = logging.getLogger("listhygiene")
 
 # The previous run's outputs an incremental night reads: to find the addresses whose rows
 # name the snapshot replaced tonight (dirty_addresses), and to keep the rows of the others.
-PREVIOUS_OUTPUTS = ("contact_status", "suppressions", "blocked_resubscribes", "duplicates",
-                    "crm_updates", "sendable")
+PREVIOUS_OUTPUTS = (
+    "contact_status",
+    "suppressions",
+    "blocked_resubscribes",
+    "duplicates",
+    "crm_updates",
+    "sendable",
+)
 
 
 @dataclass(frozen=True)
 class Basis:
     """The previous run an incremental night builds on."""
+
     run_id: str
     path: Path
     as_of: str  # ISO text, as the store holds it
     sendable_columns: tuple[str, ...]
 
 
-def basis(con: duckdb.DuckDBPyConnection, config: Config, previous: tuple[str, Path] | None,
-          reclassified: int, full: bool = False) -> tuple[Basis | None, str]:
+def basis(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    previous: tuple[str, Path] | None,
+    reclassified: int,
+    full: bool = False,
+) -> tuple[Basis | None, str]:
     """The previous run to build on, or None and why tonight is evaluated in full."""
     if not config.incremental:
         return None, "[store] incremental is off"
@@ -46,7 +57,9 @@ def basis(con: duckdb.DuckDBPyConnection, config: Config, previous: tuple[str, P
         return None, f"{reclassified} stored bounces were reclassified (new classifier rules)"
     as_of, manifest = con.execute(
         "select strftime(as_of::timestamp, '%Y-%m-%dT%H:%M:%S.%f') || '+00:00', manifest "
-        "from runs where run_id = ?", [run_id]).fetchone()
+        "from runs where run_id = ?",
+        [run_id],
+    ).fetchone()
     manifest = json.loads(manifest)
     if manifest.get("config", {}).get("sha256") != config.digest:
         return None, f"the pipeline file changed since run {run_id}"
@@ -61,14 +74,21 @@ def basis(con: duckdb.DuckDBPyConnection, config: Config, previous: tuple[str, P
     gone = _inputs_not_in_use(con, inputs)
     if gone:
         return None, f"an input of run {run_id} is no longer in use ({gone}: replaced by a re-export?)"
-    columns = tuple(c[0] for c in con.execute(
-        "describe select * from read_parquet(?, hive_partitioning = false)", [str(path / "sendable.parquet")]).fetchall())
+    columns = tuple(
+        c[0]
+        for c in con.execute(
+            "describe select * from read_parquet(?, hive_partitioning = false)",
+            [str(path / "sendable.parquet")],
+        ).fetchall()
+    )
     return Basis(run_id, path, as_of, columns), f"incremental on run {run_id}"
 
 
 def _inputs_not_in_use(con, inputs: list[tuple[str, str, str]]) -> str | None:
     """The first input file of the previous run that tonight's rules would not read, if any."""
-    con.execute("create or replace temp table previous_input_keys (source varchar, sha256 varchar, path varchar)")
+    con.execute(
+        "create or replace temp table previous_input_keys (source varchar, sha256 varchar, path varchar)"
+    )
     if inputs:
         con.executemany("insert into previous_input_keys values (?, ?, ?)", [list(i) for i in inputs])
     row = con.execute(
@@ -80,7 +100,8 @@ def _inputs_not_in_use(con, inputs: list[tuple[str, str, str]]) -> str | None:
                qualify f.file_id = max(f.file_id) over (partition by f.source, f.path)
            ) f on f.source = k.source and f.sha256 = k.sha256 and f.path = k.path
            where f.file_id is null
-           limit 1""").fetchone()
+           limit 1"""
+    ).fetchone()
     return row and Path(row[0]).name
 
 
@@ -99,10 +120,13 @@ def prepare(con: duckdb.DuckDBPyConnection, on: Basis) -> tuple[int | None, str]
     con.execute(
         """create or replace temp table previous_inputs as
            select f.file_id from input_files f
-           semi join previous_input_keys k using (source, sha256, path)""")
+           semi join previous_input_keys k using (source, sha256, path)"""
+    )
     for name in PREVIOUS_OUTPUTS:
         target = sql_literal(str(on.path / f"{name}.parquet"))
-        con.execute(f'create or replace temp view "previous_{name}" as select * from read_parquet({target}, hive_partitioning = false)')
+        con.execute(
+            f'create or replace temp view "previous_{name}" as select * from read_parquet({target}, hive_partitioning = false)'
+        )
     runner.build(con, "previous_snapshot_files")
     install_citation_macros(con)
     runner.build(con, "citations")
@@ -114,7 +138,8 @@ def prepare(con: duckdb.DuckDBPyConnection, on: Basis) -> tuple[int | None, str]
         """create or replace temp table citation_moves as
            select email, map_from_entries(list({'k': cited, 'v': cited_now})) as moves
            from cited_rows anti join dirty_addresses using (email)
-           group by email""")
+           group by email"""
+    )
     [(moved,)] = con.execute("select count(*) from citation_moves").fetchall()
     log.info("%d addresses keep run %s's rows, their citations moved to tonight's export", moved, on.run_id)
     return count, ""
@@ -129,8 +154,12 @@ def install_citation_macros(con: duckdb.DuckDBPyConnection) -> None:
     The pattern is made of the files' own names, quoted (RE2's \\Q…\\E): a name may hold any
     character. A citation ends where its row number does, so "row 1" is never read in "row 12".
     """
-    prefixes = [cited for (cited,) in con.execute(
-        "select distinct cited from previous_snapshot_files where replaced order by cited").fetchall()]
+    prefixes = [
+        cited
+        for (cited,) in con.execute(
+            "select distinct cited from previous_snapshot_files where replaced order by cited"
+        ).fetchall()
+    ]
     if prefixes:
         quoted = "|".join("\\Q" + p.replace("\\E", "\\E\\\\E\\Q") + "\\E" for p in prefixes)
         pattern = sql_literal(f"(?:{quoted})\\d+")
@@ -142,4 +171,5 @@ def install_citation_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "create or replace temp macro rekeyed(t, moves) as case when moves is null or t is null then t else "
         f"list_reduce(list_zip({split}, list_transform(replaced_citations(t), "
-        "lambda c: coalesce(moves[c], c)) || [''::varchar]), lambda text, piece: text || piece[1] || piece[2], ''::varchar) end")
+        "lambda c: coalesce(moves[c], c)) || [''::varchar]), lambda text, piece: text || piece[1] || piece[2], ''::varchar) end"
+    )

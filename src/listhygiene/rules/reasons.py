@@ -15,35 +15,79 @@ class Reason:
 
 
 REASONS: tuple[Reason, ...] = (
-    Reason("complaint", "address", "a spam complaint",
-           "a resubscribe with confirmed_optin or written_consent (global, or for that list), "
-           "or a confirmation in the export, after it"),
-    Reason("hard_bounce", "address", "a bounce classified hard",
-           "a delivery, or a confirmed opt-in, after it", blocks_transactional=True),
-    Reason("unsubscribed", "address", "a global unsubscribe event",
-           "a resubscribe with evidence (global, or for that list), or a confirmation in the "
-           "export, after it; for an integration unsubscribe also a later export showing the "
-           "membership subscribed"),
-    Reason("do_not_contact", "address", "a do_not_contact event or the export's flag",
-           "a do_contact event, or the export clearing its flag; memberships are kept"),
-    Reason("list_unsubscribed", "list", "an unsubscribe event for that list",
-           "a resubscribe with evidence for that list or global, or a confirmation in the "
-           "export, after it; for an integration unsubscribe also a later export showing the "
-           "membership subscribed"),
-    Reason("source_unsubscribed", "list", "the export's status says unsubscribed / do_not_allow",
-           "the export showing another status"),
-    Reason("source_cleaned", "list", "the export's status says cleaned / bounced",
-           "the export showing another status"),
-    Reason("soft_bounce_limit", "address",
-           "soft bounces on soft_bounce_limit consecutive distinct campaigns",
-           "a delivery, or a confirmed opt-in, after it"),
-    Reason("invalid_address", "address", "the normalized address is not valid",
-           "a corrected address in the export", blocks_transactional=True),
-    Reason("unconfirmed", "list",
-           "the list requires confirmed opt-in and none is recorded, or the export says pending",
-           "a confirmation (confirmed_at in the export, or a confirmed_optin resubscribe)"),
-    Reason("not_in_source", "list", "a member in an earlier snapshot, absent from the latest",
-           "re-appearing in the export"),
+    Reason(
+        "complaint",
+        "address",
+        "a spam complaint",
+        "a resubscribe with confirmed_optin or written_consent (global, or for that list), "
+        "or a confirmation in the export, after it",
+    ),
+    Reason(
+        "hard_bounce",
+        "address",
+        "a bounce classified hard",
+        "a delivery, or a confirmed opt-in, after it",
+        blocks_transactional=True,
+    ),
+    Reason(
+        "unsubscribed",
+        "address",
+        "a global unsubscribe event",
+        "a resubscribe with evidence (global, or for that list), or a confirmation in the "
+        "export, after it; for an integration unsubscribe also a later export showing the "
+        "membership subscribed",
+    ),
+    Reason(
+        "do_not_contact",
+        "address",
+        "a do_not_contact event or the export's flag",
+        "a do_contact event, or the export clearing its flag; memberships are kept",
+    ),
+    Reason(
+        "list_unsubscribed",
+        "list",
+        "an unsubscribe event for that list",
+        "a resubscribe with evidence for that list or global, or a confirmation in the "
+        "export, after it; for an integration unsubscribe also a later export showing the "
+        "membership subscribed",
+    ),
+    Reason(
+        "source_unsubscribed",
+        "list",
+        "the export's status says unsubscribed / do_not_allow",
+        "the export showing another status",
+    ),
+    Reason(
+        "source_cleaned",
+        "list",
+        "the export's status says cleaned / bounced",
+        "the export showing another status",
+    ),
+    Reason(
+        "soft_bounce_limit",
+        "address",
+        "soft bounces on soft_bounce_limit consecutive distinct campaigns",
+        "a delivery, or a confirmed opt-in, after it",
+    ),
+    Reason(
+        "invalid_address",
+        "address",
+        "the normalized address is not valid",
+        "a corrected address in the export",
+        blocks_transactional=True,
+    ),
+    Reason(
+        "unconfirmed",
+        "list",
+        "the list requires confirmed opt-in and none is recorded, or the export says pending",
+        "a confirmation (confirmed_at in the export, or a confirmed_optin resubscribe)",
+    ),
+    Reason(
+        "not_in_source",
+        "list",
+        "a member in an earlier snapshot, absent from the latest",
+        "re-appearing in the export",
+    ),
 )
 
 BY_NAME = {r.name: r for r in REASONS}

@@ -55,9 +55,28 @@ VIEW_MODELS = frozenset({"events", "contact_records"})
 # every stored event before probing its address (1M store: 2.96 s against 0.68 s for events).
 # A view names each with an alias (`from bounce_events e`); only_dirty_sql checks it does.
 STORE_INPUTS = ("unsubscribe_events", "bounce_events", "contact_rows")
-_STORE_INPUT = re.compile(rf"\b(from|join)\s+({'|'.join(STORE_INPUTS)})\b(?:\s+(?:as\s+)?(\w+))?", re.IGNORECASE)
-_NOT_AN_ALIAS = {"on", "using", "where", "join", "semi", "anti", "left", "inner", "group", "order",
-                 "qualify", "union", "limit", "natural", "cross", "positional", "asof"}
+_STORE_INPUT = re.compile(
+    rf"\b(from|join)\s+({'|'.join(STORE_INPUTS)})\b(?:\s+(?:as\s+)?(\w+))?", re.IGNORECASE
+)
+_NOT_AN_ALIAS = {
+    "on",
+    "using",
+    "where",
+    "join",
+    "semi",
+    "anti",
+    "left",
+    "inner",
+    "group",
+    "order",
+    "qualify",
+    "union",
+    "limit",
+    "natural",
+    "cross",
+    "positional",
+    "asof",
+}
 
 
 MODELS = resources.files("listhygiene.rules").joinpath("models")
@@ -87,7 +106,7 @@ def rules_digest() -> str:
     digest, so a store's runs stay the basis of incremental nights (docs/incremental.md).
     """
     digest = hashlib.sha256()
-    for name, entry in sorted(_model_files().items(), key=lambda item: item[1].name):
+    for _name, entry in sorted(_model_files().items(), key=lambda item: item[1].name):
         digest.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -97,8 +116,9 @@ def model_sql(name: str) -> str:
     return _model_files()[name].read_text("utf-8")
 
 
-def build(con: duckdb.DuckDBPyConnection, name: str, scratch: Path | None = None,
-          only_dirty: bool = False) -> None:
+def build(
+    con: duckdb.DuckDBPyConnection, name: str, scratch: Path | None = None, only_dirty: bool = False
+) -> None:
     """Materialize one model as a temp table of the same name (a temp view for VIEW_MODELS).
 
     With `scratch` (a folder), the model is written there as Parquet instead and the name is a
@@ -119,12 +139,16 @@ def build(con: duckdb.DuckDBPyConnection, name: str, scratch: Path | None = None
 
 def only_dirty_sql(name: str) -> str:
     """An input view's SELECT with each store table it reads kept to the dirty addresses' rows."""
+
     def restricted(match: re.Match) -> str:
         keyword, table, alias = match.groups()
         if alias is None or alias.lower() in _NOT_AN_ALIAS:
-            raise ValueError(f"models/{name}.sql reads {table} without an alias; "
-                             f"an incremental night needs one to restrict it (`from {table} t`)")
+            raise ValueError(
+                f"models/{name}.sql reads {table} without an alias; "
+                f"an incremental night needs one to restrict it (`from {table} t`)"
+            )
         return f"{keyword} (select * from {table} semi join dirty_addresses using (email)) as {alias}"
+
     sql, count = _STORE_INPUT.subn(restricted, model_sql(name))
     if count == 0:
         raise ValueError(f"models/{name}.sql reads none of {', '.join(STORE_INPUTS)}")
@@ -148,16 +172,23 @@ def _materialize(con: duckdb.DuckDBPyConnection, name: str, sql: str, scratch: P
 def drop_other_kind(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> None:
     """A temp table left where a view is now built (or the other way round) goes first."""
     existing = con.execute(
-        "select table_type from information_schema.tables "
-        "where table_catalog = 'temp' and table_name = ?", [name]).fetchall()
+        "select table_type from information_schema.tables where table_catalog = 'temp' and table_name = ?",
+        [name],
+    ).fetchall()
     for (table_type,) in existing:
         other = "view" if table_type == "VIEW" else "table"
         if other != kind:
             con.execute(f'drop {other} temp.main."{name}"')
 
 
-def build_all(con: duckdb.DuckDBPyConnection, names=RUN_MODELS, *, scratch: Path | None = None,
-              keep=frozenset(), only_dirty: bool = False) -> None:
+def build_all(
+    con: duckdb.DuckDBPyConnection,
+    names=RUN_MODELS,
+    *,
+    scratch: Path | None = None,
+    keep=frozenset(),
+    only_dirty: bool = False,
+) -> None:
     """Build `names` in order: as temp tables, or, given a `scratch` folder, as Parquet files there.
 
     The nightly run gives a scratch folder. Its rules run inside the transaction that loads the

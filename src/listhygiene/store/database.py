@@ -6,9 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from listhygiene.sql import sql_literal
-
 from listhygiene.errors import ConfigError, LockHeld
+from listhygiene.sql import sql_literal
 
 SCHEMA_VERSION = 4
 
@@ -125,9 +124,7 @@ def rule_tables_dir(database: Path) -> Path:
 def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store (creating it and its schema unless read-only), in UTC."""
     if read_only and not database.exists():
-        raise ConfigError(
-            f"store {database} does not exist yet: run `listhygiene run --config ...` first."
-        )
+        raise ConfigError(f"store {database} does not exist yet: run `listhygiene run --config ...` first.")
     database.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(database), read_only=read_only)
@@ -194,8 +191,16 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
 # for the same address (SES: one feedback id for all recipients of a bounce).
 EVENT_IDENTITY = {
     "unsubscribe_events": ("email", "occurred_at", "event", "list_id", "origin", "evidence", "campaign_id"),
-    "bounce_events": ("email", "occurred_at", "event", "campaign_id", "bounce_type", "smtp_code",
-                      "enhanced_code", "diagnostic"),
+    "bounce_events": (
+        "email",
+        "occurred_at",
+        "event",
+        "campaign_id",
+        "bounce_type",
+        "smtp_code",
+        "enhanced_code",
+        "diagnostic",
+    ),
 }
 
 
@@ -231,7 +236,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
     con.execute("insert or ignore into store_meta values ('schema_version', ?)", [str(SCHEMA_VERSION)])
     [(version,)] = con.execute(
-        "select value::integer from store_meta where key = 'schema_version'").fetchall()
+        "select value::integer from store_meta where key = 'schema_version'"
+    ).fetchall()
     for target in range(version + 1, SCHEMA_VERSION + 1):
         con.execute(MIGRATIONS[target])
         con.execute(SCHEMA)

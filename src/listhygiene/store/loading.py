@@ -14,15 +14,15 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from listhygiene.rules import bounces
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Config, Source
 from listhygiene.errors import InputError, ValidationFailed
+from listhygiene.ingest.normalize import normalize_addresses
+from listhygiene.ingest.platforms import read_source_batches
 from listhygiene.ingest.reading import ReadResult, file_sha256
 from listhygiene.logs import step
-from listhygiene.ingest.platforms import read_source_batches
 from listhygiene.masking import mask_addresses_in
-from listhygiene.ingest.normalize import normalize_addresses
+from listhygiene.rules import bounces
 from listhygiene.store.database import EVENT_IDENTITY
 
 log = logging.getLogger("listhygiene")
@@ -87,15 +87,16 @@ def _no_files(source: Source, report: LoadReport) -> None:
         raise InputError(
             f"contacts source {source.name!r} matches no file ({source.path}).",
             hint="An empty export would make every contact vanish; check the path in the "
-                 "pipeline file or that tonight's export arrived.",
+            "pipeline file or that tonight's export arrived.",
         )
     message = f"{source.file_kind} source {source.name!r} matches no file ({source.path}): no events from it."
     report.warnings.append(message)
     log.warning(message)
 
 
-def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datetime,
-               report: LoadReport) -> tuple[FileLoad, str | None]:
+def _load_file(
+    con, source: Source, path: Path, config: Config, loaded_at: datetime, report: LoadReport
+) -> tuple[FileLoad, str | None]:
     stat = path.stat()
     # A file still of the size and modification time it had when loaded is that file: skip it
     # without reading it again (as make and rsync do); any other file is known by its content.
@@ -126,10 +127,15 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         [source.name, str(path.resolve())],
     ).fetchall()
     if versions:
-        message = (f"{source.name} {path.name}: content changed since it was loaded; loading it as "
-                   f"version {versions + 1}" + (" (it replaces the earlier versions of this snapshot)"
-                                                if source.file_kind == "contacts" else
-                                                " (events already loaded are counted once)"))
+        message = (
+            f"{source.name} {path.name}: content changed since it was loaded; loading it as "
+            f"version {versions + 1}"
+            + (
+                " (it replaces the earlier versions of this snapshot)"
+                if source.file_kind == "contacts"
+                else " (events already loaded are counted once)"
+            )
+        )
         report.warnings.append(message)
         log.warning(message)
 
@@ -145,14 +151,30 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         report.warnings.append(message)
         log.warning(message)
     quarantined = result.quarantine.height
-    ignored = (f", {result.records_ignored} of {result.records_read} records ignored (no hygiene event)"
-               if result.records_ignored else "")
-    log.info("%s %s: %d rows read, %d loaded, %d quarantined%s",
-             source.name, path.name, result.rows_read, rows_loaded, quarantined, ignored,
-             extra={"stage": "loading", "source": source.name, "file": str(path),
-                    "rows_read": result.rows_read, "rows_loaded": rows_loaded,
-                    "rows_quarantined": quarantined, "records_read": result.records_read,
-                    "records_ignored": result.records_ignored})
+    ignored = (
+        f", {result.records_ignored} of {result.records_read} records ignored (no hygiene event)"
+        if result.records_ignored
+        else ""
+    )
+    log.info(
+        "%s %s: %d rows read, %d loaded, %d quarantined%s",
+        source.name,
+        path.name,
+        result.rows_read,
+        rows_loaded,
+        quarantined,
+        ignored,
+        extra={
+            "stage": "loading",
+            "source": source.name,
+            "file": str(path),
+            "rows_read": result.rows_read,
+            "rows_loaded": rows_loaded,
+            "rows_quarantined": quarantined,
+            "records_read": result.records_read,
+            "records_ignored": result.records_ignored,
+        },
+    )
 
     limit = config.policy.max_quarantine_fraction
     if result.rows_read and quarantined / result.rows_read > limit:
@@ -160,14 +182,23 @@ def _load_file(con, source: Source, path: Path, config: Config, loaded_at: datet
         # rolls back all the same).
         for kind in loaded:
             con.execute(f"delete from {TABLE_OF_KIND[kind]} where file_id = ?", [file_id])
-        outcome = FileLoad(source.name, source.file_kind, path, sha, result.rows_read,
-                           rows_loaded, quarantined, status="rejected")
+        outcome = FileLoad(
+            source.name,
+            source.file_kind,
+            path,
+            sha,
+            result.rows_read,
+            rows_loaded,
+            quarantined,
+            status="rejected",
+        )
         return outcome, _rejection(result, limit)
 
     _finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
     checkpoint("loading")
-    outcome = FileLoad(source.name, source.file_kind, path, sha, result.rows_read,
-                       rows_loaded, quarantined, status="loaded")
+    outcome = FileLoad(
+        source.name, source.file_kind, path, sha, result.rows_read, rows_loaded, quarantined, status="loaded"
+    )
     return outcome, None
 
 
@@ -175,7 +206,8 @@ def _rejection(result: ReadResult, limit: float) -> str:
     q = result.quarantine
     examples = q.sort("row_number").head(3)
     lines = [
-        f"row {r['row_number']}" + (f", column {r['column']!r}" if r["column"] else "")
+        f"row {r['row_number']}"
+        + (f", column {r['column']!r}" if r["column"] else "")
         + f": {mask_addresses_in(r['error'])}"
         for r in examples.iter_rows(named=True)
     ]
@@ -197,8 +229,9 @@ def _new_file_id(con) -> int:
     return file_id
 
 
-def _insert_batches(con, batches: Iterator[tuple[str, pl.DataFrame]],
-                    file_id: int) -> tuple[dict[str, int], list[str]]:
+def _insert_batches(
+    con, batches: Iterator[tuple[str, pl.DataFrame]], file_id: int
+) -> tuple[dict[str, int], list[str]]:
     """Insert each (kind, rows) batch as it comes; return the rows inserted by kind, and the
     extra columns of the contacts (from the first row: they all share one JSON shape)."""
     loaded: dict[str, int] = {}
@@ -220,8 +253,15 @@ def _insert_batches(con, batches: Iterator[tuple[str, pl.DataFrame]],
     return loaded, attribute_columns
 
 
-def _finish_file(con, file_id: int, source: Source, result: ReadResult, loaded_at: datetime,
-                 loaded: dict[str, int], attribute_columns: list[str]) -> None:
+def _finish_file(
+    con,
+    file_id: int,
+    source: Source,
+    result: ReadResult,
+    loaded_at: datetime,
+    loaded: dict[str, int],
+    attribute_columns: list[str],
+) -> None:
     """Once its rows are in: the file's record in input_files, its quarantined rows, and its
     events already known (from earlier files or rows) marked."""
     con.execute(
@@ -229,15 +269,29 @@ def _finish_file(con, file_id: int, source: Source, result: ReadResult, loaded_a
                ? as sha256, ? as size, ? as rows_read, ? as rows_loaded, ? as rows_quarantined,
                ? as snapshot_at, ? as loaded_at, ? as attribute_columns, ? as format,
                ? as records_read, ? as records_ignored, ? as mtime_ns""",
-        [file_id, source.name, result.kind, str(result.path.resolve()), result.sha256, result.size,
-         result.rows_read, sum(loaded.values()), result.quarantine.height, result.snapshot_at, loaded_at,
-         attribute_columns if result.kind == "contacts" else None, source.format, result.records_read,
-         result.records_ignored if result.records_read is not None else None, result.mtime_ns],
+        [
+            file_id,
+            source.name,
+            result.kind,
+            str(result.path.resolve()),
+            result.sha256,
+            result.size,
+            result.rows_read,
+            sum(loaded.values()),
+            result.quarantine.height,
+            result.snapshot_at,
+            loaded_at,
+            attribute_columns if result.kind == "contacts" else None,
+            source.format,
+            result.records_read,
+            result.records_ignored if result.records_read is not None else None,
+            result.mtime_ns,
+        ],
     )
     if result.quarantine.height:
         new_quarantine = arrow_of(result.quarantine)  # read by name: see _insert_rows  # noqa: F841
         con.execute(
-            "insert into quarantine select ?, row_number, \"column\", error, raw from new_quarantine",
+            'insert into quarantine select ?, row_number, "column", error, raw from new_quarantine',
             [file_id],
         )
     for kind in loaded:

@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from listhygiene.errors import LockHeld
@@ -29,7 +29,7 @@ def run_lock(database: Path):
     """
     path = lock_path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115  (held, and flocked, for the whole run)
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -67,11 +67,15 @@ def _holder(handle) -> dict | None:
 def _write_holder(handle) -> None:
     handle.seek(0)
     handle.truncate()
-    handle.write(json.dumps({
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }))
+    handle.write(
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+    )
     handle.flush()
     os.fsync(handle.fileno())
 

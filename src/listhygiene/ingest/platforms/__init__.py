@@ -13,23 +13,33 @@ same parsing and pandera schemas as canonical files.
 from __future__ import annotations
 
 import importlib
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 import polars as pl
 
 from listhygiene.config import Source
 from listhygiene.errors import InputError
-from listhygiene.vocabulary import KINDS
-from listhygiene.ingest.reading import PARSERS, QUARANTINE_SCHEMA, ReadResult, file_sha256, read_batches, row_problems, snapshot_of, split_bad_rows
+from listhygiene.ingest.reading import (
+    PARSERS,
+    QUARANTINE_SCHEMA,
+    ReadResult,
+    file_sha256,
+    read_batches,
+    row_problems,
+    snapshot_of,
+    split_bad_rows,
+)
 from listhygiene.sql import memory_connection
+from listhygiene.vocabulary import KINDS
 
 # Columns a format's SQL may return; missing ones are null.
 LINEAGE_COLUMNS = ("event_ref", "platform")
-TEXT_COLUMNS = tuple(dict.fromkeys(
-    name for spec in KINDS.values() for name in spec.required + spec.optional + ("attributes",)))
+TEXT_COLUMNS = tuple(
+    dict.fromkeys(name for spec in KINDS.values() for name in spec.required + spec.optional + ("attributes",))
+)
 ROW_COLUMNS = ("row_number", "kind", "error", "error_column", *LINEAGE_COLUMNS, *TEXT_COLUMNS)
 
 
@@ -52,20 +62,27 @@ def model_sql(name: str) -> str:
     return resources.files(__name__).joinpath(f"{name}.sql").read_text("utf-8")
 
 
-def run_model(name: str, records: pl.DataFrame, *, tables: dict[str, pl.DataFrame] | None = None,
-              params: dict | None = None) -> pl.DataFrame:
+def run_model(
+    name: str,
+    records: pl.DataFrame,
+    *,
+    tables: dict[str, pl.DataFrame] | None = None,
+    params: dict | None = None,
+) -> pl.DataFrame:
     """Run platforms/<name>.sql over `records` (record as JSON) and any extra tables, in DuckDB."""
     with memory_connection() as con:
         con.register("records_text", records.select("row_number", "record").to_arrow())
-        con.execute("create temp table records as select row_number, record::json as record "
-                    "from records_text")
+        con.execute(
+            "create temp table records as select row_number, record::json as record from records_text"
+        )
         for table_name, frame in (tables or {}).items():
             con.register(table_name, frame.to_arrow())
         return con.sql(model_sql(name), params=params or None).pl()
 
 
-def read_source_batches(path: Path, source: Source, *, sha256: str = ""
-                        ) -> tuple[Iterator[tuple[str, pl.DataFrame]], Callable[[], ReadResult]]:
+def read_source_batches(
+    path: Path, source: Source, *, sha256: str = ""
+) -> tuple[Iterator[tuple[str, pl.DataFrame]], Callable[[], ReadResult]]:
     """One file of a source as (kind, rows) batches, and what the whole file held once they are read.
 
     Canonical and mapped files are read ingest.batch_rows() rows at a time, so memory does not
@@ -85,25 +102,39 @@ def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> R
         size = path.stat().st_size
     except FileNotFoundError:
         raise InputError("file not found.", file=str(path)) from None
-    records = fmt.records(path, source) if size else pl.DataFrame(
-        schema={"row_number": pl.Int64, "record": pl.String, "error": pl.String})
+    records = (
+        fmt.records(path, source)
+        if size
+        else pl.DataFrame(schema={"row_number": pl.Int64, "record": pl.String, "error": pl.String})
+    )
     valid = records.filter(pl.col("error").is_null())
     rows = _complete(fmt.convert(valid, source) if valid.height else pl.DataFrame())
+
     def raw_of(numbers: pl.Series) -> pl.Series:
         """The whole record each of these rows came from (for quarantine: only bad rows ask)."""
-        return (numbers.alias("row_number").to_frame()
-                .join(records.select("row_number", "record"), on="row_number", how="left",
-                      maintain_order="left")
-                .get_column("record").alias("raw"))
+        return (
+            numbers.alias("row_number")
+            .to_frame()
+            .join(records.select("row_number", "record"), on="row_number", how="left", maintain_order="left")
+            .get_column("record")
+            .alias("raw")
+        )
 
-    bad_records = pl.concat([
-        records.filter(pl.col("error").is_not_null()).select(
-            "row_number", pl.lit(None, dtype=pl.String).alias("column"), "error"),
-        rows.filter(pl.col("error").is_not_null()).select(
-            "row_number", pl.col("error_column").alias("column"), "error"),
-    ])
-    quarantine = [bad_records.with_columns(raw=raw_of(bad_records["row_number"]))
-                  .select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)]
+    bad_records = pl.concat(
+        [
+            records.filter(pl.col("error").is_not_null()).select(
+                "row_number", pl.lit(None, dtype=pl.String).alias("column"), "error"
+            ),
+            rows.filter(pl.col("error").is_not_null()).select(
+                "row_number", pl.col("error_column").alias("column"), "error"
+            ),
+        ]
+    )
+    quarantine = [
+        bad_records.with_columns(raw=raw_of(bad_records["row_number"]))
+        .select(list(QUARANTINE_SCHEMA))
+        .cast(QUARANTINE_SCHEMA)
+    ]
     rows = rows.filter(pl.col("error").is_null())
 
     by_kind: dict[str, pl.DataFrame] = {}
@@ -116,9 +147,13 @@ def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> R
         parsed = PARSERS[kind](text, source.mapping.time_zone).with_columns(text.select(lineage))
         problems = row_problems(kind, parsed, path)
         numbers = parsed["row_number"]
-        good, bad = split_bad_rows(kind, parsed, problems,
-                                   lambda indexes, numbers=numbers: raw_of(numbers.gather(indexes)),
-                                   keep=lineage)
+        good, bad = split_bad_rows(
+            kind,
+            parsed,
+            problems,
+            lambda indexes, numbers=numbers: raw_of(numbers.gather(indexes)),
+            keep=lineage,
+        )
         by_kind[kind] = good
         quarantine.append(bad)
     quarantine_frame = pl.concat(quarantine).sort("row_number", maintain_order=True)
@@ -126,11 +161,18 @@ def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> R
     used = set(rows.filter(pl.col("kind").is_not_null())["row_number"]) | set(bad_records["row_number"])
     primary = by_kind.pop(source.file_kind)
     result = ReadResult(
-        path=path, source=source.name, kind=source.file_kind, sha256=sha256 or file_sha256(path), size=size,
+        path=path,
+        source=source.name,
+        kind=source.file_kind,
+        sha256=sha256 or file_sha256(path),
+        size=size,
         rows_read=primary.height + sum(f.height for f in by_kind.values()) + quarantine_frame.height,
-        rows=primary, quarantine=quarantine_frame, other_rows=by_kind,
+        rows=primary,
+        quarantine=quarantine_frame,
+        other_rows=by_kind,
         snapshot_at=_snapshot_time(fmt, primary, path, source) if source.file_kind == "contacts" else None,
-        records_read=records.height, records_ignored=records.height - len(used),
+        records_read=records.height,
+        records_ignored=records.height - len(used),
         warnings=[] if size else ["zero-byte file holds no records"],
     )
     return result
@@ -151,5 +193,7 @@ def _complete(rows: pl.DataFrame) -> pl.DataFrame:
         rows = pl.DataFrame(schema={"row_number": pl.Int64})
     return rows.select(
         (pl.col(name) if name in rows.columns else pl.lit(None))
-        .cast(pl.Int64 if name == "row_number" else pl.String).alias(name)
-        for name in ROW_COLUMNS)
+        .cast(pl.Int64 if name == "row_number" else pl.String)
+        .alias(name)
+        for name in ROW_COLUMNS
+    )

@@ -50,17 +50,22 @@ def _text(path: Path, compressed: bool) -> str:
     try:
         data = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"cannot read the file ({exc}).", file=str(path),
-                         hint="The gzip data is truncated or corrupt; re-download the file.") from None
+        raise InputError(
+            f"cannot read the file ({exc}).",
+            file=str(path),
+            hint="The gzip data is truncated or corrupt; re-download the file.",
+        ) from None
     return data.decode("utf-8-sig", errors="replace")
 
 
 def _lines(path: Path, compressed: bool) -> pl.DataFrame:
     lines = pl.Series("record", _text(path, compressed).split("\n"), dtype=pl.String)
-    frame = (lines.to_frame()
-             .with_row_index("row_number", offset=1)
-             .with_columns(pl.col("row_number").cast(pl.Int64), pl.col("record").str.strip_chars())
-             .filter(pl.col("record") != ""))
+    frame = (
+        lines.to_frame()
+        .with_row_index("row_number", offset=1)
+        .with_columns(pl.col("row_number").cast(pl.Int64), pl.col("record").str.strip_chars())
+        .filter(pl.col("record") != "")
+    )
     with memory_connection() as con:
         con.register("lines", frame.to_arrow())
         checked = con.sql("""
@@ -88,7 +93,8 @@ def _document(path: Path, page_keys: tuple[str, ...]) -> pl.DataFrame:
                 except duckdb.InvalidInputException as again:
                     raise _malformed(path, again) from None
         con.register("document_values", values.to_arrow())
-        records = con.sql(f"""
+        records = con.sql(
+            """
             with values_ as (
                 select value::json as value, nth from document_values
             ),
@@ -114,7 +120,9 @@ def _document(path: Path, page_keys: tuple[str, ...]) -> pl.DataFrame:
                    record::varchar as record,
                    case when json_type(record) <> 'OBJECT' then 'record is JSON but not an object' end as error
             from items
-            order by row_number""", params={"page_keys": list(page_keys)}).pl()
+            order by row_number""",
+            params={"page_keys": list(page_keys)},
+        ).pl()
     return records.cast(RECORDS_SCHEMA)
 
 
@@ -122,12 +130,16 @@ def _read_objects(con: duckdb.DuckDBPyConnection, path: Path) -> pl.DataFrame:
     return con.sql(
         "select json::varchar as value, row_number() over () as nth "
         "from read_json_objects(?, format = 'auto', maximum_object_size = ?)",
-        params=[str(path), LARGEST_DOCUMENT]).pl()
+        params=[str(path), LARGEST_DOCUMENT],
+    ).pl()
 
 
 def _malformed(path: Path, exc: Exception) -> InputError:
     detail = str(exc).splitlines()[0].replace("Invalid Input Error: ", "")
     detail = detail.replace(f'in file "{path}", ', "")
-    return InputError(f"not valid JSON: {detail}", file=str(path),
-                      hint="A JSON document must be complete to be split into records; re-download "
-                           "or re-export it. Files with one object per line should be named .jsonl.")
+    return InputError(
+        f"not valid JSON: {detail}",
+        file=str(path),
+        hint="A JSON document must be complete to be split into records; re-download "
+        "or re-export it. Files with one object per line should be named .jsonl.",
+    )
