@@ -68,7 +68,10 @@ class Source:
     @property
     def file_kind(self) -> str:
         """The kind its files are recorded as (for platform formats, the format's main kind)."""
-        return self.kind or PLATFORM_KINDS[self.format]
+        if self.kind is not None:
+            return self.kind
+        assert self.format is not None, "load_config requires a kind or a platform format"
+        return PLATFORM_KINDS[self.format]
 
     def files(self) -> list[Path]:
         """The files the glob matches now, in name order (so loading order is stable)."""
@@ -238,7 +241,7 @@ def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
                 kind,
                 os.path.normpath(base / _string(entry, "path", here)),
                 format=file_format,
-                mapping=_mapping(entry, kind or PLATFORM_KINDS.get(file_format), here),
+                mapping=_mapping(entry, kind or PLATFORM_KINDS.get(file_format or ""), here),
                 groups=_string_table(entry, "groups", here),
                 list_id=_string(entry, "list_id", here) if file_format == "mailchimp" else None,
             )

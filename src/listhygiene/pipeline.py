@@ -187,9 +187,16 @@ def _list_counts(con, has_previous: bool) -> list[ListCount]:
     ]
 
 
+def _drop(count: ListCount) -> float | None:
+    """The fraction of a list's previous sendable addresses no longer sendable (None: no previous run)."""
+    if not count.previous:
+        return None
+    return (count.previous - count.sendable) / count.previous
+
+
 def _check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> None:
     """A platform mistake can mark half a list as bounced: refuse to publish such a drop."""
-    tripped = [c for c in lists if c.previous and (c.previous - c.sendable) / c.previous > max_drop]
+    tripped = [c for c in lists if (_drop(c) or 0.0) > max_drop]
     if not tripped:
         return
     if force:
@@ -203,7 +210,7 @@ def _check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> N
         top = ", ".join(f"{reason} {n}" for reason, n in list(c.vanished_by_reason.items())[:3])
         lines.append(
             f"  - list {c.list_id}: sendable {c.previous} -> {c.sendable} "
-            f"({(c.previous - c.sendable) / c.previous:.0%} drop, limit {max_drop:.0%}); "
+            f"({_drop(c) or 0.0:.0%} drop, limit {max_drop:.0%}); "
             f"top reasons: {top or 'none'}"
         )
     raise DropGuardTripped(

@@ -187,7 +187,7 @@ def _rule_entries(raw: dict, where: str) -> list[dict]:
 
 
 def _package_rules(raw: dict) -> list[Rule]:
-    rules = []
+    rules: list[Rule] = []
     for i, entry in enumerate(_rule_entries(raw, _PACKAGE_FILE), start=1):
         here = f"{_PACKAGE_FILE} rule #{i}"
         _reject_unknown(entry, _RULE_KEYS, here)
@@ -318,11 +318,10 @@ def _condition_sql(rule: Rule) -> str:
 
 
 def _rules_installed(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where temporary and table_name = 'bounce_rules'"
-        ).fetchone()[0]
-    )
+    [(count,)] = con.execute(
+        "select count(*) from duckdb_tables() where temporary and table_name = 'bounce_rules'"
+    ).fetchall()
+    return bool(count)
 
 
 def ensure_rules(con: duckdb.DuckDBPyConnection) -> None:

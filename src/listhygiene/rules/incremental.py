@@ -55,12 +55,12 @@ def basis(
     run_id, path = previous
     if reclassified:
         return None, f"{reclassified} stored bounces were reclassified (new classifier rules)"
-    as_of, manifest = con.execute(
+    [(as_of, manifest_text)] = con.execute(
         "select strftime(as_of::timestamp, '%Y-%m-%dT%H:%M:%S.%f') || '+00:00', manifest "
         "from runs where run_id = ?",
         [run_id],
-    ).fetchone()
-    manifest = json.loads(manifest)
+    ).fetchall()
+    manifest = json.loads(manifest_text)
     if manifest.get("config", {}).get("sha256") != config.digest:
         return None, f"the pipeline file changed since run {run_id}"
     if manifest.get("rules_sha256") != runner.rules_digest():

@@ -208,6 +208,8 @@ def build_all(
     droppable = set() if scratch is None else set(names) - expand_views(keep) - VIEW_MODELS
     for position, name in enumerate(names):
         build(con, name, scratch, only_dirty)
+        if scratch is None:
+            continue
         for done in sorted(n for n in droppable if last_use[n] == position):
             con.execute(f'drop view if exists temp.main."{done}"')
             (scratch / f"{done}.parquet").unlink()

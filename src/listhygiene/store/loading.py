@@ -121,7 +121,18 @@ def _load_file(
         ).fetchall()
     if known:
         log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0][0])
-        return FileLoad(source.name, source.file_kind, path, sha, *known[0], status="already_loaded"), None
+        rows_read, rows_loaded, rows_quarantined = known[0]
+        load = FileLoad(
+            source.name,
+            source.file_kind,
+            path,
+            sha,
+            rows_read,
+            rows_loaded,
+            rows_quarantined,
+            "already_loaded",
+        )
+        return load, None
     [(versions,)] = con.execute(
         "select count(*) from input_files where source = ? and path = ?",
         [source.name, str(path.resolve())],
