@@ -58,6 +58,20 @@ OUTPUT_QUERIES = {
         "email, list_id nulls first, used desc, source, contact_id",
     ),
 }
+# The grain of each output: the columns that make one of its rows unique, a contract with every
+# downstream reader (CHANGELOG.md) checked as an audit by tests/test_output_grain.py on every data
+# set the tests publish. quarantine.parquet has none in its columns: two versions of one log file
+# (re-exported with other content) share its path and row numbers; its grain adds the raw row.
+GRAIN = {
+    "sendable.parquet": ("list_id", "email"),
+    "contact_status.parquet": ("email", "list_id"),
+    "suppressions.parquet": ("email", "scope", "reason"),
+    "vanished.parquet": ("list_id", "email"),
+    "blocked_resubscribes.parquet": ("email", "list_id", "attempted_at", "source", "evidence"),
+    "quarantine.parquet": ("source", "file", "row_number", "raw"),
+    "crm_updates.parquet": ("source", "contact_id", "list_id", "field"),
+    "duplicates.parquet": ("email", "source", "contact_id", "list_id"),
+}
 # The large outputs, one row per (address, list): their key alone orders them, and more sort
 # columns would cost (5M: ~12 s each to sort and write). The small ones take every column:
 # cheap, and no proof per model that its key cannot tie. Quarantine's does tie: two versions
