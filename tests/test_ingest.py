@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from listhygiene.errors import InputError
-from listhygiene.ingest import reading as ingest
-from listhygiene.ingest.reading import ReadResult, file_sha256, read_input, timestamp_in_name
+from listhygiene.ingest import parsing as ingest
+from listhygiene.ingest.parsing import timestamp_in_name
+from listhygiene.ingest.reading import ReadResult, file_sha256, read_input
 
 DATA = Path(__file__).parent / "data" / "ingest"
 UTC = UTC
@@ -892,7 +893,7 @@ def test_any_bounce_csv_reads_without_crashing_and_accounts_for_every_row(tmp_pa
 
 
 def test_a_failure_not_tied_to_a_row_is_an_input_error_not_dropped(tmp_path, monkeypatch):
-    from listhygiene.ingest import reading as ingest
+    from listhygiene.ingest import parsing as ingest
 
     def parse_with_wrong_type(text, time_zone):
         return ingest.parse_bounces(text, time_zone).with_columns(pl.col("smtp_code").cast(pl.String))

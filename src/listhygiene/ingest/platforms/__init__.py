@@ -22,16 +22,9 @@ import polars as pl
 
 from listhygiene.config import Source
 from listhygiene.errors import InputError
-from listhygiene.ingest.reading import (
-    PARSERS,
-    QUARANTINE_SCHEMA,
-    ReadResult,
-    file_sha256,
-    read_batches,
-    row_problems,
-    snapshot_of,
-    split_bad_rows,
-)
+from listhygiene.ingest.parsing import PARSERS, snapshot_of
+from listhygiene.ingest.quarantine import QUARANTINE_SCHEMA, row_problems, split_bad_rows
+from listhygiene.ingest.reading import ReadResult, file_sha256, read_batches
 from listhygiene.sql import memory_connection
 from listhygiene.vocabulary import KINDS
 
@@ -91,12 +84,15 @@ def read_source_batches(
     if source.is_platform:
         result = read_platform(path, source, sha256=sha256 or None)
         return iter(result.rows_by_kind.items()), lambda: result
-    batches = read_batches(path, source=source.name, kind=source.kind, sha256=sha256, mapping=source.mapping)
-    return ((source.kind, rows) for rows in batches), lambda: batches.result
+    kind = source.file_kind  # a canonical or mapped source names its kind
+    batches = read_batches(path, source=source.name, kind=kind, sha256=sha256, mapping=source.mapping)
+    return ((kind, rows) for rows in batches), lambda: batches.result
 
 
 def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> ReadResult:
     """Read one file of a platform format into canonical rows per kind and quarantined rows."""
+    if source.format is None:
+        raise ValueError(f"source {source.name!r} is not of a platform format; read it with read_batches")
     fmt = format_module(source.format)
     try:
         size = path.stat().st_size
@@ -146,14 +142,11 @@ def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> R
         lineage = LINEAGE_COLUMNS if kind != "contacts" else ()
         parsed = PARSERS[kind](text, source.mapping.time_zone).with_columns(text.select(lineage))
         problems = row_problems(kind, parsed, path)
-        numbers = parsed["row_number"]
-        good, bad = split_bad_rows(
-            kind,
-            parsed,
-            problems,
-            lambda indexes, numbers=numbers: raw_of(numbers.gather(indexes)),
-            keep=lineage,
-        )
+
+        def raw_of_rows(indexes: pl.Series, numbers: pl.Series = parsed["row_number"]) -> pl.Series:
+            return raw_of(numbers.gather(indexes))
+
+        good, bad = split_bad_rows(kind, parsed, problems, raw_of_rows, keep=lineage)
         by_kind[kind] = good
         quarantine.append(bad)
     quarantine_frame = pl.concat(quarantine).sort("row_number", maintain_order=True)

@@ -12,18 +12,12 @@ import polars as pl
 
 from listhygiene.config import Source
 from listhygiene.errors import InputError
+from listhygiene.ingest.columns import missing_column_error
+from listhygiene.ingest.csv_files import read_csv_header, read_csv_table, row_has_no_values, unique_names
+from listhygiene.ingest.parsing import timestamp_in_name
 from listhygiene.ingest.platforms import run_model
 from listhygiene.ingest.platforms.records import RECORDS_SCHEMA
-from listhygiene.ingest.reading import (
-    missing_column_error,
-    ragged_rows,
-    raw_names,
-    read_csv_header,
-    read_csv_table,
-    row_has_no_values,
-    timestamp_in_name,
-    unique_names,
-)
+from listhygiene.ingest.quarantine import ragged_rows, raw_names
 
 # The member files of an unpacked export; the word before `_members_export` is the status.
 # The look-behind keeps `unsubscribed` and `nonsubscribed` from reading as `subscribed`.

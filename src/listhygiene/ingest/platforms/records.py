@@ -19,7 +19,7 @@ LINES_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 # be one page of a million records, read as a single value before it is split.
 LARGEST_DOCUMENT = (1 << 31) - 1
 
-RECORDS_SCHEMA = {"row_number": pl.Int64, "record": pl.String, "error": pl.String}
+RECORDS_SCHEMA = pl.Schema({"row_number": pl.Int64, "record": pl.String, "error": pl.String})
 
 
 def json_suffix(path: Path) -> str | None:

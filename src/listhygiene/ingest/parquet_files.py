@@ -1,0 +1,86 @@
+"""Parquet files as the text a CSV export would hold, batch by batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from listhygiene.errors import InputError
+from listhygiene.ingest.csv_files import first_line
+
+
+def parquet_batches(path: Path, rows: int) -> Iterator[pl.DataFrame]:
+    """A Parquet file's rows, `rows` at a time, every column turned into the text a CSV export would hold."""
+    try:
+        scan = pl.scan_parquet(path)
+        hex_columns = _binary_columns_not_utf8(scan)
+        batches = scan.collect_batches(chunk_size=rows)
+        frame = next(batches, None)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise unreadable_parquet(path, exc) from exc
+    while frame is not None:
+        text = pl.DataFrame(
+            [
+                _as_text(column, hex_binary=column.name in hex_columns).alias(f"h{i}")
+                for i, column in enumerate(frame.iter_columns())
+            ]
+        )
+        yield text.with_columns(extra_fields=pl.lit(0, dtype=pl.Int32))
+        try:
+            frame = next(batches, None)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise unreadable_parquet(path, exc) from exc
+
+
+def _binary_columns_not_utf8(scan: pl.LazyFrame) -> set[str]:
+    """The Binary columns holding bytes that are not UTF-8 anywhere in the file (shown as hex)."""
+    binary = [name for name, dtype in scan.collect_schema().items() if isinstance(dtype, pl.Binary)]
+    not_utf8: set[str] = set()
+    if binary:
+        for frame in scan.select(binary).collect_batches():
+            for column in frame.iter_columns():
+                if column.name not in not_utf8:
+                    try:
+                        column.cast(pl.String)
+                    except pl.exceptions.ComputeError:
+                        not_utf8.add(column.name)
+    return not_utf8
+
+
+def _as_text(values: pl.Series, *, hex_binary: bool = False) -> pl.Series:
+    """A typed Parquet column as the text our parsers read back losslessly.
+
+    Old writers store text as plain bytes: Binary is read as UTF-8, or shown as hex when any
+    value in the file's column is not UTF-8 (hex_binary).
+    """
+    if isinstance(values.dtype, pl.Binary):
+        return values.bin.encode("hex") if hex_binary else values.cast(pl.String)
+    return values.to_frame("v").select(_text_expr(pl.col("v"), values.dtype)).to_series()
+
+
+def _text_expr(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Text of a typed column; naive timestamps stay without offset, which our parser reads as UTC."""
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return column.dt.to_string("%Y-%m-%dT%H:%M:%S%.f")
+        return column.dt.convert_time_zone("UTC").dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ")
+    if isinstance(dtype, pl.Date):
+        return column.dt.to_string("%Y-%m-%d")
+    if isinstance(dtype, pl.Duration):
+        return column.dt.to_string("iso")
+    if isinstance(dtype, (pl.List, pl.Array, pl.Struct)):
+        return pl.when(column.is_not_null()).then(
+            pl.struct(column.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+        )
+    return column.cast(pl.String)
+
+
+def unreadable_parquet(path: Path, exc: BaseException) -> InputError:
+    """The error for a Parquet file that cannot be decoded."""
+    return InputError(
+        f"cannot read the Parquet file ({first_line(exc)}).",
+        file=str(path),
+        hint="The file looks truncated or corrupt; re-export or re-download it.",
+    )

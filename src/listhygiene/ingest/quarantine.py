@@ -1,0 +1,123 @@
+"""Rows set aside: what is wrong with each bad row, and the row as it was read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from listhygiene.errors import InputError
+from listhygiene.ingest.csv_files import SPARE_FIELDS, RawTable, unique_names
+from listhygiene.ingest.schemas import SCHEMAS, describe_failures, find_failures
+from listhygiene.vocabulary import KINDS
+
+QUARANTINE_SCHEMA = pl.Schema(
+    {"row_number": pl.Int64, "column": pl.String, "error": pl.String, "raw": pl.String}
+)
+
+
+def split_bad_rows(
+    kind: str,
+    parsed: pl.DataFrame,
+    problems: pl.DataFrame,
+    raw_of: Callable[[pl.Series], pl.Series],
+    keep: tuple[str, ...] = (),
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The good rows in the kind's output columns (plus `keep`), and one quarantine row per bad row."""
+    problems = problems.sort("index", "rank", maintain_order=True)
+    rows = parsed.select(*KINDS[kind].output, *keep)
+    if not problems.is_empty():
+        bad = problems.get_column("index").unique()
+        is_bad = pl.repeat(False, parsed.height, eager=True).scatter(bad, True)
+        rows = rows.filter(~is_bad)
+    return rows, _quarantine_rows(problems, parsed, raw_of)
+
+
+def row_problems(kind: str, parsed: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """Every schema problem of every bad row (index = row position, column, error, rank)."""
+    schema = SCHEMAS[kind]
+    failures = find_failures(schema, parsed)
+    # A failure without a row (wrong column type, a check that crashed) cannot be quarantined;
+    # dropping it would let unchecked rows through, so the whole file is refused instead.
+    not_row_level = failures.filter(pl.col("index").is_null())
+    if not_row_level.height:
+        first = not_row_level.row(0, named=True)
+        detail = (first["failure_case"] or "").strip().splitlines()[:1]
+        raise InputError(
+            f"the {kind} rows fail a check that applies to the whole column: "
+            f"{first['check']} ({detail[0] if detail else 'no detail'}).",
+            file=str(path),
+            column=first["column"],
+            hint="This is a bug in reading the file, not in the file; please report it with the file.",
+        )
+    return describe_failures(schema, parsed, failures)
+
+
+def ragged_rows(table: RawTable) -> pl.DataFrame:
+    """Rows with more fields than the header: their values cannot be trusted to sit in the right columns."""
+    width = len(table.headers)
+    overflow = pl.col("extra_fields")
+    # Past the spare columns the reader drops fields, so the count is a lower bound there.
+    at_least = pl.when(overflow >= SPARE_FIELDS).then(pl.lit("at least ")).otherwise(pl.lit(""))
+    return (
+        table.frame.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
+            pl.lit(None, dtype=pl.String).alias("column"),
+            pl.format("row has {}{} fields, header has {}", at_least, overflow + width, pl.lit(width)).alias(
+                "error"
+            ),
+            pl.lit(-1, dtype=pl.Int64).alias("rank"),
+            overflow,
+        )
+        .filter(overflow > 0)
+        .drop("extra_fields")
+    )
+
+
+def _quarantine_rows(
+    problems: pl.DataFrame, parsed: pl.DataFrame, raw_of: Callable[[pl.Series], pl.Series]
+) -> pl.DataFrame:
+    """One quarantined row per bad input row: its problems joined, its first bad column, its raw text.
+
+    raw_of gives the raw text of the rows at the given positions (computed for bad rows only).
+    """
+    if problems.is_empty():
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    per_row = problems.group_by("index", maintain_order=True).agg(
+        pl.col("column").drop_nulls().first().alias("column"),
+        pl.col("error").str.join("; ").alias("error"),
+    )
+    indexes = per_row.get_column("index")
+    raw = raw_of(indexes)
+    return pl.DataFrame(
+        {
+            "row_number": parsed.get_column("row_number").gather(indexes),
+            "column": per_row.get_column("column"),
+            "error": per_row.get_column("error"),
+            "raw": raw,
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def raw_json(table: RawTable) -> pl.Expr:
+    """The row as read, as a JSON object of header name to text; overflowing fields under _extra_fields."""
+    names = raw_names(table.headers)
+    fields = [pl.col(f"h{i}").fill_null("").alias(name) for i, name in enumerate(names)]
+    plain = pl.struct(fields).struct.json_encode() if fields else pl.lit("{}")
+    if "x0" not in table.frame.columns:
+        return plain.alias("raw")
+    overflow_key = unique_names([*names, "_extra_fields"])[-1]
+    overflow = (
+        pl.concat_list([pl.col(f"x{i}").fill_null("") for i in range(SPARE_FIELDS)])
+        .list.head(pl.col("extra_fields"))
+        .alias(overflow_key)
+    )
+    with_overflow = pl.struct([*fields, overflow]).struct.json_encode()
+    return pl.when(pl.col("extra_fields") > 0).then(with_overflow).otherwise(plain).alias("raw")
+
+
+def raw_names(headers: list[str]) -> list[str]:
+    """Header names as read, made unique so each can key the raw JSON of a row."""
+    return unique_names([h if h.strip() else f"column_{p + 1}" for p, h in enumerate(headers)])
