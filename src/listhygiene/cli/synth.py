@@ -11,7 +11,7 @@ import click
 FORMAT_CHOICES = ("csv", "csv.gz", "parquet")
 
 
-def _parse_date(ctx, param, value: str | None) -> date | None:
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
     try:

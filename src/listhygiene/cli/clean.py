@@ -1,53 +1,17 @@
-"""The commands that answer people: `explain` one address, `clean` an audience before a send."""
+"""The `clean` command: keep the rows of an audience file that may be sent to, before a send."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from listhygiene.cli._format import echo_table
+from listhygiene.cli._options import config_option
 from listhygiene.config import load_config
 
-# the work is imported when a command runs, so that `listhygiene --help` and other commands stay quick
+# the work is imported when the command runs, so that `listhygiene --help` and other commands stay quick
 CATEGORIES = ("marketing", "transactional")
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The pipeline file, e.g. pipelines/sample.toml.",
-)
-
-
-@click.command()
-@click.argument("email")
-@config_option
-@click.option("--list", "list_id", metavar="L", help="Only this list (and events for all lists).")
-@click.option(
-    "--run",
-    "run_id",
-    metavar="ID",
-    help="Explain as of this published run (default: the newest); see `listhygiene runs`.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON (see README).")
-def explain(email: str, config_path: str, list_id: str | None, run_id: str | None, as_json: bool) -> None:
-    """Why EMAIL is or is not sendable on each list, what would lift each reason, and its timeline.
-
-    EMAIL may be pasted as written anywhere: capitals, spaces, a display name, mailto:. The
-    store is only read; a run that is going on must finish first (exit 5).
-
-    \b
-    Examples:
-        listhygiene explain 'Tom Baker <Tom.Baker@ACME.example>' --config pipelines/sample.toml
-        listhygiene explain priya@acme.example --config pipelines/sample.toml --list staff-news --json
-    """
-    from listhygiene.outputs.explain import as_text
-    from listhygiene.outputs.explain import explain as explain_address
-
-    answer = explain_address(load_config(config_path), email, list_id=list_id, run_id=run_id)
-    click.echo(json.dumps(answer, indent=2, ensure_ascii=False) if as_json else as_text(answer))
 
 
 @click.command()
@@ -101,7 +65,6 @@ def clean(
             --out audience_clean.csv
     """
     from listhygiene.outputs.clean import clean as clean_audience
-    from listhygiene.outputs.explain import table
 
     result = clean_audience(
         load_config(config_path),
@@ -121,4 +84,4 @@ def clean(
     rows = [["kept", "", result.kept, str(result.out)]]
     rows += [["removed", reason, n, str(result.removed_path)] for reason, n in result.by_reason.items()]
     rows.append(["total", "", result.kept + result.removed, ""])
-    click.echo("\n".join(table(["rows", "reason", "count", "file"], rows)))
+    echo_table(["rows", "reason", "count", "file"], rows)

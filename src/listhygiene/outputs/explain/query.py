@@ -1,9 +1,10 @@
-"""Why one address is or is not sendable on each list of a run, with the events behind it."""
+"""The answer to `explain`: one address's records, lists, reasons, lifts and timeline, read from a copy of the store."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from listhygiene.config import Config
 from listhygiene.errors import ConfigError, LockHeld
 from listhygiene.ingest.normalize import normalize_address
 from listhygiene.masking import mask_email
+from listhygiene.outputs.explain.render import short_time
 from listhygiene.rules.reasons import BY_NAME, COMPLAINT_EVIDENCE, RESUBSCRIBE_EVIDENCE
 from listhygiene.sql import memory_connection
 
@@ -23,7 +25,7 @@ STORE_ALIAS = "store"
 ISO_SECONDS = "'%Y-%m-%dT%H:%M:%SZ'"
 
 
-def iso(column: str) -> str:
+def _iso(column: str) -> str:
     """SQL: a timestamptz column as ISO 8601 UTC text to the second (no pytz round trip)."""
     return f"strftime({column}::timestamp, {ISO_SECONDS})"
 
@@ -40,7 +42,7 @@ def explain(config: Config, query: str, *, list_id: str | None = None, run_id: s
     )
 
     email, valid = _normalized(query)
-    con = open_store_copy(config.database)
+    con = _open_store_copy(config.database)
     try:
         run = _run(con, run_id)
         _copy_address(con, email, run["inputs"])
@@ -76,7 +78,7 @@ def _normalized(query: str) -> tuple[str, bool]:
     return normalize_address(query)
 
 
-def open_store_copy(database: Path) -> duckdb.DuckDBPyConnection:
+def _open_store_copy(database: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with the store attached read-only (never changes the store)."""
     if not database.exists():
         raise ConfigError(f"store {database} does not exist yet: run `listhygiene run --config ...` first.")
@@ -94,11 +96,11 @@ def open_store_copy(database: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _run(con, run_id: str | None) -> dict:
+def _run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict:
     """The run to explain: its id, as-of, folder and the input files (source, sha256, path) it used."""
     where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
     rows = con.execute(
-        f"""select run_id, {iso("as_of")}, strftime(as_of::timestamp, '%Y-%m-%dT%H:%M:%S.%f'),
+        f"""select run_id, {_iso("as_of")}, strftime(as_of::timestamp, '%Y-%m-%dT%H:%M:%S.%f'),
                    path, manifest
             from {STORE_ALIAS}.runs {where} order by run_id desc limit 1""",
         params,
@@ -121,7 +123,7 @@ def _run(con, run_id: str | None) -> dict:
     }
 
 
-def _copy_address(con, email: str, inputs: list[tuple[str, str]]) -> None:
+def _copy_address(con: duckdb.DuckDBPyConnection, email: str, inputs: list[tuple[str, str, str]]) -> None:
     """The store's rows of one address, from the run's input files only, as the rules' tables.
 
     Every rule is per address except one: the snapshot times a former member was absent from
@@ -157,7 +159,7 @@ def _copy_address(con, email: str, inputs: list[tuple[str, str]]) -> None:
     con.execute(f"set search_path = 'memory,{STORE_ALIAS}'")
 
 
-def _known(con, email: str) -> bool:
+def _known(con: duckdb.DuckDBPyConnection, email: str) -> bool:
     [(n,)] = con.execute(
         "select (select count(*) from contact_records where email = $e) + "
         "(select count(*) from events where email = $e)",
@@ -166,7 +168,7 @@ def _known(con, email: str) -> bool:
     return n > 0
 
 
-def _records(con, email: str) -> list[dict]:
+def _records(con: duckdb.DuckDBPyConnection, email: str) -> list[dict]:
     """Every contact record (source, contact_id) holding the address on each list, as last exported."""
     return con.sql(
         f"""
@@ -180,9 +182,9 @@ def _records(con, email: str) -> list[dict]:
             select count(*) as n from memberships where email = $email
         )
         select r.source, r.contact_id, r.list_id, r.email_raw, r.status, r.status_raw,
-               {iso("r.confirmed_at")} as confirmed_at, r.do_not_contact,
+               {_iso("r.confirmed_at")} as confirmed_at, r.do_not_contact,
                r.is_latest as in_latest_export,
-               {iso("r.first_seen_at")} as first_seen_at, {iso("r.snapshot_at")} as last_seen_at,
+               {_iso("r.first_seen_at")} as first_seen_at, {_iso("r.snapshot_at")} as last_seen_at,
                r.lineage,
                p.contact_id is not null
                    and (r.list_id is not null or (select n from memberships_of_address) = 0) as speaks_for_list
@@ -197,7 +199,7 @@ def _records(con, email: str) -> list[dict]:
     ).to_dicts()
 
 
-def _lists(con, config: Config, email: str, list_id: str | None) -> list[dict]:
+def _lists(con: duckdb.DuckDBPyConnection, config: Config, email: str, list_id: str | None) -> list[dict]:
     """Per list of the address: sendable or not, and its active reasons in precedence order."""
     rows = con.sql(
         """
@@ -213,7 +215,7 @@ def _lists(con, config: Config, email: str, list_id: str | None) -> list[dict]:
     ).to_dicts()
     known = {r["list_id"]: r for r in rows}
     if list_id is not None:
-        wanted = [list_id]
+        wanted: list[str | None] = [list_id]
     else:
         # the lists of the address; an address on no list (or seen only in the logs) as a whole
         wanted = [known_list for known_list in known if known_list is not None] or [None]
@@ -257,9 +259,9 @@ def _list_entry(
     }
 
 
-def _reasons(con, email: str) -> list[dict]:
+def _reasons(con: duckdb.DuckDBPyConnection, email: str) -> list[dict]:
     return con.sql(
-        f"""select a.list_id, a.reason, {iso("a.reason_at")} as since, a.detail, a.origin,
+        f"""select a.list_id, a.reason, {_iso("a.reason_at")} as since, a.detail, a.origin,
                    a.source, a.is_global, p.precedence
             from active_reasons a join reason_precedence p using (reason)
             where a.email = $email
@@ -268,7 +270,7 @@ def _reasons(con, email: str) -> list[dict]:
     ).to_dicts()
 
 
-def _active_causes(con, email: str) -> list[dict]:
+def _active_causes(con: duckdb.DuckDBPyConnection, email: str) -> list[dict]:
     """The causes of each event reason that no lift has undone, per list of the address.
 
     Read from the unlifted_causes model, the rule active_reasons uses; a lift must come after
@@ -276,7 +278,7 @@ def _active_causes(con, email: str) -> list[dict]:
     """
     return con.sql(
         f"""
-        select list_id, reason, {iso("occurred_at")} as at, origin, detail
+        select list_id, reason, {_iso("occurred_at")} as at, origin, detail
         from unlifted_causes
         where email = $email
         order by occurred_at, detail
@@ -370,21 +372,14 @@ def lifting_condition(
     return BY_NAME[reason].lifted_by
 
 
-def _or(words) -> str:
+def _or(words: Iterable[str]) -> str:
     words = list(words)
     return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
 
 
-def short_time(text: str | None) -> str:
-    """'2026-11-20T14:05:00Z' -> '2026-11-20T14:05Z' (seconds only when they are not zero)."""
-    if not text:
-        return "-"
-    return text[:-4] + "Z" if text.endswith(":00Z") else text
-
-
-def _blocked(con, email: str, list_id: str | None) -> list[dict]:
+def _blocked(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -> list[dict]:
     return con.sql(
-        f"""select list_id, {iso("attempted_at")} as attempted_at, source, evidence, why
+        f"""select list_id, {_iso("attempted_at")} as attempted_at, source, evidence, why
             from blocked_resubscribes
             where email = $email and ($list::varchar is null or list_id is null or list_id = $list)
             order by attempted_at, source""",
@@ -392,7 +387,7 @@ def _blocked(con, email: str, list_id: str | None) -> list[dict]:
     ).to_dicts()
 
 
-def _timeline(con, email: str, list_id: str | None) -> list[dict]:
+def _timeline(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -> list[dict]:
     """Every event and export row of the address as of the run, oldest first, with its lineage."""
     events = con.sql(
         f"""
@@ -431,7 +426,7 @@ def _timeline(con, email: str, list_id: str | None) -> list[dict]:
             from contact_records
             where email = $email
         )
-        select {iso("occurred_at")} as at, kind,
+        select {_iso("occurred_at")} as at, kind,
                case when list_id is not null then list_id
                     when kind = 'export' then 'no list' else 'global' end as scope,
                origin, source, file_name as file, row_number as row,
@@ -504,177 +499,3 @@ def _config_warning(config: Config, run: dict) -> list[str]:
             "applied as they are now"
         ]
     return []
-
-
-# --- the explanation in words, for a terminal ---------------------------------------------------
-
-
-def as_text(answer: dict) -> str:
-    """The explanation as plain text: one section each for records, lists, blocked attempts, timeline."""
-    lines = [_heading(answer)]
-    if not answer["known"]:
-        lines.append(
-            f"listhygiene holds no contact record and no event for {answer['email']} as of "
-            "this run: it is on no list, and nothing suppresses it."
-        )
-    if answer["records"]:
-        lines += ["", "Contact records", *_indent(_records_table(answer["records"]))]
-    lines += ["", "Lists"] + [line for entry in answer["lists"] for line in _list_lines(entry)]
-    if answer["blocked_resubscribes"]:
-        lines += [
-            "",
-            "Blocked resubscribes (changed nothing)",
-            *_indent(
-                table(
-                    ["when", "list", "where", "why"],
-                    [
-                        [short_time(b["attempted_at"]), b["list_id"] or "all lists", b["source"], b["why"]]
-                        for b in answer["blocked_resubscribes"]
-                    ],
-                )
-            ),
-        ]
-    if answer["timeline"]:
-        lines += [
-            "",
-            f"Timeline ({len(answer['timeline'])} entries, oldest first)",
-            *_indent(_timeline_table(answer["timeline"])),
-        ]
-    lines += [f"note: {w}" for w in answer["warnings"]]
-    return "\n".join(lines)
-
-
-def _heading(answer: dict) -> str:
-    asked = answer["query"].strip()
-    validity = "a valid address" if answer["valid"] else "NOT a valid address"
-    said = f' (you asked for "{asked}")' if asked != answer["email"] else ""
-    run = answer["run"]
-    return (
-        f"{answer['email']}{said}: {validity}\nas of run {run['run_id']} (as of {short_time(run['as_of'])})"
-    )
-
-
-def _records_table(records: list[dict]) -> list[str]:
-    return table(
-        [
-            "source",
-            "contact_id",
-            "list",
-            "status",
-            "confirmed",
-            "do_not_contact",
-            "in latest export",
-            "used for list",
-            "exported as",
-            "last seen in",
-        ],
-        [
-            [
-                r["source"],
-                r["contact_id"],
-                r["list_id"] or "no list",
-                r["status_raw"] or r["status"],
-                short_time(r["confirmed_at"]),
-                "yes" if r["do_not_contact"] else "no",
-                "yes" if r["in_latest_export"] else "no",
-                "yes" if r["speaks_for_list"] else "no",
-                r["email_raw"],
-                r["lineage"],
-            ]
-            for r in records
-        ],
-    )
-
-
-def _list_lines(entry: dict) -> list[str]:
-    name = entry["list_id"] or "the address as a whole (on no list)"
-    record = f" (record {entry['contact_id']})" if entry["contact_id"] else ""
-    if entry["sendable"]:
-        verdict = "SENDABLE for marketing"
-    elif entry["list_id"] and not entry["member"]:
-        verdict = "not sendable for marketing: not a member of this list"
-    else:
-        verdict = "NOT sendable for marketing"
-    transactional = "allowed" if entry["transactional_ok"] else "NOT allowed"
-    lines = [f"  {name}: {verdict}{record}; transactional mail: {transactional}"]
-    for i, r in enumerate(entry["reasons"], start=1):
-        scope = "the whole address" if r["scope"] == "address" else "this list"
-        lines.append(f"    {i}. {r['reason']} (for {scope}) since {short_time(r['since'])}")
-        causes = r["causes"] or [{"detail": r["detail"]}]
-        lines.extend(f"       because: {cause['detail']}" for cause in causes)
-        lines.append(f"       lifted by: {r['lifted_by']}")
-    if (
-        not entry["reasons"]
-        and not entry["sendable"]
-        and entry["member"] is False
-        and entry["list_id"] is None
-    ):
-        lines.append("    no reason is active; it is on no list, so no marketing list sends to it")
-    return lines
-
-
-def _timeline_table(timeline: list[dict]) -> list[str]:
-    return table(
-        ["time", "kind", "scope", "origin", "campaign", "bounce", "evidence", "where", "what"],
-        [
-            [
-                short_time(e["at"]),
-                e["kind"],
-                e["scope"],
-                e["origin"],
-                e["campaign_id"] or "",
-                _bounce_words(e),
-                e["evidence"] or "",
-                e["lineage"],
-                _what(e),
-            ]
-            for e in timeline
-        ],
-    )
-
-
-def _bounce_words(event: dict) -> str:
-    if event["kind"] != "bounce":
-        return ""
-    codes = " ".join(str(c) for c in (event["smtp_code"], event["enhanced_code"]) if c)
-    why = event["bounce_reason"] or event["bounce_rule"]
-    return " ".join(
-        p for p in (event["bounce_class"] or "unclassified", codes, f"({why})" if why else "") if p
-    )
-
-
-def _what(event: dict) -> str:
-    if event["kind"] == "export":
-        return event["detail"].rsplit(" (", 1)[0]
-    parts = [
-        event["diagnostic"] and f'"{event["diagnostic"]}"',
-        event["evidence_ref"],
-        event["note"],
-        _platform_words(event["platform"]),
-    ]
-    return "; ".join(p for p in parts if p)
-
-
-def _platform_words(platform: dict | None) -> str | None:
-    """The platform's own record, as its support desk would ask for it: type and message id."""
-    if not platform:
-        return None
-    words = [
-        platform.get("platform"),
-        platform.get("raw_type"),
-        platform.get("message_id") and f"message {platform['message_id']}",
-    ]
-    return " ".join(str(w) for w in words if w) or None
-
-
-def table(header: list[str], rows: list[list]) -> list[str]:
-    """Rows under a header, columns padded to their widest cell."""
-    cells = [header] + [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines
-
-
-def _indent(lines: list[str]) -> list[str]:
-    return ["  " + line for line in lines]

@@ -1,0 +1,155 @@
+"""The nightly job's commands: `run` publishes a run, `runs` lists them, `validate` checks the inputs first."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+
+from listhygiene.cli._format import echo_table
+from listhygiene.cli._options import as_of_option, config_option
+from listhygiene.config import load_config
+from listhygiene.errors import ConfigError, ValidationFailed
+
+# the work is imported when a command runs, so that `listhygiene --help` and other commands stay quick
+
+
+@click.command()
+@config_option
+@as_of_option
+@click.option("--force", is_flag=True, help="Publish even if the drop guard trips.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Evaluate every address, even with [store] incremental = true (an audit night).",
+)
+def run(config_path: str, as_of: datetime | None, force: bool, full: bool) -> None:
+    """The nightly job: load new input files, validate, reconcile, publish a run.
+
+    \b
+    Example:
+        listhygiene run --config pipelines/sample.toml --as-of 2026-11-21T06:00:00Z
+    """
+    from listhygiene.pipeline import run as run_pipeline
+
+    result = run_pipeline(load_config(config_path), as_of=as_of, force=force, full=full)
+    click.echo(f"published run {result.run_id} (as of {result.as_of:%Y-%m-%dT%H:%M:%SZ})")
+    click.echo(f"outputs: {result.path}")
+    rows = [
+        [
+            c.list_id,
+            c.sendable,
+            "-" if c.previous is None else c.previous,
+            f"{c.sendable - c.previous:+d}" if c.previous is not None else "-",
+            c.vanished,
+            ", ".join(f"{reason} {n}" for reason, n in c.vanished_by_reason.items()) or "-",
+        ]
+        for c in result.lists
+    ]
+    echo_table(["list", "sendable", "previous", "change", "vanished", "vanished by reason"], rows)
+    if result.forced:
+        click.echo("published with --force: the drop guard was not applied")
+
+
+@click.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+def runs(config_path: str, as_json: bool) -> None:
+    """Table of published runs: id, as-of, status, per-list sendable and vanished counts.
+
+    \b
+    Example:
+        listhygiene runs --config pipelines/sample.toml
+    """
+    from listhygiene import store
+
+    config = load_config(config_path)
+    if not config.database.exists():
+        raise ConfigError(f"store {config.database} does not exist yet: no run has been published.")
+    con = store.connect(config.database, read_only=True)
+    try:
+        records = con.execute(
+            "select run_id, manifest->>'as_of', status, forced, manifest from runs order by as_of, run_id"
+        ).fetchall()
+    finally:
+        con.close()
+    listing = []
+    for run_id, as_of, status, forced, manifest in records:
+        lists = json.loads(manifest)["lists"]
+        listing.append(
+            {
+                "run_id": run_id,
+                "as_of": as_of,
+                "status": status,
+                "forced": forced,
+                "lists": {
+                    k: {"sendable": v["sendable"], "vanished": v["vanished"]} for k, v in lists.items()
+                },
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    if not listing:
+        click.echo("no published runs")
+        return
+    rows = [
+        [
+            r["run_id"],
+            r["as_of"][:19] + "Z",
+            r["status"] + (" (forced)" if r["forced"] else ""),
+            "  ".join(f"{k}={v['sendable']}" for k, v in r["lists"].items()),
+            "  ".join(f"{k}={v['vanished']}" for k, v in r["lists"].items()),
+        ]
+        for r in listing
+    ]
+    echo_table(["run_id", "as_of", "status", "sendable", "vanished"], rows)
+
+
+@click.command()
+@config_option
+def validate(config_path: str) -> None:
+    """Read and validate every input without changing the store or publishing.
+
+    Prints per file the rows read, valid and quarantined, the quarantined rows by kind of
+    problem with the first examples, and exits 3 if a run would fail on these inputs.
+
+    \b
+    Example:
+        listhygiene validate --config pipelines/sample.toml
+    """
+    from listhygiene.ingest.validation import validate_inputs
+
+    config = load_config(config_path)
+    report = validate_inputs(config)
+    limit = config.policy.max_quarantine_fraction
+    rows = [
+        [
+            f.source,
+            f.path.name,
+            f.rows_read,
+            f.rows_valid,
+            f.rows_quarantined,
+            "unusable" if f.error else ("over the limit" if f.over_limit else "ok"),
+        ]
+        for f in report.files
+    ]
+    echo_table(["source", "file", "rows", "valid", "quarantined", "verdict"], rows)
+    for f in report.files:
+        if f.error:
+            click.echo(f"\n{f.source} {f.path.name}: {f.error}")
+        elif f.rows_quarantined:
+            click.echo(
+                f"\n{f.source} {f.path.name}: {f.rows_quarantined} of {f.rows_read} rows "
+                f"would be quarantined (limit {limit:.1%})"
+            )
+            for problem, n in f.by_problem.items():
+                click.echo(f"  {n:>8}  {problem}")
+            for example in f.examples:
+                click.echo(f"  e.g. {example}")
+    for warning in report.warnings:
+        click.echo(f"\n{warning}")
+    if report.failed:
+        raise ValidationFailed("inputs failed validation: a run would publish nothing (exit 3).")
+    click.echo("\nall inputs would load")
