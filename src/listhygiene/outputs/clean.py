@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import logging
 import os
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +13,14 @@ import polars as pl
 
 from listhygiene.config import Config
 from listhygiene.errors import ConfigError, InputError
+from listhygiene.ingest.csv_files import (
+    SNIFF_BYTES,
+    first_line,
+    line_style,
+    read_csv_header,
+    read_csv_table,
+    unique_names,
+)
 from listhygiene.ingest.normalize import normalize_addresses
 from listhygiene.rules.reasons import PRECEDENCE, REASONS
 
@@ -38,9 +44,6 @@ NOT_ON_LIST, DUPLICATE = "not_on_list", "duplicate"
 REASON_ORDER = {**PRECEDENCE, NOT_ON_LIST: len(PRECEDENCE) + 1, DUPLICATE: len(PRECEDENCE) + 2}
 TRANSACTIONAL_BLOCKERS = tuple(r.name for r in REASONS if r.blocks_transactional)
 OUTPUT_FORMATS = (".csv", ".parquet")
-# Overflow columns read past the header: a row that fills one has more fields than the header.
-SPARE_FIELDS = 8
-SNIFF_BYTES = 8192
 
 
 @dataclass
@@ -81,16 +84,19 @@ def clean(
     """Split an audience into the rows that may be sent and the rest, against the latest run."""
     if category not in CATEGORIES:
         raise ConfigError(f"--category must be one of {', '.join(CATEGORIES)}, got {category!r}.")
-    if category == "marketing" and not list_id:
-        raise ConfigError("marketing mail goes to a list: pass --list, e.g. --list newsletter.")
+    marketing_list = None  # transactional mail goes to any valid address, on a list or not
+    if category == "marketing":
+        if not list_id:
+            raise ConfigError("marketing mail goes to a list: pass --list, e.g. --list newsletter.")
+        marketing_list = list_id
     out, removed = Path(out), Path(removed) if removed else default_removed_path(Path(out))
     _check_targets(out, removed, force)
     run = latest_run(config)
-    if category == "marketing":
-        _check_list(run, list_id, config)
+    if marketing_list is not None:
+        _check_list(run, marketing_list, config)
     audience = read_audience(Path(audience_path), email_column)
     _check_csv_can_hold(audience, out, removed)
-    decided = decide(audience, run, category, list_id)
+    decided = decide(audience, run, marketing_list)
     kept = decided.filter(pl.col("reason").is_null())
     dropped = decided.filter(pl.col("reason").is_not_null())
     _write_both(audience, kept, dropped, out, removed)
@@ -188,9 +194,8 @@ def read_audience(path: Path, email_column: str | None) -> Audience:
         return Audience(path, frame, frame.columns, _email_position(frame.columns, email_column, path))
     _reject_non_csv(path, head)
     compressed = head.startswith(b"\x1f\x8b")
-    if compressed:
-        head = _first_decompressed_bytes(path)
-    header = _csv_header(path, compressed=compressed)
+    style = line_style(path, compressed=compressed)
+    header = read_csv_header(path, compressed=compressed) or []
     if not header:
         raise InputError(
             "the file holds no header row (it is empty or not a CSV).",
@@ -198,15 +203,8 @@ def read_audience(path: Path, email_column: str | None) -> Audience:
             hint="An audience is a CSV with a header row naming its columns, or Parquet.",
         )
     position = _email_position(header, email_column, path)
-    frame = _read_csv_rows(path, header)
-    return Audience(
-        path,
-        frame,
-        header,
-        position,
-        bom=head.startswith(b"\xef\xbb\xbf"),
-        line_terminator="\r\n" if _first_line_ends_crlf(head) else "\n",
-    )
+    frame = _read_csv_rows(path, header, compressed=compressed)
+    return Audience(path, frame, header, position, bom=style.bom, line_terminator=style.line_terminator)
 
 
 def _first_bytes(path: Path) -> bytes:
@@ -228,19 +226,6 @@ def _first_bytes(path: Path) -> bytes:
     return head
 
 
-def _first_decompressed_bytes(path: Path) -> bytes:
-    """The start of a gzipped CSV, to see its BOM and line endings."""
-    try:
-        with gzip.open(path, "rb") as handle:
-            return handle.read(SNIFF_BYTES)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(
-            f"cannot read the file ({_first_line(exc)}).",
-            file=str(path),
-            hint="The gzip data looks truncated or corrupt; export it again.",
-        ) from None
-
-
 def _reject_non_csv(path: Path, head: bytes) -> None:
     """Workbooks, PDFs and other binary files are refused before anything is parsed."""
     if head.startswith(b"PK\x03\x04"):
@@ -259,60 +244,21 @@ def _reject_non_csv(path: Path, head: bytes) -> None:
         )
 
 
-def _csv_header(path: Path, *, compressed: bool) -> list[str]:
-    """The first record's fields as written (a UTF-8 BOM dropped); [] when there is none."""
-    opener = gzip.open if compressed else open
-    try:
-        with opener(path, "rb") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-            return next((record for record in csv.reader(text) if record), [])
-    except csv.Error:
-        return []
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(
-            f"cannot read the file ({_first_line(exc)}).",
-            file=str(path),
-            hint="The gzip data looks truncated or corrupt; export it again.",
-        ) from None
-
-
-def _first_line_ends_crlf(head: bytes) -> bool:
-    line_end = head.find(b"\n")
-    return line_end > 0 and head[line_end - 1 : line_end] == b"\r"
-
-
 def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         return pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(
-            f"cannot read the Parquet file ({_first_line(exc)}).",
+            f"cannot read the Parquet file ({first_line(exc)}).",
             file=str(path),
             hint="The file looks truncated or corrupt; export it again.",
         ) from None
 
 
-def _read_csv_rows(path: Path, header: list[str]) -> pl.DataFrame:
+def _read_csv_rows(path: Path, header: list[str], *, compressed: bool) -> pl.DataFrame:
     """Every value as text, exactly as written; a row with more fields than the header is an error."""
-    schema = {f"c{i}": pl.String for i in range(len(header))}
-    spare = {f"spare{i}": pl.String for i in range(SPARE_FIELDS)}
-    try:
-        frame = pl.read_csv(
-            path,
-            has_header=False,
-            schema=schema | spare,
-            truncate_ragged_lines=True,
-            missing_columns="insert",
-            encoding="utf8-lossy",
-        )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(
-            f"cannot read the file as CSV ({_first_line(exc)}).",
-            file=str(path),
-            hint="Check that it is a complete, comma-separated export.",
-        ) from None
-    frame = frame.slice(1)
-    overflow = frame.select(pl.any_horizontal(pl.col(list(spare)).is_not_null()).arg_true()).to_series()
+    table = read_csv_table(path, header, compressed=compressed)
+    overflow = table.frame.select(pl.col("extra_fields").gt(0).arg_true()).to_series()
     if overflow.len():
         raise InputError(
             f"the row has more fields than the header's {len(header)}.",
@@ -320,7 +266,7 @@ def _read_csv_rows(path: Path, header: list[str]) -> pl.DataFrame:
             row=int(overflow[0]) + 1,
             hint="A value holding a comma must be quoted; fix the export and clean it again.",
         )
-    return frame.drop(list(spare))
+    return table.frame.select(f"h{i}" for i in range(len(header)))
 
 
 def _email_position(header: list[str], wanted: str | None, path: Path) -> int:
@@ -365,16 +311,14 @@ def _email_position(header: list[str], wanted: str | None, path: Path) -> int:
     )
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 # --- deciding ---------------------------------------------------------------------------------
 
 
-def decide(audience: Audience, run: Path, category: str, list_id: str | None) -> pl.DataFrame:
-    """The audience's rows in file order (row from 1), with reason and detail where not to be sent."""
+def decide(audience: Audience, run: Path, marketing_list: str | None) -> pl.DataFrame:
+    """The audience's rows in file order (row from 1), with reason and detail where not to be sent.
+
+    Marketing mail goes to the members of `marketing_list`; None decides for transactional mail.
+    """
     raw = audience.frame.get_column(audience.frame.columns[audience.email_column]).cast(
         pl.String, strict=False
     )
@@ -383,8 +327,12 @@ def decide(audience: Audience, run: Path, category: str, list_id: str | None) ->
         row=pl.int_range(1, raw.len() + 1, dtype=pl.Int64, eager=True),
         first=pl.col("email").is_first_distinct(),
     )
-    marketing = category == "marketing"
-    verdicts = _marketing_verdicts(run, list_id) if marketing else _transactional_verdicts(run)
+    marketing = marketing_list is not None
+    verdicts = (
+        _marketing_verdicts(run, marketing_list)
+        if marketing_list is not None
+        else _transactional_verdicts(run)
+    )
     no_address = pl.col("email").is_null() | (pl.col("email") == "")
     # transactional mail also goes to addresses the run does not know, if valid and not bounced
     not_member = ~pl.col("member").fill_null(False) if marketing else pl.lit(False)
@@ -402,7 +350,10 @@ def decide(audience: Audience, run: Path, category: str, list_id: str | None) ->
     )
     removed = judged.filter(pl.col("reason").is_not_null())
     return judged.select("row", "reason").join(
-        _details(removed, addresses, audience, run, list_id), on="row", how="left", maintain_order="left"
+        _details(removed, addresses, audience, run, marketing_list),
+        on="row",
+        how="left",
+        maintain_order="left",
     )
 
 
@@ -520,16 +471,6 @@ def _write_both(
         raise
 
 
-def _unique(names: list[str]) -> list[str]:
-    """Column names made unique for Parquet: a repeated name gets #2, #3, ..."""
-    seen: dict[str, int] = {}
-    unique = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
-    return unique
-
-
 def _extra_names(header: list[str]) -> list[str]:
     """reason and detail, prefixed should the audience already have such columns."""
     taken = {h.strip().lower() for h in header}
@@ -542,7 +483,7 @@ def _write(audience: Audience, frame: pl.DataFrame, extra: list[str], target: Pa
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     header = audience.header + extra
     if target.suffix.lower() == ".parquet":
-        frame.columns = _unique(header)
+        frame.columns = unique_names(header)
         frame.write_parquet(temp)
         return temp
     with open(temp, "wb") as handle:
