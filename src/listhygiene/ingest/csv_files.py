@@ -1,4 +1,4 @@
-"""CSV exports as text: the header, UTF-8 whatever the export's encoding, records with fields past the header."""
+"""CSV files as text, the one reader of ingest and clean: header, UTF-8, records, fields past the header."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def line_style(path: Path, *, compressed: bool) -> LineStyle:
 
 
 def unique_names(names: list[str]) -> list[str]:
-    """The names with later repeats suffixed #2, #3, … (JSON keys and struct fields must be unique)."""
+    """The names with later repeats suffixed #2, #3, … (JSON keys, struct fields, Parquet columns)."""
     unique: list[str] = []
     seen: set[str] = set()
     taken = set(names)
