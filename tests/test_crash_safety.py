@@ -58,12 +58,17 @@ def published_runs(tmp_path: Path) -> dict[str, Path]:
 
 
 def assert_consistent(tmp_path: Path) -> None:
-    """Every folder under runs/ is a complete run the store knows; latest is one of them."""
+    """Every folder under runs/ is a complete run the store committed; latest is one of them."""
     out = tmp_path / "out" / "sample"
     con = duckdb.connect(str(tmp_path / "state" / "sample.duckdb"), read_only=True)
     try:
+        # a run killed between moving its folder under runs/ and recording it published is
+        # committed in the store; the next run's repair records it published
         in_store = {
-            r for (r,) in con.execute("select run_id from runs where status = 'published'").fetchall()
+            r
+            for (r,) in con.execute(
+                "select run_id from runs where status in ('published', 'committed')"
+            ).fetchall()
         }
         files = con.execute("select source, sha256, count(*) from input_files group by all").fetchall()
     finally:

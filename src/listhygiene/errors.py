@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class ListHygieneError(Exception):
     """Base of every error a user can act on; the CLI prints it without a traceback."""
@@ -96,3 +98,44 @@ class OutOfDisk(ResourceExhausted):
         "published and the store is unchanged. Free disk space there, or raise "
         "LISTHYGIENE_MEMORY_LIMIT so less is spilled, then run again."
     )
+
+
+class EnvironmentProblem(ListHygieneError):
+    """The machine, not the data, stopped the run: a permission, a full disk, a read-only or missing
+    folder, a file where a folder belongs (exit 1). The message names the path and what to do."""
+
+    exit_code = 1
+
+
+# What to do about each kind of failure of the file system, by errno.
+_ADVICE = {
+    errno.ENOSPC: "free space on that disk (or point the store or output elsewhere), then run again",
+    errno.EDQUOT: "free space within the quota, then run again",
+    errno.EACCES: "give the user running listhygiene write access there, then run again",
+    errno.EPERM: "lift what forbids it (an immutable file or folder, see lsattr), then run again",
+    errno.EROFS: "mount it read-write or point the pipeline file elsewhere, then run again",
+    errno.ENOTDIR: "a file stands where a folder belongs: move that file away, then run again",
+    errno.EISDIR: "a folder stands where a file belongs: move that folder away, then run again",
+    errno.EEXIST: "something of the wrong kind is already there: move it away, then run again",
+    errno.ENOENT: "create the missing folder or fix the path, then run again",
+    errno.ELOOP: "fix the symbolic links that form a loop, then run again",
+    errno.ENAMETOOLONG: "use a shorter path, then run again",
+    errno.EIO: "check the disk, then run again",
+}
+
+
+def environment_problem(exc: OSError, doing: str, *, outcome: str = "") -> EnvironmentProblem:
+    """A one-paragraph message for an OSError met while `doing` (e.g. "writing the run's outputs").
+
+    `outcome` says what state the run left (e.g. "Nothing was published and the store is
+    unchanged."). Paths are quoted as the OS gave them, with any address in them masked.
+    """
+    from listhygiene.masking import mask_addresses_in  # a leaf module; imported late to keep errors a leaf
+
+    where = exc.filename or ""
+    if exc.filename2:
+        where = f"{where} -> {exc.filename2}"
+    advice = _ADVICE.get(exc.errno or 0, "fix the cause named, then run again")
+    reason = exc.strerror or type(exc).__name__
+    text = f"{doing} failed{f' at {where}' if where else ''}: {reason}. {outcome} {advice[0].upper()}{advice[1:]}."
+    return EnvironmentProblem(mask_addresses_in(" ".join(text.split())))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import secrets
@@ -16,7 +17,7 @@ import duckdb
 from listhygiene import __version__, store
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Config
-from listhygiene.errors import DropGuardTripped
+from listhygiene.errors import ConfigError, DropGuardTripped, environment_problem
 from listhygiene.logs import stage
 from listhygiene.outputs import publish
 from listhygiene.rules import bounces, incremental, runner
@@ -24,6 +25,7 @@ from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, evaluate, run_
 from listhygiene.rules.reasons import PRECEDENCE
 from listhygiene.store.loading import LoadReport, load_sources
 from listhygiene.store.lock import run_lock
+from listhygiene.vocabulary import AS_OF_AHEAD, EARLIEST_TIME
 
 log = logging.getLogger("listhygiene")
 
@@ -74,12 +76,14 @@ def run(
     """
     started_at = utc_now()
     as_of = (as_of or started_at.replace(microsecond=0)).astimezone(UTC)
+    _check_as_of(as_of, started_at)
     run_id = make_run_id(as_of, started_at)
     staging = publish.staging_dir(config.output, run_id)
     final = publish.run_dir(config.output, run_id)
 
     rule_tables = store.rule_tables_dir(config.database)
     with run_lock(config.database):
+        publish.check_output(config.output)
         shutil.rmtree(rule_tables, ignore_errors=True)  # what a killed run left
         rule_tables.mkdir(parents=True)
         con = store.connect(config.database)
@@ -87,6 +91,7 @@ def run(
         try:
             for repaired in publish.repair(con, config.output):
                 log.warning("repair: %s", repaired)
+            _warn_of_future_runs(con, started_at)
             con.begin()
             # stored bounces are reclassified when the rules in force changed (same transaction)
             reclassified = bounces.reclassify_if_rules_changed(con, config)
@@ -120,15 +125,13 @@ def run(
             )
             publish.write_manifest(staging, manifest)
             con.execute(
-                "insert into runs values (?, ?, ?, ?, 'published', ?, ?, ?)",
+                "insert into runs values (?, ?, ?, ?, 'committed', ?, ?, ?)",
                 [run_id, as_of, started_at, finished_at, force, str(final), json.dumps(manifest)],
             )
             con.commit()
             committed = True
             checkpoint("committed")
-            # a back-filled as-of is published beside the others but never moves `latest` backwards
-            newest = con.execute("select max(run_id) from runs where status = 'published'").fetchall()[0][0]
-            publish.publish(staging, final, config.output / "latest", switch_latest=newest == run_id)
+            _publish(con, run_id, staging, final, config.output / "latest")
             for pruned in publish.prune(con, config.output, config.keep_runs):
                 log.info("pruned the outputs of run %s ([store] keep_runs = %s)", pruned, config.keep_runs)
         except BaseException:
@@ -150,6 +153,55 @@ def run(
         },
     )
     return RunResult(run_id, as_of, final, lists, load, force, manifest)
+
+
+def _publish(con: duckdb.DuckDBPyConnection, run_id: str, staging: Path, final: Path, latest: Path) -> None:
+    """Move the committed run into place, record it published, then switch `latest` to it.
+
+    Each step can be redone by the next run's repair, so a failure here (a folder made
+    read-only, a full disk) leaves a committed run that the next run publishes first, and the
+    store never names as published a run that is not under runs/.
+    """
+    try:
+        publish.move_into_place(staging, final)
+        con.execute("update runs set status = 'published' where run_id = ?", [run_id])
+        # a back-filled as-of is published beside the others but never moves `latest` backwards
+        [(newest,)] = con.execute("select max(run_id) from runs where status = 'published'").fetchall()
+        if newest == run_id:
+            publish.point_latest(latest, final)
+    except (OSError, duckdb.Error) as exc:
+        if not isinstance(exc, OSError):
+            exc = OSError(errno.EIO, str(exc).splitlines()[0])
+        raise environment_problem(
+            exc,
+            f"publishing run {run_id}",
+            outcome="The run is recorded in the store as committed, not published: `latest` and the "
+            "published runs are as they were, and the next run publishes this one first.",
+        ) from None
+
+
+def _check_as_of(as_of: datetime, now: datetime) -> None:
+    """Refuse an as-of a run could not honestly be dated at (it would hold `latest` or overflow)."""
+    if as_of < EARLIEST_TIME or as_of > now + AS_OF_AHEAD:
+        raise ConfigError(
+            f"--as-of {as_of:%Y-%m-%dT%H:%M:%SZ} is outside the times a run may be dated at: from "
+            f"{EARLIEST_TIME:%Y-%m-%d} up to a day past now ({now:%Y-%m-%dT%H:%M:%SZ}). A run dated in "
+            "the future would stay `latest` until that time. Give a time up to now, or leave --as-of out."
+        )
+
+
+def _warn_of_future_runs(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """A run published (by an older version) with an as-of far ahead keeps `latest`: say so loudly."""
+    for run_id, as_of in con.execute(
+        "select run_id, as_of from runs where status = 'published' and as_of > ? order by run_id",
+        [now + AS_OF_AHEAD],
+    ).fetchall():
+        log.warning(
+            "run %s is dated %s, in the future: `latest` stays on it and newer runs publish beside it "
+            "unseen until then. Remove its folder under runs/ and its row in the store's runs table.",
+            run_id,
+            as_of,
+        )
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,12 @@ KINDS = {
         keeps_extra_columns=False,
     ),
 }
+
+
+# The times listhygiene accepts, from any source (a column, a file name, --as-of): e-mail
+# marketing has no event before 1970 or after 2100, and a value outside is a typo or a
+# placeholder (9999-12-31) that would overflow conversions or hold `latest` for centuries.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+# How far ahead of the clock a run's as-of may be: a scheduler's clock skew, not a future date.
+AS_OF_AHEAD = timedelta(days=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import duckdb
 import polars as pl
 
 from listhygiene.checkpoints import checkpoint
+from listhygiene.errors import environment_problem
 from listhygiene.logs import step
 from listhygiene.rules.runner import models_read
 from listhygiene.sql import sql_literal
@@ -247,14 +249,52 @@ def run_dir(output: Path, run_id: str) -> Path:
     return output / "runs" / f"run_id={run_id}"
 
 
-def publish(staging: Path, final: Path, latest: Path, *, switch_latest: bool = True) -> None:
-    """Move a finished run into place, then switch `latest` to it in one rename."""
+def check_output(output: Path) -> None:
+    """Before any work, without creating anything: a new run can be published under `output`.
+
+    A run that could only find out after its commit would leave a committed run the next run
+    must publish; this catches a file where a folder belongs, a folder not writable, a
+    read-only or immutable folder up front. (A disk that fills later is caught where it fills.)
+    """
+    untouched = "Nothing was published and the store is unchanged."
+    latest = output / "latest"
+    try:
+        for folder in (output, output / ".staging", output / "runs"):
+            if folder.exists() and not folder.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "a file stands where a folder belongs", str(folder))
+        if latest.exists() and not latest.is_symlink():
+            raise FileExistsError(
+                errno.EEXIST, "`latest` must be a link that listhygiene manages", str(latest)
+            )
+        # the folders a run writes in: each, or the nearest that exists on the way to it
+        for folder in {_nearest_existing(output), _nearest_existing(output / "runs")}:
+            _probe_writable(folder)
+    except OSError as exc:
+        raise environment_problem(exc, "checking the output folder", outcome=untouched) from None
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _probe_writable(folder: Path) -> None:
+    """Create and remove an empty folder: the one test that sees permissions, read-only mounts and
+    immutable folders alike (os.access answers yes to root for the last)."""
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "a file stands where a folder belongs", str(folder))
+    probe = folder / f".listhygiene-probe-{os.getpid()}"
+    probe.mkdir()
+    probe.rmdir()
+
+
+def move_into_place(staging: Path, final: Path) -> None:
+    """Move a finished run from staging under runs/ in one rename, made durable."""
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staging, final)
     _sync_dir(final.parent)
     checkpoint("published")
-    if switch_latest:
-        point_latest(latest, final)
 
 
 def point_latest(latest: Path, target: Path) -> None:
@@ -268,28 +308,42 @@ def point_latest(latest: Path, target: Path) -> None:
 
 
 def repair(con: duckdb.DuckDBPyConnection, output: Path) -> list[str]:
-    """Finish or undo what a run killed midway left behind; return what was done.
+    """Finish or undo what a run that stopped midway left behind; return what was done.
 
-    The store is the truth: a staged run the store committed is moved into place (the crash
-    came between commit and rename); any other staged folder is an uncommitted run and goes.
-    Then `latest` is made to point at the newest run the store has published.
+    The store is the truth. A run is recorded as `committed` in the same transaction as its
+    loads, and becomes `published` once its folder is under runs/. So a staged run the store
+    committed is moved into place (the run stopped, or could not move it, between commit and
+    rename); a committed run already in place is marked published; any other staged folder is
+    an uncommitted run and goes. Then `latest` points at the newest published run.
     """
     done = []
     committed = {
-        run_id for (run_id,) in con.execute("select run_id from runs where status = 'published'").fetchall()
+        run_id for (run_id,) in con.execute("select run_id from runs where status = 'committed'").fetchall()
     }
     staging_root = output / ".staging"
     for staged in sorted(staging_root.iterdir()) if staging_root.exists() else []:
         final = run_dir(output, staged.name)
         if staged.name in committed and not final.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged, final)
+            _sync_dir(final.parent)
             done.append(f"finished publishing run {staged.name}, interrupted after its commit")
         else:
             shutil.rmtree(staged, ignore_errors=True)
             done.append(f"removed the unfinished run {staged.name}")
-    newest = next(
-        (run_id for run_id in sorted(committed, reverse=True) if run_dir(output, run_id).exists()), None
-    )
+    for run_id in sorted(committed):
+        if run_dir(output, run_id).exists():
+            con.execute("update runs set status = 'published' where run_id = ?", [run_id])
+        else:
+            con.execute("update runs set status = 'lost' where run_id = ?", [run_id])
+            done.append(f"run {run_id} was committed but its outputs are gone; marked lost (run again)")
+    published = [
+        run_id
+        for (run_id,) in con.execute(
+            "select run_id from runs where status = 'published' order by run_id desc"
+        ).fetchall()
+    ]
+    newest = next((run_id for run_id in published if run_dir(output, run_id).exists()), None)
     latest = output / "latest"
     if newest and (not latest.is_symlink() or latest.resolve() != run_dir(output, newest).resolve()):
         point_latest(latest, run_dir(output, newest))

@@ -108,7 +108,7 @@ create table if not exists runs (
     as_of       timestamptz not null,
     started_at  timestamptz not null,
     finished_at timestamptz not null,
-    status      varchar not null,         -- published
+    status      varchar not null,         -- committed, then published (later pruned); lost
     forced      boolean not null,
     path        varchar not null,
     manifest    json not null

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from listhygiene.errors import LockHeld
+from listhygiene.errors import LockHeld, environment_problem
 
 log = logging.getLogger("listhygiene")
 
@@ -28,8 +29,12 @@ def run_lock(database: Path):
     the file still names the dead holder, and the next run says it took the lock over.
     """
     path = lock_path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115  (held, and flocked, for the whole run)
+    untouched = "Nothing was published and the store is unchanged."
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115  (held, and flocked, for the whole run)
+    except OSError as exc:
+        raise environment_problem(exc, "opening the run lock", outcome=untouched) from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -41,14 +46,20 @@ def run_lock(database: Path):
         previous = _holder(handle)
         if previous and previous.get("pid") != os.getpid():
             log.warning("took over the lock left by %s (that run did not finish)", _describe(previous))
-        _write_holder(handle)
+        try:
+            _write_holder(handle)
+        except OSError as exc:
+            exc.filename = exc.filename or str(path)
+            raise environment_problem(exc, "writing the run lock's holder", outcome=untouched) from None
         try:
             yield
         finally:
             # finished, well or badly, but alive: only a killed run leaves its name behind
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
+            # (emptying a file needs no space; a failure here must not hide the run's own error)
+            with contextlib.suppress(OSError):
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
     finally:
         handle.close()  # closing releases the flock
 
