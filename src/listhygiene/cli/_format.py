@@ -1,4 +1,4 @@
-"""How the commands lay out a table for people: rows under a header, columns padded to their widest cell."""
+"""How the commands print a table (the one layout, listhygiene.text_table, that explain's text uses too)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-
-def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    """The lines of the table: header, a rule under it, one line per row (None prints as nothing)."""
-    cells = [list(header)] + [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines
+from listhygiene.text_table import table
 
 
 def echo_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

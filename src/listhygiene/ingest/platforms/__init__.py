@@ -28,6 +28,8 @@ from listhygiene.ingest.reading import ReadResult, file_sha256, read_batches
 from listhygiene.sql import memory_connection
 from listhygiene.vocabulary import KINDS
 
+__all__ = ["PlatformFormat", "format_module", "read_platform", "read_source_batches", "run_model"]
+
 # Columns a format's SQL may return; missing ones are null.
 LINEAGE_COLUMNS = ("event_ref", "platform")
 TEXT_COLUMNS = tuple(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from listhygiene.cli._format import table
+from listhygiene.text_table import table
 
 
 def as_text(answer: dict) -> str:
