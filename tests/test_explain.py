@@ -598,7 +598,7 @@ def test_nothing_published_yet_exits_2(tmp_path):
     assert "does not exist yet" in result.stderr
     (tmp_path / "state").mkdir()
     duckdb.connect(str(tmp_path / "state/sample.duckdb")).execute(
-        "create table runs (run_id varchar, as_of timestamptz, path varchar, manifest json)"
+        "create table runs (run_id varchar, as_of timestamptz, status varchar, path varchar, manifest json)"
     ).close()
     assert (
         "no run has been published yet"

@@ -75,7 +75,36 @@ class Source:
 
     def files(self) -> list[Path]:
         """The files the glob matches now, in name order (so loading order is stable)."""
-        return sorted(Path(p) for p in glob.glob(self.path, recursive=True) if Path(p).is_file())
+        return matching_files(self.path)
+
+
+def matching_files(pattern: str) -> list[Path]:
+    """The files a source's glob matches, in name order, `**` matching any depth of folders.
+
+    `**` does not descend into linked folders (Python's glob follows them, and a link to a
+    folder above never ends); a link named by the pattern's fixed part, or by a name that `*`
+    matches at one level, is followed as usual. Names starting with a dot are hidden unless the
+    pattern spells the dot, as in a shell.
+    """
+    path = Path(pattern)
+    fixed = []
+    for part in path.parts:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    root = Path(*fixed) if fixed else Path(".")
+    rest = path.parts[len(fixed) :]
+    if not rest:
+        return [root] if root.is_file() else []
+    shown_dots = any(part.startswith(".") for part in rest)
+    found = []
+    for match in root.glob(str(Path(*rest))):  # pathlib's `**` leaves linked folders alone
+        relative = match.relative_to(root).parts
+        if not shown_dots and any(part.startswith(".") for part in relative):
+            continue
+        if match.is_file():
+            found.append(match)
+    return sorted(found)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import json
 import logging
@@ -103,6 +104,7 @@ def run(
             with stage("evaluating rules"):
                 evaluation = evaluate(con, config, as_of, previous, scratch=rule_tables, basis=basis, why=why)
             checkpoint("evaluated")
+            _check_list_sections(con, config)
             lists = _list_counts(con, previous is not None)
             _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
 
@@ -178,6 +180,34 @@ def _publish(con: duckdb.DuckDBPyConnection, run_id: str, staging: Path, final: 
             outcome="The run is recorded in the store as committed, not published: `latest` and the "
             "published runs are as they were, and the next run publishes this one first.",
         ) from None
+
+
+def _check_list_sections(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """Each [lists.X] of the pipeline file should name a list the exports have.
+
+    A section for a list no export has is a warning (a list may be empty tonight). One that
+    looks like a misspelling of a list the exports have and the file does not configure is an
+    error: `[lists.newsleter]` would silently leave `newsletter` without its double opt-in.
+    """
+    if not config.lists:
+        return
+    in_exports = {
+        list_id
+        for (list_id,) in con.execute(
+            "select distinct list_id from status_now where list_id is not null"
+        ).fetchall()
+    }
+    for list_id in sorted(set(config.lists) - in_exports):
+        unconfigured = sorted(in_exports - set(config.lists))
+        close = difflib.get_close_matches(list_id, unconfigured, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"{config.path.name}: [lists.{list_id}] names a list no contacts export has; did you mean "
+                f"[lists.{close[0]}]? Its settings would not apply to list {close[0]!r}, which the exports "
+                "have. Fix the section's name (or, if the list is new and empty, give "
+                f"{close[0]!r} a section of its own)."
+            )
+        log.warning("%s: [lists.%s] names a list no contacts export has tonight", config.path.name, list_id)
 
 
 def _check_as_of(as_of: datetime, now: datetime) -> None:

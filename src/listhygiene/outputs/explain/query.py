@@ -98,11 +98,14 @@ def _open_store_copy(database: Path) -> duckdb.DuckDBPyConnection:
 
 def _run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict:
     """The run to explain: its id, as-of, folder and the input files (source, sha256, path) it used."""
-    where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
+    # a run is explained once published (its outputs may have been pruned since): a committed run
+    # whose folder is not yet under runs/ is not what `latest` or any reader sees
+    where, params = ("and run_id = ?", [run_id]) if run_id else ("", [])
     rows = con.execute(
         f"""select run_id, {_iso("as_of")}, strftime(as_of::timestamp, '%Y-%m-%dT%H:%M:%S.%f'),
                    path, manifest
-            from {STORE_ALIAS}.runs {where} order by run_id desc limit 1""",
+            from {STORE_ALIAS}.runs where status in ('published', 'pruned') {where}
+            order by run_id desc limit 1""",
         params,
     ).fetchall()
     if not rows:
