@@ -49,6 +49,8 @@ create or replace temp macro record_rank(is_latest, status, record_order, contac
 create or replace temp macro record_key(tier, file_id, row_number) as
     (tier::uhugeint << 64) | (file_id::uhugeint << 40) | row_number::uhugeint;
 create or replace temp macro record_key_reversed(key) as xor(key, 18446744073709551615::uhugeint);
+-- the tier of a record_key (the high 64 bits)
+create or replace temp macro record_key_tier(key) as (key >> 64)::bigint;
 create or replace temp macro record_key_ties(best, best_reversed) as
     best_reversed <> record_key_reversed(best);
 -- the tier and row number in 64 bits, to take the best row's contact id with arg_min():

@@ -68,13 +68,14 @@ claim_history as (
 export_states as (
     -- since: the first snapshot of the current unbroken run of snapshots asserting it
     select a.source, a.email, a.list_id, a.reason, a.lineage, a.status_raw,
-        min(h.snapshot_at) filter (where h.asserted and h.snapshot_at > h.last_denied_at) as since
+        min(h.snapshot_at) filter (
+            where h.asserted and (h.last_denied_at is null or h.snapshot_at > h.last_denied_at)
+        ) as since
     from asserted_now a
     join (
-        select *, coalesce(
-            max(snapshot_at) filter (where not asserted)
-                over (partition by source, email, list_id, reason),
-            '-infinity'::timestamptz) as last_denied_at
+        -- null: no snapshot ever denied it
+        select *, max(snapshot_at) filter (where not asserted)
+                over (partition by source, email, list_id, reason) as last_denied_at
         from claim_history
     ) h
       on h.source = a.source and h.email = a.email and h.reason = a.reason

@@ -1,0 +1,58 @@
+"""One local Spark session shared by every Spark test of a run (the `spark` fixture).
+
+A test module imports the fixture (`from spark_session import spark`); the session is made once
+per process, whichever module asks first, and stopped when the process ends. Without pyspark
+the tests using it are skipped with one reason line.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from typing import Any
+
+import pytest
+
+_SESSION: list[Any] = []
+
+# Small and local: two cores shared with the rest of the suite, data of a few thousand rows.
+CONF = {
+    "spark.master": "local[2]",
+    "spark.app.name": "listhygiene-tests",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.sql.session.timeZone": "UTC",
+    # Spark 4's default, said once so that a cluster configured otherwise cannot hide an overflow
+    "spark.sql.ansi.enabled": "true",
+    # the Parquet type DuckDB and polars read as UTC instants (Spark's default is INT96)
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.memory": "1g",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:+UseSerialGC",
+}
+
+
+def spark_session():
+    """The process's Spark session, started on first use."""
+    if not _SESSION:
+        pyspark_sql = pytest.importorskip(
+            "pyspark.sql", reason="pyspark is not installed (pip install 'listhygiene[spark]')"
+        )
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = pyspark_sql.SparkSession.builder
+        for key, value in CONF.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+        _SESSION.append(session)
+        atexit.register(session.stop)
+    return _SESSION[0]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The shared local[2] Spark session (skips the test when pyspark is not installed)."""
+    return spark_session()
