@@ -211,10 +211,11 @@ def _prepare(root: Path, dataset: str) -> dict[str, Path]:
         window = 30 if "window" in dataset else None
         names = ["synth-window-30-night-2"] if window else ["synth-night-1", "synth-night-2"]
     if window is not None:
-        text = config.read_text()
-        assert "soft_bounce_window_days" not in text
-        config.write_text(text.replace("[policy]", f"[policy]\nsoft_bounce_window_days = {window}", 1))
-        assert f"soft_bounce_window_days = {window}" in config.read_text()
+        text, count = re.subn(
+            r"(?m)^soft_bounce_window_days = \d+", f"soft_bounce_window_days = {window}", config.read_text()
+        )
+        assert count == 1, "the synth pipeline sets soft_bounce_window_days once"
+        config.write_text(text)
         nights = nights[-1:]
     out = {}
     for name, night in zip(names, nights[-len(names) :]):
@@ -278,6 +279,8 @@ CASES = [
 ]
 
 
+# outputs a small data set may leave empty
+MAY_BE_EMPTY = {"vanished", "blocked_resubscribes", "crm_updates", "duplicates"}
 # the data set whose tables are the Spark session's views now
 _REGISTERED: dict[str, Path] = {}
 
@@ -296,7 +299,8 @@ def test_the_model_on_spark_gives_duckdb_s_rows(spark, evaluated, dataset, model
     got = pl.read_parquet(written / "*.parquet")
     expected = pl.read_parquet(folder / f"{model}.parquet")
     assert got.columns == expected.columns
-    assert expected.height > 0 or model in {"vanished", "blocked_resubscribes", "crm_updates", "duplicates"}
+    # a night-2 model has rows to compare (the sample's first night has no soft-bounce streak yet)
+    assert expected.height > 0 or dataset.endswith("night-1") or model in MAY_BE_EMPTY
     missing, extra = rows(expected) - rows(got), rows(got) - rows(expected)
     assert not missing and not extra, (
         f"{model}: DuckDB only {list(missing)[:3]}, Spark only {list(extra)[:3]}"
