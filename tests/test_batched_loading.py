@@ -22,8 +22,8 @@ AS_OF = "2026-11-21T06:00:00Z"
 UTC = UTC
 
 # Records 1-12 (a quoted newline makes record 2 two lines; blank lines keep their numbers):
-# BOM and CRLF, an invalid UTF-8 byte, a ragged row (6), a blank line (7), a line of bare
-# separators (10), bad rows to quarantine (5, 9), the latest exported_at in the last batch.
+# BOM and CRLF, an invalid UTF-8 byte (3: quarantined, never loaded changed), a ragged row (6), a
+# blank line (7), a line of bare separators (10), bad rows to quarantine (5, 9), the latest exported_at in the last batch.
 CONTACTS = (
     b"\xef\xbb\xbfContact_ID, Email ,List_ID,Status,Confirmed_At,Do_Not_Contact,Exported_At,"
     b"First Name,Notes\r\n"
@@ -218,15 +218,17 @@ def test_small_batches_load_the_same_store_and_outputs_as_the_default(tmp_path, 
     # what the files held, as counted: read = loaded + quarantined, file by file
     files = {row["source"]: row for row in got["input_files"].iter_rows(named=True)}
     assert {s: (f["rows_read"], f["rows_loaded"], f["rows_quarantined"]) for s, f in files.items()} == {
-        "crm": (10, 7, 3),
+        "crm": (10, 6, 4),
         "unsubscribes": (6, 5, 1),
         "bounces": (7, 6, 1),
         "relay": (4, 3, 1),
     }
     assert files["crm"]["attribute_columns"] == ["First Name", "Notes"]
-    assert files["crm"]["snapshot_at"] == datetime(2026, 11, 21, 4, 0, tzinfo=UTC)  # record 11
+    assert files["crm"]["snapshot_at"] == datetime(
+        2026, 11, 21, 3, 30, tzinfo=UTC
+    )  # record 11 (record 3, later, is quarantined)
     quarantined = got["quarantine"].join(got["input_files"].select("file_id", "source"), on="file_id")
-    assert quarantined.filter(pl.col("source") == "crm")["row_number"].to_list() == [5, 6, 9]
+    assert quarantined.filter(pl.col("source") == "crm")["row_number"].to_list() == [3, 5, 6, 9]
     unsubscribes = got["unsubscribe_events"]
     ann = unsubscribes.filter(pl.col("email") == "ann@example.com")
     assert ann["is_duplicate"].to_list() == [False, True]
@@ -247,14 +249,20 @@ def test_a_bad_row_in_a_later_batch_keeps_its_record_number_in_the_file(tmp_path
 
     # Batches of 4 records, the header being the first batch's first: the second batch holds
     # records 4-7, of which 5 is quarantined (status and do_not_contact), 6 is ragged, 7 blank.
-    assert numbers == [[1, 2, 3], [4], [8, 11], [12]]
+    assert numbers == [[1, 2], [4], [8, 11], [12]]
     quarantine = reading.result.quarantine
-    assert quarantine["row_number"].to_list() == [5, 6, 9]
-    fifth = quarantine.row(0, named=True)
+    assert quarantine["row_number"].to_list() == [3, 5, 6, 9]
+    third, fifth = quarantine.row(0, named=True), quarantine.row(1, named=True)
+    # the raw row keeps the replacement character: what the reader saw, for the operator to find
+    assert (
+        third["column"] == "First Name"
+        and "bytes that are not valid in the file's encoding" in third["error"]
+    )
+    assert 'encoding = "windows-1252"' in third["error"]
     assert fifth["column"] == "status"
     assert "unknown status 'zombie'" in fifth["error"] and "'maybe' is not a boolean" in fifth["error"]
     assert json.loads(fifth["raw"])["Contact_ID"] == "c5"
-    assert json.loads(quarantine["raw"][1])["_extra_fields"] == ["overflow"]
+    assert json.loads(quarantine["raw"][2])["_extra_fields"] == ["overflow"]
     assert reading.result.rows_read == 10
     assert reading.result.warnings == ["skipped 2 empty row(s) (no value in any column)"]
 
@@ -306,7 +314,7 @@ def test_validate_reads_in_batches_and_reports_as_the_run_counts(tmp_path, monke
         assert not (config.parent / "state").exists()  # validate writes nothing
     assert reports[3] == reports[None]
     for source, (read, valid, quarantined) in {
-        "crm": (10, 7, 3),
+        "crm": (10, 6, 4),
         "unsubscribes": (6, 5, 1),
         "bounces": (7, 6, 1),
         "relay": (4, 3, 1),

@@ -97,15 +97,18 @@ def only_quarantined(result: ReadResult) -> dict:
 def test_bom_crlf_quoted_commas_embedded_newline_and_bad_utf8():
     result = read(DATA / "contacts_bom_crlf.csv", "contacts")
 
-    assert result.quarantine.is_empty()
-    assert result.rows.get_column("contact_id").to_list() == ["c1", "c2", "c3"]
-    assert result.rows.get_column("row_number").to_list() == [1, 2, 3]
+    assert result.rows.get_column("contact_id").to_list() == ["c1", "c2"]
+    assert result.rows.get_column("row_number").to_list() == [1, 2]
     attributes = [json.loads(a) for a in result.rows.get_column("attributes")]
     assert attributes[0] == {"First Name": "Ann", "Notes": "likes cats, dogs"}
     assert attributes[1]["Notes"] == "line one\r\nline two"
-    # An invalid UTF-8 byte becomes U+FFFD; the row is kept.
-    assert attributes[2] == {"First Name": "Z\ufffde", "Notes": ""}
-    assert result.rows.get_column("list_id").to_list() == ["news", None, "news"]
+    assert result.rows.get_column("list_id").to_list() == ["news", None]
+    # An invalid UTF-8 byte is never loaded changed: its row is quarantined, saying where and why.
+    [bad] = result.quarantine.to_dicts()
+    assert (bad["row_number"], bad["column"]) == (3, "First Name")
+    assert "bytes that are not valid in the file's encoding (in column First Name)" in bad["error"]
+    assert 'set encoding = "windows-1252"' in bad["error"]
+    assert json.loads(bad["raw"])["First Name"] == "Z\ufffde"
 
 
 def test_file_facts_hash_and_size():

@@ -8,8 +8,15 @@ import polars as pl
 
 from listhygiene.config import Mapping
 from listhygiene.errors import InputError
-from listhygiene.ingest.csv_files import RawTable, unique_names
+from listhygiene.ingest.csv_files import REPLACED_BYTES, RawTable, unique_names
+from listhygiene.masking import mask_addresses_in
 from listhygiene.vocabulary import KINDS
+
+# What to do when a file's bytes do not decode (a Latin-1 or Windows-1252 export read as UTF-8).
+ENCODING_HINT = (
+    'The file is probably in another encoding: set encoding = "windows-1252" (or the one the '
+    "export uses, e.g. latin-1) on its source in the pipeline file."
+)
 
 
 def renamed(headers: list[str], mapping: Mapping) -> list[str]:
@@ -58,6 +65,14 @@ def match_columns(
     missing = [name for name in spec.required if name not in found]
     if missing:
         raise missing_column_error(path, missing[0], headers, known)
+    for position, header in enumerate(headers):
+        if REPLACED_BYTES in header:
+            raise InputError(
+                f"the header's column {position + 1} holds bytes that are not valid in the file's "
+                f"encoding; read as {mask_addresses_in(repr(header.strip()[:40]))}, its name would change silently.",
+                file=str(path),
+                hint=ENCODING_HINT,
+            )
     positions = {name: found[name][0] for name in known if name in found}
     extras = _attribute_names(headers, set(positions.values()), path, warnings, kind)
     return positions, extras
@@ -65,7 +80,10 @@ def match_columns(
 
 def missing_column_error(path: Path, column: str, headers: list[str], known: tuple[str, ...]) -> InputError:
     """InputError naming the missing column and the columns found, with a hint about why."""
-    shown = [repr(h.strip()[:40]) for h in headers[:20]] + (["…"] if len(headers) > 20 else [])
+    # a file without a header row shows its first data row here: never print an address of it
+    shown = [mask_addresses_in(repr(h.strip()[:40])) for h in headers[:20]] + (
+        ["…"] if len(headers) > 20 else []
+    )
     found = ", ".join(shown) if shown else "none"
     if any(not h.isprintable() or "\ufffd" in h for h in headers):
         found = "none readable (the first line holds binary bytes)"

@@ -33,6 +33,11 @@ class RawTable:
     frame: pl.DataFrame  # h{i} String columns, extra_fields Int32, spare x{i} String columns (CSV)
 
 
+# What a byte that is not valid in the file's encoding becomes when read (U+FFFD): a row holding
+# it is quarantined (quarantine.undecodable_rows), never loaded with its bytes changed.
+REPLACED_BYTES = "\ufffd"
+
+
 def csv_schema(headers: list[str]) -> dict[str, pl.DataType]:
     """Every field as text: h{i} per header field, then spare x{i} columns for overflowing fields."""
     schema: dict[str, pl.DataType] = {f"h{i}": pl.String() for i in range(len(headers))}

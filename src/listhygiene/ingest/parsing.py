@@ -11,8 +11,10 @@ from typing import cast
 
 import polars as pl
 
+from listhygiene.errors import InputError
 from listhygiene.ingest.schemas import KNOWN_EVIDENCE, UTC_MICROS
 from listhygiene.sql import memory_connection, sql_literal
+from listhygiene.vocabulary import EARLIEST_TIME, LATEST_TIME
 
 # Spellings seen in real exports, keyed by the value lower-cased with spaces and hyphens as "_".
 STATUS_ALIASES = {
@@ -252,11 +254,21 @@ def snapshot_of(rows: pl.DataFrame, path: Path) -> datetime | None:
     latest = rows.get_column("exported_at").max()
     if isinstance(latest, datetime):
         return latest.astimezone(UTC)
-    return timestamp_in_name(path.name)
+    try:
+        return timestamp_in_name(path.name)
+    except ValueError as exc:
+        raise InputError(
+            f"{exc}.",
+            file=str(path),
+            hint="Rename the file with its real date, or give its rows an exported_at.",
+        ) from None
 
 
 def timestamp_in_name(name: str) -> datetime | None:
-    """The first valid ISO date or date-time in a file name (extended or compact form), in UTC."""
+    """The first valid ISO date or date-time in a file name (extended or compact form), in UTC.
+
+    ValueError if that date lies outside the times accepted (vocabulary.EARLIEST_TIME..LATEST_TIME).
+    """
     for match in NAME_TIMESTAMP.finditer(name):
         year, month, day, hour, minute, second, offset = match.groups()
         try:
@@ -271,7 +283,16 @@ def timestamp_in_name(name: str) -> datetime | None:
             )
         except ValueError:
             continue
-        return moment.astimezone(UTC)
+        try:
+            utc = moment.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is past the last day Python can hold in UTC
+            utc = None
+        if utc is None or not EARLIEST_TIME <= utc < LATEST_TIME:
+            raise ValueError(
+                f"the file's name dates it {match.group(0)}, outside the times listhygiene accepts "
+                f"(from {EARLIEST_TIME.year} to {LATEST_TIME.year - 1})"
+            )
+        return utc
     return None
 
 

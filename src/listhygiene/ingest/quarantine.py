@@ -8,7 +8,8 @@ from pathlib import Path
 import polars as pl
 
 from listhygiene.errors import InputError
-from listhygiene.ingest.csv_files import SPARE_FIELDS, RawTable, unique_names
+from listhygiene.ingest.columns import ENCODING_HINT
+from listhygiene.ingest.csv_files import REPLACED_BYTES, SPARE_FIELDS, RawTable, unique_names
 from listhygiene.ingest.schemas import SCHEMAS, describe_failures, find_failures
 from listhygiene.vocabulary import KINDS
 
@@ -73,6 +74,37 @@ def ragged_rows(table: RawTable) -> pl.DataFrame:
         .filter(overflow > 0)
         .drop("extra_fields")
     )
+
+
+def undecodable_rows(table: RawTable) -> pl.DataFrame:
+    """Rows with bytes the file's encoding could not decode: their values would change silently.
+
+    The reader replaces such bytes with U+FFFD so the rest of the file reads; the row is set
+    aside naming its first damaged column, and the run's quarantine limit decides the file.
+    """
+    text_columns = [f"h{i}" for i in range(len(table.headers))] + [
+        c for c in table.frame.columns if c.startswith("x") and c[1:].isdigit()
+    ]
+    if not text_columns:
+        return pl.DataFrame(
+            schema={"index": pl.Int64, "column": pl.String, "error": pl.String, "rank": pl.Int64}
+        )
+    damaged = [pl.col(c).str.contains(REPLACED_BYTES, literal=True).fill_null(False) for c in text_columns]
+    names = [
+        *raw_names(table.headers),
+        *(f"field {len(table.headers) + i + 1}" for i in range(len(text_columns) - len(table.headers))),
+    ]
+    first_damaged = pl.coalesce(pl.when(hit).then(pl.lit(name)) for hit, name in zip(damaged, names))
+    return table.frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
+        first_damaged.alias("column"),
+        pl.format(
+            "bytes that are not valid in the file's encoding (in column {}) were replaced; {}",
+            first_damaged,
+            pl.lit(ENCODING_HINT),
+        ).alias("error"),
+        pl.lit(-2, dtype=pl.Int64).alias("rank"),
+    ).filter(pl.col("column").is_not_null())
 
 
 def _quarantine_rows(

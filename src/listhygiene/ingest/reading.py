@@ -31,6 +31,7 @@ from listhygiene.ingest.quarantine import (
     raw_json,
     row_problems,
     split_bad_rows,
+    undecodable_rows,
 )
 from listhygiene.vocabulary import KINDS
 
@@ -246,7 +247,7 @@ def _validate_batch(
         table = RawTable(table.headers, table.frame.filter(~blank))
         text = text.filter(~blank)
     parsed = PARSERS[kind](text, mapping.time_zone)
-    problems = pl.concat([ragged_rows(table), row_problems(kind, parsed, path)])
+    problems = pl.concat([undecodable_rows(table), ragged_rows(table), row_problems(kind, parsed, path)])
     rows, quarantine = split_bad_rows(
         kind, parsed, problems, lambda indexes: table.frame[indexes].select(raw_json(table)).to_series()
     )

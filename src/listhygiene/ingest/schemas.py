@@ -8,6 +8,8 @@ from pandera.api.polars.types import PolarsData
 from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
+from listhygiene.vocabulary import EARLIEST_TIME, LATEST_TIME
+
 UTC_MICROS = pl.Datetime("us", "UTC")
 
 CONTACT_STATUSES = ("subscribed", "unsubscribed", "pending", "cleaned")
@@ -24,6 +26,7 @@ BOUNCE_TYPES = ("hard", "soft", "block", "unknown")
 FAILURE_TEXT = {
     "not_nullable": "{column} is empty",
     "iso8601_timestamp": "{column} {value} is not an ISO 8601 timestamp",
+    "time_in_range": "{column} {value} is outside the times listhygiene accepts (from 1970 to 2099)",
     "boolean": "{column} {value} is not a boolean (expected true/false, yes/no, 1/0, y/n or t/f)",
     "isin": "unknown {column} {value} (expected one of {allowed})",
     "smtp_code": "{column} {value} holds no SMTP reply code (expected a 3-digit code 2xx-5xx)",
@@ -40,6 +43,16 @@ def parsed_where_present(raw_column: str, *, name: str) -> pa.Check:
         return data.lazyframe.select(pl.col(data.key).is_not_null() | pl.col(raw_column).is_null())
 
     return pa.Check(parsed_or_absent, name=name)
+
+
+def time_in_range(*, name: str) -> pa.Check:
+    """A check that a parsed time lies in the range every time is held to (vocabulary.EARLIEST_TIME..)."""
+
+    def within_accepted_times(data: PolarsData) -> pl.LazyFrame:
+        moment = pl.col(data.key)
+        return data.lazyframe.select(moment.is_null() | ((moment >= EARLIEST_TIME) & (moment < LATEST_TIME)))
+
+    return pa.Check(within_accepted_times, name=name)
 
 
 def one_of(values: tuple[str, ...]) -> pa.Check:
@@ -65,7 +78,7 @@ def timestamp_column(raw: str, *, nullable: bool, file_column: str | None = None
     return pa.Column(
         UTC_MICROS,
         nullable=nullable,
-        checks=[parsed_where_present(raw, name="iso8601_timestamp")],
+        checks=[parsed_where_present(raw, name="iso8601_timestamp"), time_in_range(name="time_in_range")],
         metadata={"raw": raw, "file_column": file_column},
     )
 

@@ -94,12 +94,17 @@ def snapshot_at(path: Path, source: Source) -> datetime | None:
     install path is not taken for every night's. None: the name has a date (the loader reads
     it) or no folder has one (the loader falls back on the load time).
     """
-    if timestamp_in_name(path.name) is not None:
-        return None
-    for folder in _export_folders(path, source.path):
-        moment = timestamp_in_name(folder.name)
-        if moment is not None:
-            return moment
+    try:
+        if timestamp_in_name(path.name) is not None:
+            return None
+        for folder in _export_folders(path, source.path):
+            moment = timestamp_in_name(folder.name)
+            if moment is not None:
+                return moment
+    except ValueError as exc:
+        raise InputError(
+            f"{exc}.", file=str(path), hint="Rename the file or folder with the export's real date."
+        ) from None
     return None
 
 
