@@ -18,8 +18,8 @@ pytest.importorskip("sqlglot", reason="sqlglot is not installed (pip install 'li
 from listhygiene import store
 from listhygiene.config import load_config
 from listhygiene.pipeline import _previous_run
+from listhygiene.rules import bounces, runner
 from listhygiene.rules import compile as rules_compile
-from listhygiene.rules import runner
 from listhygiene.rules.compile import UnsupportedConstruct, compile_model, compile_sql, parse_macros
 from listhygiene.rules.evaluation import evaluate
 from spark_session import spark  # noqa: F401  (the shared session fixture)
@@ -144,6 +144,15 @@ def test_rewrite_qualify_as_a_filter_over_a_subquery():
     )
 
 
+def test_rewrite_regexp_flags_keep_a_case_insensitive_match():
+    assert spark_sql("select regexp_matches(d, 'user unknown', 'i') as m from x") == flat(
+        "SELECT d RLIKE '(?i)user unknown' AS m FROM x"
+    )
+    assert spark_sql("select regexp_replace(d, '^\\s*550 ', '') as r from x") == flat(
+        "SELECT REGEXP_REPLACE(d, '^\\\\s*550 ', '') AS r FROM x"
+    )
+
+
 @pytest.mark.parametrize(
     "sql, construct",
     [
@@ -155,6 +164,8 @@ def test_rewrite_qualify_as_a_filter_over_a_subquery():
         ("select hash(a, b) as h from x", "hash()"),
         ("select * from a union all by name select * from b", "UNION ALL BY NAME"),
         ("select strftime(t, '%j') as d from x", "strftime() code %j"),
+        ("select regexp_replace(d, 'a', 'b') as r from x", "first match only"),
+        ("select regexp_matches(d, 'a', 's') as m from x", "regexp_matches() with the options 's'"),
     ],
 )
 def test_duckdb_only_constructs_are_refused_naming_model_and_construct(sql, construct):
@@ -233,12 +244,24 @@ def _export(config, night: str, folder: Path) -> Path:
     try:
         moment = datetime.fromisoformat(night.replace("Z", "+00:00"))
         evaluate(con, config, moment, _previous_run(con, moment), scratch=None)
-        for table in sorted(_tables_read() | set(runner.RUN_MODELS)):
+        # the classifier's model over every stored event, as a load classifies a new log's rows
+        ruleset = bounces.load_ruleset(getattr(config, "bounce_rules", None))
+        bounces.install_rules(con, ruleset)
+        (folder / "bounce_rule_position.sql").write_text(bounces._position_macro(ruleset.rules))
+        con.execute(
+            "create temp table new_bounces as "
+            "select * exclude (bounce_class, bounce_reason, bounce_rule) from bounce_events"
+        )
+        con.execute(f"create temp table bounce_classes as {runner.model_sql('bounce_classes')}")
+        for table in sorted(_tables_read() | set(runner.RUN_MODELS) | CLASSIFIER_TABLES):
             target = str(folder / f"{table}.parquet").replace("'", "''")
             con.execute(f"copy (select * from \"{table}\") to '{target}' (format parquet)")
     finally:
         con.close()
     return folder
+
+
+CLASSIFIER_TABLES = {"new_bounces", "bounce_rules", "bounce_classes"}
 
 
 def _tables_read() -> set[str]:
@@ -289,10 +312,7 @@ _REGISTERED: dict[str, Path] = {}
 @pytest.mark.parametrize("dataset, model", CASES)
 def test_the_model_on_spark_gives_duckdb_s_rows(spark, evaluated, dataset, model, tmp_path):  # noqa: F811
     folder = evaluated(dataset)
-    if _REGISTERED.get("folder") != folder:  # the cases run data set by data set
-        for table in folder.glob("*.parquet"):
-            spark.read.parquet(str(table)).createOrReplaceTempView(table.stem)
-        _REGISTERED["folder"] = folder
+    _register(spark, folder)
     written = tmp_path / model
     # materialized as Parquet and read back, as the Spark engine builds each model
     spark.sql(compile_model(model, "spark")).write.parquet(str(written))
@@ -305,6 +325,30 @@ def test_the_model_on_spark_gives_duckdb_s_rows(spark, evaluated, dataset, model
     assert not missing and not extra, (
         f"{model}: DuckDB only {list(missing)[:3]}, Spark only {list(extra)[:3]}"
     )
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("dataset", ["sample-night-2", "synth-night-2"])
+def test_the_bounce_classifier_on_spark_gives_duckdb_s_classes(spark, evaluated, dataset, tmp_path):  # noqa: F811
+    # bounce_classes.sql with the ruleset's bounce_rule_position macro, over every stored event
+    folder = evaluated(dataset)
+    _register(spark, folder)
+    sql = compile_model("bounce_classes", "spark", (folder / "bounce_rule_position.sql").read_text())
+    spark.sql(sql).write.parquet(str(tmp_path / "classes"))
+    got = pl.read_parquet(tmp_path / "classes" / "*.parquet")
+    expected = pl.read_parquet(folder / "bounce_classes.parquet")
+    assert got.columns == expected.columns
+    assert expected.filter(pl.col("bounce_class").is_not_null()).height > 0
+    missing, extra = rows(expected) - rows(got), rows(got) - rows(expected)
+    assert not missing and not extra, f"DuckDB only {list(missing)[:3]}, Spark only {list(extra)[:3]}"
+
+
+def _register(spark, folder: Path) -> None:  # noqa: F811  (a session, not the fixture)
+    """Each Parquet file of a data set as the Spark session's view of its name (once per data set)."""
+    if _REGISTERED.get("folder") != folder:  # the cases run data set by data set
+        for table in folder.glob("*.parquet"):
+            spark.read.parquet(str(table)).createOrReplaceTempView(table.stem)
+        _REGISTERED["folder"] = folder
 
 
 def test_duckdb_reads_what_spark_writes(tmp_path):

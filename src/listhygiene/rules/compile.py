@@ -383,6 +383,34 @@ def qualify_as_filter(tree: exp.Expr, model: str) -> exp.Expr:
     return tree
 
 
+def regexp_flags(tree: exp.Expr, model: str) -> exp.Expr:
+    """regexp_matches(s, p, 'i') as s RLIKE '(?i)p'; regexp_replace() of one match kept to one.
+
+    sqlglot drops the flag argument, which made a case-insensitive rule case-sensitive on Spark.
+    DuckDB's regexp_replace without 'g' replaces the first match only, Spark's every match: the
+    same only for a pattern anchored at the start (one match at most), else refused.
+    """
+    for node in list(tree.find_all(exp.RegexpLike)):
+        flag = node.args.get("flag")
+        if flag is None:
+            continue
+        pattern = node.expression
+        if not (
+            isinstance(flag, exp.Literal) and set(flag.this) <= {"i"} and isinstance(pattern, exp.Literal)
+        ):
+            raise UnsupportedConstruct(model, f"regexp_matches() with the options {flag.sql('duckdb')}")
+        if flag.this:
+            node.set("expression", exp.Literal.string("(?i)" + pattern.this))
+        node.set("flag", None)
+    for replace in list(tree.find_all(exp.RegexpReplace)):
+        pattern = replace.expression
+        if replace.args.get("single_replace") and not (
+            isinstance(pattern, exp.Literal) and pattern.this.startswith("^")
+        ):
+            raise UnsupportedConstruct(model, "regexp_replace() of the first match only (Spark replaces all)")
+    return tree
+
+
 def day_intervals(tree: exp.Expr, model: str) -> exp.Expr:
     """to_days(n) (an interval of n days) as make_dt_interval(n), the type Spark's t1 - t2 has."""
 
@@ -404,6 +432,7 @@ REWRITES: dict[str, Callable[[exp.Expr, str], exp.Expr]] = {
     "whole_rows": whole_rows,
     "day_intervals": day_intervals,
     "qualify_as_filter": qualify_as_filter,
+    "regexp_flags": regexp_flags,
 }
 
 
