@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +33,9 @@ CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.memory": "1g",
+    # no spark-warehouse/ or metastore_db/ in the folder the tests run from
+    "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "listhygiene-spark-warehouse"),
+    "spark.sql.catalogImplementation": "in-memory",
     "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:+UseSerialGC",
 }
 

@@ -259,8 +259,9 @@ def nested_nulls_last(tree: exp.Expr, model: str) -> exp.Expr:
     """A struct compared by min(), max() or as an arg_min() key orders a NULL field last, as on DuckDB.
 
     DuckDB ranks a NULL inside a struct above every value; Spark below. Each field is preceded by
-    a flag `<field>_is_null` (false first), so both engines pick the same row; fields are still
-    read by name.
+    a flag `<field>_is_null` (false first), so both engines pick the same row. The struct a
+    min() or max() returns is rebuilt without the flags, so it keeps DuckDB's shape (it may be
+    compared with other structs); Spark computes the repeated aggregate once.
     """
     for node in list(tree.find_all(exp.Min, exp.Max, exp.ArgMin, exp.ArgMax)):
         compared = node.expression if isinstance(node, exp.ArgMin | exp.ArgMax) else node.this
@@ -269,6 +270,7 @@ def nested_nulls_last(tree: exp.Expr, model: str) -> exp.Expr:
         if not isinstance(compared, exp.Struct):
             continue
         fields: list[exp.Expr] = []
+        names: list[str] = []
         for position, field in enumerate(compared.expressions):
             if isinstance(field, exp.PropertyEQ | exp.Alias | exp.Slice):
                 name, value = (
@@ -286,7 +288,22 @@ def nested_nulls_last(tree: exp.Expr, model: str) -> exp.Expr:
                 )
             )
             fields.append(exp.PropertyEQ(this=exp.to_identifier(name), expression=value.copy()))
+            names.append(name)
         compared.replace(exp.Struct(expressions=fields))
+        if isinstance(node, exp.Min | exp.Max):
+            node.replace(
+                exp.Struct(
+                    expressions=[
+                        exp.PropertyEQ(
+                            this=exp.to_identifier(name),
+                            expression=exp.Dot(
+                                this=exp.Paren(this=node.copy()), expression=exp.to_identifier(name)
+                            ),
+                        )
+                        for name in names
+                    ]
+                )
+            )
     return tree
 
 
