@@ -11,6 +11,7 @@ import polars as pl
 
 from listhygiene import store
 from listhygiene.config import Config, MailingList, Policy, Source
+from listhygiene.ingest.quarantine import QUARANTINE_SCHEMA
 from listhygiene.ingest.reading import ReadResult
 from listhygiene.rules.evaluation import evaluate
 from listhygiene.store.loading import insert_file
@@ -129,9 +130,7 @@ class Scenario:
             size=0,
             rows_read=frame.height,
             rows=frame,
-            quarantine=pl.DataFrame(
-                schema={"row_number": pl.Int64, "column": pl.String, "error": pl.String, "raw": pl.String}
-            ),
+            quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA),
             snapshot_at=snapshot_at,
         )
         insert_file(self.con, SOURCES[kind], result, ts("2026-01-01"))

@@ -58,7 +58,16 @@ OUTPUT_SCHEMAS = {
         "diagnostic": pl.String,
     },
 }
-QUARANTINE_SCHEMA = {"row_number": pl.Int64, "column": pl.String, "error": pl.String, "raw": pl.String}
+# the row, what is wrong, the raw text, and what identifies its record where the row had it
+QUARANTINE_SCHEMA = {
+    "row_number": pl.Int64,
+    "column": pl.String,
+    "error": pl.String,
+    "raw": pl.String,
+    "contact_id": pl.String,
+    "list_id": pl.String,
+    "email_raw": pl.String,
+}
 HEADERS = {
     "contacts": "contact_id,email",
     "unsubscribes": "email,occurred_at",

@@ -63,7 +63,7 @@ def test_the_outputs_read_the_published_tables_and_the_files_in_use():
         "duplicates",
         "contact_files",
     } == publish.READS
-    assert runner.expand_views({"contact_records"}) == {"contact_records", "contact_files"}
+    assert runner.expand_views({"contact_records"}) == {"contact_records", "contact_files", "held_records"}
 
 
 @pytest.fixture(scope="module")

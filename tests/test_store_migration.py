@@ -20,6 +20,9 @@ def test_a_version_1_store_is_brought_up_to_date_without_losing_rows(tmp_path):
             ("bounce_events", "platform"),
             ("unsubscribe_events", "event_ref"),
             ("unsubscribe_events", "platform"),
+            ("quarantine", "contact_id"),
+            ("quarantine", "list_id"),
+            ("quarantine", "email"),
         ]:
             con.execute(f'alter table {table} drop column "{column}"')
         con.execute("update store_meta set value = '1' where key = 'schema_version'")
@@ -38,5 +41,9 @@ def test_a_version_1_store_is_brought_up_to_date_without_losing_rows(tmp_path):
             (str(store.SCHEMA_VERSION),)
         ]
         assert con.execute("select count(*) from quarantine").fetchall() == [(1,)]
+        # version 5: a quarantined row keeps its record's identity; older rows have none
+        assert con.execute("select contact_id, list_id, email from quarantine").fetchall() == [
+            (None, None, None)
+        ]
     finally:
         con.close()

@@ -127,12 +127,17 @@ def _booleans(values: pl.Series) -> pl.Series:
     return parsed.fill_null(False).zip_with(values.is_null() | parsed.is_not_null(), parsed)
 
 
+# A parsed time outside the accepted range is kept just outside it, for the schema's range check
+# to quarantine with the text as read: year 10000 itself overflows Python's datetime in reports.
+_CLIPPED = (EARLIEST_TIME - timedelta(days=1), LATEST_TIME)
+
+
 def timestamps(values: pl.Series, time_zone: str = "UTC") -> pl.Series:
     """ISO 8601 text as UTC microsecond timestamps; null where blank or not ISO 8601.
 
     Text without an offset is a wall-clock time in `time_zone` (UTC unless the source says).
     """
-    return _map_values(values, lambda distinct: _parse_iso_8601(distinct, time_zone))
+    return _map_values(values, lambda distinct: _parse_iso_8601(distinct, time_zone).clip(*_CLIPPED))
 
 
 def _parse_iso_8601(values: pl.Series, time_zone: str = "UTC") -> pl.Series:

@@ -13,8 +13,18 @@ from listhygiene.ingest.csv_files import REPLACED_BYTES, SPARE_FIELDS, RawTable,
 from listhygiene.ingest.schemas import SCHEMAS, describe_failures, find_failures
 from listhygiene.vocabulary import KINDS
 
+# A quarantined row keeps, as read, what identifies its record where the row had it: the
+# contact id, list and address of a contacts row (so a quarantined row of tonight's export is
+# never taken for an absence: rules model held_records), the address of an event (for explain).
+IDENTITY_COLUMNS = ("contact_id", "list_id", "email_raw")
 QUARANTINE_SCHEMA = pl.Schema(
-    {"row_number": pl.Int64, "column": pl.String, "error": pl.String, "raw": pl.String}
+    {
+        "row_number": pl.Int64,
+        "column": pl.String,
+        "error": pl.String,
+        "raw": pl.String,
+        **dict.fromkeys(IDENTITY_COLUMNS, pl.String),
+    }
 )
 
 
@@ -122,12 +132,17 @@ def _quarantine_rows(
     )
     indexes = per_row.get_column("index")
     raw = raw_of(indexes)
+    identity = {
+        name: parsed.get_column(name).gather(indexes) if name in parsed.columns else None
+        for name in IDENTITY_COLUMNS
+    }
     return pl.DataFrame(
         {
             "row_number": parsed.get_column("row_number").gather(indexes),
             "column": per_row.get_column("column"),
             "error": per_row.get_column("error"),
             "raw": raw,
+            **identity,
         },
         schema=QUARANTINE_SCHEMA,
     )

@@ -21,6 +21,7 @@ from listhygiene.sql import sql_literal
 RUN_MODELS = (
     "events",
     "contact_files",
+    "held_records",
     "contact_records",
     "memberships",
     "primary_records",

@@ -9,7 +9,7 @@ import duckdb
 from listhygiene.errors import ConfigError, LockHeld
 from listhygiene.sql import sql_literal
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Loaded rows keep their file and row number, so every event can say where it came from.
 SCHEMA = """
@@ -100,7 +100,12 @@ create table if not exists quarantine (
     row_number  bigint not null,
     column_name varchar,
     error       varchar not null,
-    raw         varchar
+    raw         varchar,
+    -- what identifies the row's record, where the row had it (v5): a contacts row's contact id
+    -- and list, and the normalized address, so a quarantined export row is held, not absent
+    contact_id  varchar,
+    list_id     varchar,
+    email       varchar
 );
 
 create table if not exists runs (
@@ -216,6 +221,12 @@ MIGRATIONS = {
     alter table bounce_events add column if not exists platform json;
     """,
     3: "alter table input_files add column if not exists mtime_ns bigint;",
+    # quarantined rows keep their record's identity; rows quarantined before keep none
+    5: """
+    alter table quarantine add column if not exists contact_id varchar;
+    alter table quarantine add column if not exists list_id varchar;
+    alter table quarantine add column if not exists email varchar;
+    """,
     # the uniqueness of a file becomes (source, content, path): the table is rebuilt
     4: """
     create table input_files_v4 as select * from input_files;

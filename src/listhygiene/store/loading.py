@@ -300,9 +300,13 @@ def _finish_file(
         ],
     )
     if result.quarantine.height:
-        new_quarantine = arrow_of(result.quarantine)  # read by name: see _insert_rows  # noqa: F841
+        identified = result.quarantine.with_columns(
+            email=normalize_addresses(result.quarantine["email_raw"])["email"]
+        )
+        new_quarantine = arrow_of(identified)  # read by name: see _insert_rows  # noqa: F841
         con.execute(
-            'insert into quarantine select ?, row_number, "column", error, raw from new_quarantine',
+            'insert into quarantine select ?, row_number, "column", error, raw, contact_id, list_id, email '
+            "from new_quarantine",
             [file_id],
         )
     for kind in loaded:

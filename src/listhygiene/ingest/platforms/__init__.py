@@ -23,7 +23,7 @@ import polars as pl
 from listhygiene.config import Source
 from listhygiene.errors import InputError
 from listhygiene.ingest.parsing import PARSERS, snapshot_of
-from listhygiene.ingest.quarantine import QUARANTINE_SCHEMA, row_problems, split_bad_rows
+from listhygiene.ingest.quarantine import IDENTITY_COLUMNS, QUARANTINE_SCHEMA, row_problems, split_bad_rows
 from listhygiene.ingest.reading import ReadResult, file_sha256, read_batches
 from listhygiene.sql import memory_connection
 from listhygiene.vocabulary import KINDS
@@ -130,6 +130,7 @@ def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> R
     )
     quarantine = [
         bad_records.with_columns(raw=raw_of(bad_records["row_number"]))
+        .with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in IDENTITY_COLUMNS)
         .select(list(QUARANTINE_SCHEMA))
         .cast(QUARANTINE_SCHEMA)
     ]

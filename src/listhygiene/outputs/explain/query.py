@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from listhygiene.config import Config
 from listhygiene.errors import ConfigError, LockHeld
 from listhygiene.ingest.normalize import normalize_address
 from listhygiene.masking import mask_email
-from listhygiene.outputs.explain.render import short_time
-from listhygiene.rules.reasons import BY_NAME, COMPLAINT_EVIDENCE, RESUBSCRIBE_EVIDENCE
+from listhygiene.outputs.explain.lifting import lifting_condition
+from listhygiene.rules.reasons import BY_NAME
 from listhygiene.sql import memory_connection
 
 log = logging.getLogger("listhygiene")
@@ -58,6 +57,7 @@ def explain(config: Config, query: str, *, list_id: str | None = None, run_id: s
             "records": _records(con, email),
             "lists": lists,
             "blocked_resubscribes": _blocked(con, email, list_id),
+            "quarantined": _quarantined(con, email),
             "timeline": _timeline(con, email, list_id),
             "warnings": [],
         }
@@ -186,7 +186,7 @@ def _records(con: duckdb.DuckDBPyConnection, email: str) -> list[dict]:
         )
         select r.source, r.contact_id, r.list_id, r.email_raw, r.status, r.status_raw,
                {_iso("r.confirmed_at")} as confirmed_at, r.do_not_contact,
-               r.is_latest as in_latest_export,
+               r.is_latest as in_latest_export, r.is_held as held,
                {_iso("r.first_seen_at")} as first_seen_at, {_iso("r.snapshot_at")} as last_seen_at,
                r.lineage,
                p.contact_id is not null
@@ -197,6 +197,28 @@ def _records(con: duckdb.DuckDBPyConnection, email: str) -> list[dict]:
          and p.source = r.source and p.contact_id = r.contact_id
         where r.newest = 1
         order by r.list_id nulls first, r.source, r.contact_id
+        """,
+        params={"email": email},
+    ).to_dicts()
+
+
+def _quarantined(con: duckdb.DuckDBPyConnection, email: str) -> list[dict]:
+    """The run's input rows set aside that were the address's, or its records' (a contacts row
+    whose address did not read holds its record's contact id): never loaded, never absent."""
+    return con.sql(
+        """
+        with records as (
+            select distinct source, contact_id from contact_records where email = $email
+        )
+        select f.source, regexp_extract(f.path, '[^/\\\\]+$') as file, q.row_number as row,
+               f.source || ':' || regexp_extract(f.path, '[^/\\\\]+$') || ' row ' || q.row_number as lineage,
+               q.column_name as "column", q.error, q.contact_id, q.list_id
+        from quarantine q
+        join input_files f using (file_id)
+        where q.email = $email
+           or (q.contact_id is not null
+               and exists (select 1 from records r where r.source = f.source and r.contact_id = q.contact_id))
+        order by f.source, file, q.row_number
         """,
         params={"email": email},
     ).to_dicts()
@@ -308,76 +330,6 @@ def _reason_entry(config: Config, reason: dict, list_id: str | None, causes: lis
             config, name, list_id, lift_after, reason, integration_only=integration_only
         ),
     }
-
-
-def lifting_condition(
-    config: Config,
-    reason: str,
-    list_id: str | None,
-    after: str | None,
-    active: dict,
-    *,
-    integration_only: bool = False,
-) -> str:
-    """What would lift one active reason, concretely: which event, for which scope, after when.
-
-    The words of reasons.REASONS[..].lifted_by, with the list, the accepted evidence and the
-    time of the latest cause still in force filled in.
-    """
-    when = f"after {short_time(after)}" if after else ""
-    scope = f"global, or for {list_id}" if list_id else "global"
-    anyof = _or(RESUBSCRIBE_EVIDENCE)
-    if reason == "complaint":
-        return (
-            f"a resubscribe with {_or(COMPLAINT_EVIDENCE)} evidence ({scope}), or a confirmed_at "
-            f"in the export, {when} (a sign-up form is not enough after a spam complaint)"
-        )
-    if reason in ("hard_bounce", "soft_bounce_limit"):
-        return (
-            f"a delivery to the address, or a confirmed opt-in (a resubscribe with confirmed_optin "
-            f"evidence or a confirmed_at in the export), {when}"
-        )
-    if reason in ("unsubscribed", "list_unsubscribed"):
-        where = scope if reason == "unsubscribed" else f"for {list_id} or global"
-        text = (
-            f"a resubscribe with {anyof} evidence ({where}), or a confirmed_at in the export, "
-            f"{when}; a re-import or an export saying subscribed is not enough"
-        )
-        if integration_only:
-            on = "on any list" if reason == "unsubscribed" else f"on {list_id}"
-            text = (
-                f"a contacts export {when} listing the address as subscribed {on} (the CRM "
-                f"made this unsubscribe, so the CRM can undo it), or {text.split(';')[0]}"
-            )
-        return text
-    if reason == "do_not_contact":
-        if active["origin"] == "export":
-            return f"the {active['source']} export clearing the do_not_contact flag (set since {short_time(after)})"
-        return (
-            f"a do_contact event {when}, or a contacts export clearing the do_not_contact flag "
-            f"{when}; the memberships are kept and come back as they were"
-        )
-    if reason in ("source_unsubscribed", "source_cleaned"):
-        on = f"on {list_id}" if not active["is_global"] else "on its row with no list (the whole contact)"
-        return f"the {active['source']} export showing another status {on}"
-    if reason == "invalid_address":
-        return "a corrected address in the export: this address cannot be mailed as it is"
-    if reason == "unconfirmed":
-        text = (
-            f"a confirmation: a confirmed_at in the export for {list_id} (or on a row with no "
-            f"list), or a resubscribe with confirmed_optin evidence"
-        )
-        if list_id and not config.mailing_list(list_id).require_confirmed_optin:
-            text += ", or the export no longer saying pending"
-        return text
-    if reason == "not_in_source":
-        return f"the address appearing on {list_id} again in a contacts export"
-    return BY_NAME[reason].lifted_by
-
-
-def _or(words: Iterable[str]) -> str:
-    words = list(words)
-    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
 
 
 def _blocked(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -> list[dict]:

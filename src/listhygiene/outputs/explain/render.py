@@ -16,6 +16,17 @@ def as_text(answer: dict) -> str:
     if answer["records"]:
         lines += ["", "Contact records", *_indent(_records_table(answer["records"]))]
     lines += ["", "Lists"] + [line for entry in answer["lists"] for line in _list_lines(entry)]
+    if answer.get("quarantined"):
+        lines += [
+            "",
+            "Quarantined rows (not loaded; a contacts row holds its record's last good row, marked held)",
+            *_indent(
+                table(
+                    ["where", "column", "why"],
+                    [[q["lineage"], q["column"] or "-", q["error"]] for q in answer["quarantined"]],
+                )
+            ),
+        ]
     if answer["blocked_resubscribes"]:
         lines += [
             "",
@@ -72,7 +83,7 @@ def _records_table(records: list[dict]) -> list[str]:
                 r["status_raw"] or r["status"],
                 short_time(r["confirmed_at"]),
                 "yes" if r["do_not_contact"] else "no",
-                "yes" if r["in_latest_export"] else "no",
+                ("held" if r.get("held") else "yes") if r["in_latest_export"] else "no",
                 "yes" if r["speaks_for_list"] else "no",
                 r["email_raw"],
                 r["lineage"],

@@ -190,8 +190,26 @@ former_members as (
       and exists (select 1 from new_snapshot_times)
 ),
 
+quarantined_in_new_snapshots as (
+    -- a row of a new export quarantined holds its record's earlier rows (held_records): the
+    -- addresses of such records, by the quarantined row's address and by the earlier rows'
+    select q.email from quarantine q semi join newly_usable_snapshots using (file_id)
+    union all
+    select r.email
+    from contact_rows r
+    join usable_files f using (file_id)
+    semi join (
+        select u.source, q.contact_id, q.list_id
+        from quarantine q
+        join usable_files u using (file_id)
+        semi join newly_usable_snapshots n using (file_id)
+        where q.contact_id is not null
+    ) h on h.source = f.source and h.contact_id = r.contact_id and h.list_id is not distinct from r.list_id
+),
+
 final as (
     select email from changed_rows
+    union select email from quarantined_in_new_snapshots
     union select email from repeated_records
     union select email from in_late_snapshots
     union select email from former_members
