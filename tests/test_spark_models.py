@@ -140,6 +140,14 @@ def test_rewrite_day_intervals():
     )
 
 
+def test_rewrite_asof_joins_as_a_range_join_on_the_next_time():
+    sql = "select c.*, r.t as reset_at from c asof left join r on r.k = c.k and c.t >= r.t"
+    assert spark_sql(sql) == flat(
+        "SELECT c.*, r.t AS reset_at FROM c LEFT JOIN (SELECT *, LEAD(t) OVER (PARTITION BY k ORDER BY t NULLS LAST) "
+        "AS _asof_next FROM r) AS r ON (r.k = c.k AND c.t >= r.t) AND (r._asof_next IS NULL OR c.t < r._asof_next)"
+    )
+
+
 def test_rewrite_qualify_as_a_filter_over_a_subquery():
     sql = "select f.id, f.path as p from files f qualify f.id = max(f.id) over (partition by f.path)"
     assert spark_sql(sql) == flat(
@@ -160,7 +168,7 @@ def test_rewrite_regexp_flags_keep_a_case_insensitive_match():
 @pytest.mark.parametrize(
     "sql, construct",
     [
-        ("select * from a asof left join b on a.k = b.k and a.t >= b.t", "ASOF JOIN"),
+        ("select * from a asof left join b on a.k = b.k and a.t <= b.t", "ASOF JOIN"),
         ("with a as not materialized (select 1 as x) select * from a", "MATERIALIZED"),
         ("select coalesce(t, '-infinity'::timestamptz) as t from x", "'-infinity'"),
         ("select k::uhugeint as key from x", "UHUGEINT"),

@@ -54,27 +54,11 @@ campaigns as (
     group by email, campaign
 ),
 
-timeline as (
-    -- each address's campaigns and resets in time order; a reset at the time of a campaign
-    -- comes first (it is before that campaign)
-    select email, campaign, occurred_at, first_bounce, source, false as is_reset from campaigns
-    union all
-    select email, null as campaign, occurred_at, null as first_bounce, null as source, true as is_reset
-    from resets_of_candidates
-),
-
 campaigns_after_reset as (
-    -- each campaign belongs to the streak that began at the last reset at or before it (a
-    -- running max over the timeline rather than an ASOF join, which Spark has not)
-    select email, campaign, occurred_at, first_bounce, source, last_reset_at
-    from (
-        select *, max(case when is_reset then occurred_at end) over (
-            partition by email order by occurred_at, is_reset desc
-            rows between unbounded preceding and current row
-        ) as last_reset_at
-        from timeline
-    )
-    where not is_reset
+    -- each campaign belongs to the streak that began at the last reset before it
+    select c.*, r.occurred_at as last_reset_at
+    from campaigns c
+    asof left join resets_of_candidates r on r.email = c.email and c.occurred_at >= r.occurred_at
 ),
 
 streaks as (
