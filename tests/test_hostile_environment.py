@@ -8,8 +8,10 @@ address is printed, and that the store file and every published file are byte-id
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -221,3 +223,77 @@ def test_a_glob_over_a_folder_link_loop_ends(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "all inputs would load" in completed.stdout
     assert completed.stdout.count("contacts_2026-11-2") <= 2
+
+
+# --- a real full disk: a small tmpfs (root can mount one here; skipped where it cannot) -------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount_point = tmp_path / "small_disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def fill(disk: Path, leave_kib: int) -> None:
+    """Fill the disk until `leave_kib` KiB are left (0: full)."""
+    free = shutil.disk_usage(disk).free // 1024
+    with open(disk / "filler", "wb") as filler:
+        with contextlib.suppress(OSError):
+            for _ in range(max(free - leave_kib, 0)):
+                filler.write(b"\0" * 1024)
+                filler.flush()
+
+
+@pytest.mark.parametrize("leave_kib", [0, 40])
+def test_a_full_disk_under_the_store_is_a_message_and_changes_nothing(night_one, small_disk, leave_kib):
+    root = root_of(night_one)
+    for name in ("sample.duckdb", "sample.duckdb.lock"):
+        shutil.copy(root / "state" / name, small_disk / name)
+    text = night_one.read_text(encoding="utf-8")
+    night_one.write_text(
+        text.replace('database = "../state/sample.duckdb"', f'database = "{small_disk}/sample.duckdb"'),
+        encoding="utf-8",
+    )
+    fill(small_disk, leave_kib)
+    store_bytes = hashlib.sha256((small_disk / "sample.duckdb").read_bytes()).hexdigest()
+    published_before = fingerprint(root)
+    from click.testing import CliRunner
+
+    from listhygiene.cli import cli
+
+    result = CliRunner().invoke(cli, ["run", "--config", str(night_one), "--as-of", NIGHT_2])
+    if leave_kib == 0:
+        assert result.exit_code == 1, result.output
+    # with a little room the sample's small night may fit (DuckDB keeps its log): published, or
+    # a clean failure that changed nothing; never a traceback, never half of each
+    assert result.exit_code in (0, 1), result.output
+    if result.exit_code == 1:
+        assert_clean_failure(result, "No space left on device", "Free space on that disk")
+        assert hashlib.sha256((small_disk / "sample.duckdb").read_bytes()).hexdigest() == store_bytes
+        assert fingerprint(root) == published_before
+    else:
+        latest = (root / "out" / "sample" / "latest").resolve()
+        assert json.loads((latest / "manifest.json").read_text())["as_of"].startswith(NIGHT_2[:19])
+
+
+def test_a_full_disk_under_the_outputs_is_a_message_and_changes_nothing(night_one, small_disk):
+    root = root_of(night_one)
+    shutil.copytree(root / "out", small_disk / "out", symlinks=True)
+    text = night_one.read_text(encoding="utf-8")
+    night_one.write_text(
+        text.replace('output = "../out/sample"', f'output = "{small_disk}/out/sample"'), encoding="utf-8"
+    )
+    fill(small_disk, 0)
+    before = fingerprint(root), fingerprint(small_disk)
+    result = invoke("run", "--config", night_one, "--as-of", NIGHT_2, expect=1)
+    assert_clean_failure(result, "No space left on device")
+    assert (fingerprint(root), fingerprint(small_disk)) == before

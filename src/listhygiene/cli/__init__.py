@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import click
@@ -13,12 +14,13 @@ from listhygiene.cli.clean import clean
 from listhygiene.cli.explain import explain
 from listhygiene.cli.run import run, runs, validate
 from listhygiene.cli.synth import synth
-from listhygiene.errors import ListHygieneError, OutOfMemory
+from listhygiene.errors import ListHygieneError, OutOfMemory, environment_problem
 
 __all__ = ["cli", "main"]
 
 EXIT_CODES_HELP = """
-Exit codes: 0 done; 1 unexpected error; 2 usage or config error; 3 inputs failed validation
+Exit codes: 0 done; 1 the machine stopped the command (permissions, disk, memory: the message
+says what to do) or a bug; 2 usage or config error; 3 inputs failed validation
 (nothing published, store unchanged); 4 the drop guard tripped (nothing published; --force
 overrides); 5 another run holds the lock.
 """
@@ -39,6 +41,19 @@ class Commands(click.Group):
             error = OutOfMemory("running", str(exc).splitlines()[0])
             click.echo(f"error: {error}", err=True)
             ctx.exit(error.exit_code)
+        except (OSError, duckdb.IOException) as exc:
+            # The last line of defence for a failure of the machine met where no step named it
+            # (each step that writes says what it was doing): still one paragraph, no traceback.
+            if not isinstance(exc, OSError):
+                exc = OSError(errno.EIO, str(exc).splitlines()[0])
+            problem = environment_problem(
+                exc,
+                f"listhygiene {ctx.invoked_subcommand or ''}".strip(),
+                outcome="Nothing half-done is visible: a run publishes only after its commit, and the next "
+                "run finishes or undoes what a stopped one left.",
+            )
+            click.echo(f"error: {problem}", err=True)
+            ctx.exit(problem.exit_code)
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)

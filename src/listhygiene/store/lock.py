@@ -61,7 +61,10 @@ def run_lock(database: Path):
                 handle.truncate()
                 handle.flush()
     finally:
-        handle.close()  # closing releases the flock
+        # closing releases the flock; on a full disk it re-flushes the holder text and fails
+        # again (the descriptor is closed all the same): the error already raised is the one
+        with contextlib.suppress(OSError):
+            handle.close()
 
 
 def _holder(handle) -> dict | None:
