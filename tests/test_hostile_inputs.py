@@ -303,3 +303,19 @@ def test_any_broken_pipeline_file_is_a_usage_error(published_night_one, tmp_path
     assert result.exit_code in (0, 2, 3, 4), output
     if result.exit_code != 0:
         assert fingerprint(root / "copy") == before
+
+
+@pytest.mark.parametrize("before", ["\n", "\n\n", "\r\n\r\n", ",,,\n", " , ,\n\n"])
+def test_blank_lines_before_the_header_do_not_shift_row_numbers(tmp_path, before):
+    from listhygiene.ingest import read_input
+
+    path = tmp_path / "unsubscribes.csv"
+    path.write_text(
+        before + "email,occurred_at,event\nann@x.example,2026-11-20T10:00:00Z,unsubscribe\n"
+        "bob@x.example,yesterday,unsubscribe\n",
+        encoding="utf-8",
+    )
+    result = read_input(path, source="s", kind="unsubscribes")
+    assert result.rows.select("row_number", "email_raw").rows() == [(1, "ann@x.example")]
+    assert result.quarantine["row_number"].to_list() == [2]
+    assert result.rows_read == 2

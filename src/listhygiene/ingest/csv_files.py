@@ -8,7 +8,7 @@ import gzip
 import io
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,8 +80,8 @@ def csv_batches(
     with _utf8_source(path, compressed, encoding) as source:
         try:
             batches = pl.scan_csv(source, **_csv_options(headers, delimiter)).collect_batches(chunk_size=rows)
-            for number, frame in enumerate(batches):
-                yield with_extra_fields(frame.slice(1) if number == 0 else frame)  # less the header
+            for frame in _records_after_header(batches):
+                yield with_extra_fields(frame)
         except (pl.exceptions.PolarsError, OSError, EOFError, zlib.error) as exc:
             raise _unreadable(path, compressed, exc) from exc
 
@@ -95,7 +95,26 @@ def read_csv_table(
             frame = pl.read_csv(source, **_csv_options(headers, delimiter))
         except (pl.exceptions.PolarsError, OSError, EOFError, zlib.error) as exc:
             raise _unreadable(path, compressed, exc) from exc
-    return RawTable(headers, with_extra_fields(frame.slice(1)))
+    return RawTable(headers, with_extra_fields(pl.concat([*_records_after_header([frame])], how="vertical")))
+
+
+def _records_after_header(frames: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """The records after the header: blank lines before it are not records either.
+
+    The header is the first record with a value (as read_csv_header finds it); a file whose
+    first lines are blank would otherwise have its header read as data row 1 and every row
+    number shifted.
+    """
+    seen_header = False
+    for frame in frames:
+        if not seen_header:
+            has_value = pl.any_horizontal(pl.all().str.strip_chars().fill_null("") != "")
+            with_value = frame.select(has_value.arg_true()).to_series()
+            if with_value.is_empty():
+                yield frame.clear()
+                continue
+            frame, seen_header = frame.slice(int(with_value[0]) + 1), True
+        yield frame
 
 
 @contextmanager
@@ -134,7 +153,7 @@ def read_csv_header(
                 return None
             text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
             for record in csv.reader(text, delimiter=delimiter):
-                if record:
+                if any(field.strip() for field in record):  # blank lines and bare separators before it
                     return record
             return []
     except csv.Error:
