@@ -6,7 +6,6 @@ import json
 import logging
 import sys
 import time
-import warnings
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -60,12 +59,6 @@ def setup(*, log_format: str = "text", quiet: bool = False, verbose: bool = Fals
     """Configure the `listhygiene` logger once per command (verbose adds each step's timing)."""
     global _display
     stream = stream or sys.stderr
-    # DuckDB finds a Python table by name (a replacement scan) by asking what each candidate
-    # object is, which imports pyspark.pandas where PySpark is installed (the spark extra); its
-    # warning about pandas versions concerns no code of ours and would print on every command.
-    warnings.filterwarnings(
-        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
-    )
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     live = log_format == "text" and not quiet and _is_terminal(stream)
     if live:

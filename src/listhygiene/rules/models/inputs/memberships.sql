@@ -79,7 +79,7 @@ final as (
         m.latest_pending,
         lineage(p.source, p.file_name, seen_row_number(m.pending_seen)) as pending_lineage,
         {
-            tier: (m.best >> 64)::bigint,
+            tier: record_key_tier(m.best),
             contact_id: m.best_contact_id,
             file_id: seen_file_id(m.best),
             row_number: seen_row_number(m.best)
