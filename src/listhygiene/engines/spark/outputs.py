@@ -1,0 +1,73 @@
+"""A night's outputs written by Spark: publish.py's queries compiled, each one Parquet file in DuckDB's order."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from listhygiene.logs import step
+from listhygiene.outputs import publish
+from listhygiene.rules.compile import compile_sql
+
+try:
+    from pyspark.sql import SparkSession
+except ImportError as missing:  # pragma: no cover - the spark extra is not installed
+    raise ImportError("writing outputs on Spark needs pyspark: pip install 'listhygiene[spark]'") from missing
+
+
+def write_outputs(spark: SparkSession, folder: Path, scratch: Path) -> dict[str, int]:
+    """Write every Parquet output of the night into the new folder `folder`; return rows per file.
+
+    The models the outputs read are the session's views (evaluation.build_models). Each output
+    is written by one task into `scratch` and moved into `folder` as the single file publish.py
+    names; only its row count comes back to the driver.
+    """
+    folder.mkdir(parents=True)
+    counts = {}
+    for name, (query, order) in publish.OUTPUT_QUERIES.items():
+        counts[name] = _write(spark, name, query, order, folder, scratch)
+    counts["sendable.parquet"] = _write(
+        spark, "sendable.parquet", _sendable_query(spark), publish.SENDABLE_ORDER, folder, scratch
+    )
+    return counts
+
+
+def _write(spark: SparkSession, name: str, query: str, order: str, folder: Path, scratch: Path) -> int:
+    """One output: `query` sorted as DuckDB writes it (publish's total order), as folder/name."""
+    if name not in publish.UNIQUE_ORDER:
+        order = publish.total_order(spark.sql(compile_sql(query, name)).columns, order)
+    sorted_rows = spark.sql(compile_sql(f"select * from ({query}) order by {order}", name))
+    parts = scratch / f"output-{name}"
+    with step(f"writing {name} on spark"):
+        # one partition after the sort: its range partitions concatenated in order, one file
+        sorted_rows.coalesce(1).write.parquet(str(parts), mode="overwrite", compression="zstd")
+        [written] = parts.glob("part-*.parquet")
+        shutil.move(written, folder / name)
+        shutil.rmtree(parts)
+    return spark.read.parquet(str(folder / name)).count()
+
+
+def _sendable_query(spark: SparkSession) -> str:
+    """publish's sendable SELECT: the contact attributes of the snapshots in use as columns."""
+    keys = _attribute_keys(spark)
+    if publish._needs_polars(keys):
+        raise ValueError(
+            "sendable.parquet on Spark: contact columns whose names differ only in case or hold a "
+            "quote or backslash are not supported yet (DuckDB writes them through polars)"
+        )
+    columns = "".join(f', json_extract_string(r.attributes, {publish._json_path(k)}) as "{k}"' for k in keys)
+    return f"select s.list_id, s.email, s.contact_id{columns} from {publish._SENDABLE_ROWS}"
+
+
+def _attribute_keys(spark: SparkSession) -> list[str]:
+    """Extra contact columns of the snapshots in use, in order of first appearance (publish's rule).
+
+    Column names only come to the driver, one list per contacts snapshot in use.
+    """
+    keys: list[str] = []
+    reserved = {"list_id", "email", "contact_id"}
+    for (columns,) in spark.sql(compile_sql(publish._ATTRIBUTE_COLUMNS, "sendable.parquet")).collect():
+        for key in columns or []:
+            if key not in keys and key.lower() not in reserved:
+                keys.append(key)
+    return keys
