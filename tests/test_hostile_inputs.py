@@ -14,7 +14,7 @@ import string
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import copy_sample, invoke, latest, read
@@ -227,6 +227,13 @@ CELL = st.one_of(
     ),
     ending=st.sampled_from(["\n", "\r\n"]),
     encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"]),
+)
+# found by this test: a parser's complaint quoted the line, address and all, in the message
+@example(
+    rows=[['"', "0@0.0"]],
+    target=("unsubscribes_fuzz.csv", "email,occurred_at,event,list_id"),
+    ending="\n",
+    encoding="utf-8",
 )
 def test_any_malformed_input_file_fails_cleanly_or_accounts_for_every_row(
     published_night_one, tmp_path_factory, rows, target, ending, encoding

@@ -15,6 +15,7 @@ from listhygiene.cli.explain import explain
 from listhygiene.cli.run import run, runs, validate
 from listhygiene.cli.synth import synth
 from listhygiene.errors import ListHygieneError, OutOfMemory, environment_problem
+from listhygiene.masking import mask_addresses_in
 
 __all__ = ["cli", "main"]
 
@@ -33,7 +34,9 @@ class Commands(click.Group):
         try:
             return super().invoke(ctx)
         except ListHygieneError as exc:
-            click.echo(f"error: {exc}", err=True)
+            # a message may quote what it read (a parser's complaint about a line): never a whole
+            # address of the data, as in the logs
+            click.echo(f"error: {mask_addresses_in(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except duckdb.OutOfMemoryException as exc:
             # Not the user's input, but not a bug to dump a traceback for either. (Steps named by
