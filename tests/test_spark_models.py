@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from collections import Counter
@@ -17,17 +16,16 @@ pytest.importorskip("sqlglot", reason="sqlglot is not installed (pip install 'li
 
 from listhygiene import store
 from listhygiene.config import load_config
+from listhygiene.engines.spark import input_tables
 from listhygiene.pipeline import _previous_run
 from listhygiene.rules import bounces, runner
 from listhygiene.rules import compile as rules_compile
 from listhygiene.rules.compile import UnsupportedConstruct, compile_model, compile_sql, parse_macros
 from listhygiene.rules.evaluation import evaluate
+from spark_nights import sample_pipeline, synth_pipeline
 from spark_session import spark  # noqa: F401  (the shared session fixture)
 
-from conftest import copy_sample, invoke
-
-NIGHT_1 = "2026-11-20T06:00:00Z"
-NIGHT_2 = "2026-11-21T06:00:00Z"
+from conftest import invoke
 
 
 def flat(sql: str) -> str:
@@ -197,8 +195,7 @@ def test_memberships_reads_the_packed_tier_through_its_macro():
 # models that cannot give DuckDB's rows on Spark yet, each with why (a strict xfail: it fails
 # the day the model matches, so the entry cannot outlive its reason)
 NOT_ON_SPARK: dict[str, str] = {}
-# the synth set: two nights, small, with and without a soft-bounce window
-SYNTH = {"contacts": 800, "events": 4000, "lists": 3, "nights": 2}
+# the synth set (spark_nights.SYNTH) with and without a soft-bounce window
 DATASETS = ("sample-night-1", "sample-night-2", "synth-night-1", "synth-night-2", "synth-window-30-night-2")
 
 
@@ -219,24 +216,14 @@ def evaluated(tmp_path_factory):
 def _prepare(root: Path, dataset: str) -> dict[str, Path]:
     """The nights of the data set `dataset` belongs to, each as a folder of Parquet files."""
     if dataset.startswith("sample"):
-        config = copy_sample(root / "sample")
-        nights = [NIGHT_1, NIGHT_2]
+        config, nights = sample_pipeline(root / "sample")
         names = ["sample-night-1", "sample-night-2"]
-        window = None
+    elif "window" in dataset:
+        config, nights = synth_pipeline(root / "synth_window" / "data", window=30)
+        names, nights = ["synth-window-30-night-2"], nights[-1:]
     else:
-        data = root / ("synth" if "window" not in dataset else "synth_window") / "data"
-        invoke("synth", *[a for k, v in SYNTH.items() for a in (f"--{k}", v)], "--seed", 1, "--out", data)
-        config = data / "pipeline.toml"
-        nights = [night["as_of"] for night in json.loads((data / "synth.json").read_text())["nights"]]
-        window = 30 if "window" in dataset else None
-        names = ["synth-window-30-night-2"] if window else ["synth-night-1", "synth-night-2"]
-    if window is not None:
-        text, count = re.subn(
-            r"(?m)^soft_bounce_window_days = \d+", f"soft_bounce_window_days = {window}", config.read_text()
-        )
-        assert count == 1, "the synth pipeline sets soft_bounce_window_days once"
-        config.write_text(text)
-        nights = nights[-1:]
+        config, nights = synth_pipeline(root / "synth" / "data")
+        names = ["synth-night-1", "synth-night-2"]
     out = {}
     for name, night in zip(names, nights[-len(names) :]):
         invoke("-q", "run", "--config", config, "--as-of", night)
@@ -262,7 +249,7 @@ def _export(config, night: str, folder: Path) -> Path:
             "select * exclude (bounce_class, bounce_reason, bounce_rule) from bounce_events"
         )
         con.execute(f"create temp table bounce_classes as {runner.model_sql('bounce_classes')}")
-        for table in sorted(_tables_read() | set(runner.RUN_MODELS) | CLASSIFIER_TABLES):
+        for table in sorted(input_tables() | set(runner.RUN_MODELS) | CLASSIFIER_TABLES):
             target = str(folder / f"{table}.parquet").replace("'", "''")
             con.execute(f"copy (select * from \"{table}\") to '{target}' (format parquet)")
     finally:
@@ -271,18 +258,6 @@ def _export(config, night: str, folder: Path) -> Path:
 
 
 CLASSIFIER_TABLES = {"new_bounces", "bounce_rules", "bounce_classes"}
-
-
-def _tables_read() -> set[str]:
-    """The tables (store, settings, previous run) the models read, besides each other."""
-    from sqlglot import exp, parse_one
-
-    names: set[str] = set()
-    for model in runner.RUN_MODELS:
-        tree = parse_one(runner.model_sql(model), read="duckdb")
-        ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-        names |= {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
-    return names
 
 
 def rows(frame: pl.DataFrame) -> Counter:

@@ -42,7 +42,10 @@ def register_inputs(spark: SparkSession, inputs: Path) -> None:
 
 
 def build_models(
-    spark: SparkSession, scratch: Path, names: tuple[str, ...] = runner.RUN_MODELS, keep=frozenset()
+    spark: SparkSession,
+    scratch: Path,
+    names: tuple[str, ...] = runner.RUN_MODELS,
+    keep: frozenset[str] = frozenset(),
 ) -> None:
     """Build `names` in order, each written as Parquet in `scratch` and read back as its view.
 
