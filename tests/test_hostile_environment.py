@@ -21,7 +21,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import CliRunner, Result
 
+from listhygiene.cli import cli
 from listhygiene.outputs import publish
 from listhygiene.store import lock
 
@@ -44,6 +46,11 @@ def fingerprint(root: Path) -> dict[str, str]:
             elif path.is_file() and not path.name.endswith(".lock"):  # the lock file names its holder
                 seen[key] = hashlib.sha256(path.read_bytes()).hexdigest()
     return seen
+
+
+def run_cli(*args) -> Result:
+    """The CLI in-process, whatever its exit code (conftest's invoke asserts one)."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def assert_clean_failure(result, *fragments: str) -> None:
@@ -266,11 +273,7 @@ def test_a_full_disk_under_the_store_is_a_message_and_changes_nothing(night_one,
     fill(small_disk, leave_kib)
     store_bytes = hashlib.sha256((small_disk / "sample.duckdb").read_bytes()).hexdigest()
     published_before = fingerprint(root)
-    from click.testing import CliRunner
-
-    from listhygiene.cli import cli
-
-    result = CliRunner().invoke(cli, ["run", "--config", str(night_one), "--as-of", NIGHT_2])
+    result = run_cli("run", "--config", night_one, "--as-of", NIGHT_2)
     if leave_kib == 0:
         assert result.exit_code == 1, result.output
     # with a little room the sample's small night may fit (DuckDB keeps its log): published, or

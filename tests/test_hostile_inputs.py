@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import string
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
+from listhygiene.ingest import read_input
 
 from conftest import copy_sample, invoke, latest, read
 from test_hostile_environment import (
@@ -25,6 +29,7 @@ from test_hostile_environment import (
     assert_clean_failure,
     fingerprint,
     root_of,
+    run_cli,
 )
 
 EXPORT_2 = "contacts_2026-11-21.csv"
@@ -39,12 +44,15 @@ def published_night_one(tmp_path_factory):
     return root
 
 
+def copy_of(published: Path, root: Path) -> Path:
+    """A copy of a published sample under root/copy; returns its pipeline file."""
+    shutil.copytree(published, root / "copy", symlinks=True)
+    return root / "copy" / "pipelines" / "sample.toml"
+
+
 @pytest.fixture
 def night_one(published_night_one, tmp_path):
-    import shutil
-
-    shutil.copytree(published_night_one, tmp_path / "copy", symlinks=True)
-    return tmp_path / "copy" / "pipelines" / "sample.toml"
+    return copy_of(published_night_one, tmp_path)
 
 
 def data(config, name: str):
@@ -185,8 +193,6 @@ def test_a_held_record_keeps_its_last_known_suppression(night_one):
 
 
 def test_incremental_and_full_nights_agree_on_a_held_record(night_one, tmp_path):
-    import shutil
-
     full = tmp_path / "full"
     shutil.copytree(root_of(night_one), full, symlinks=True)
     full_config = full / "pipelines" / "sample.toml"
@@ -244,19 +250,12 @@ def test_any_malformed_input_file_fails_cleanly_or_accounts_for_every_row(
     published_night_one, tmp_path_factory, rows, target, ending, encoding
 ):
     name, header = target
-    import shutil
-
     root = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(published_night_one, root / "copy", symlinks=True)
-    config = root / "copy" / "pipelines" / "sample.toml"
+    config = copy_of(published_night_one, root)
     text = ending.join([header, *(",".join(r) for r in rows)]) + ending
     data(config, name).write_bytes(text.encode(encoding, errors="replace"))
     before = fingerprint(root / "copy")
-    from click.testing import CliRunner
-
-    from listhygiene.cli import cli
-
-    result = CliRunner().invoke(cli, ["run", "--config", str(config), "--as-of", NIGHT_2, "--force"])
+    result = run_cli("run", "--config", config, "--as-of", NIGHT_2, "--force")
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     # a fuzzed contacts export may also empty lists: the drop guard then stops it (4)
     assert result.exit_code in (0, 3, 4), result.output
@@ -300,11 +299,8 @@ def test_any_malformed_input_file_fails_cleanly_or_accounts_for_every_row(
     where=st.integers(min_value=0, max_value=2000),
 )
 def test_any_broken_pipeline_file_is_a_usage_error(published_night_one, tmp_path_factory, edit, noise, where):
-    import shutil
-
     root = tmp_path_factory.mktemp("config")
-    shutil.copytree(published_night_one, root / "copy", symlinks=True)
-    config = root / "copy" / "pipelines" / "sample.toml"
+    config = copy_of(published_night_one, root)
     text = config.read_text(encoding="utf-8")
     old, new = edit
     broken = text.replace(old, new, 1) if old in text else text + "\n" + new
@@ -313,11 +309,7 @@ def test_any_broken_pipeline_file_is_a_usage_error(published_night_one, tmp_path
         broken = broken[:at] + noise + broken[at:]
     config.write_text(broken, encoding="utf-8")
     before = fingerprint(root / "copy")
-    from click.testing import CliRunner
-
-    from listhygiene.cli import cli
-
-    result = CliRunner().invoke(cli, ["run", "--config", str(config), "--as-of", NIGHT_2])
+    result = run_cli("run", "--config", config, "--as-of", NIGHT_2)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     output = result.output + (result.stderr or "")
     assert "Traceback" not in output
@@ -330,8 +322,6 @@ def test_any_broken_pipeline_file_is_a_usage_error(published_night_one, tmp_path
 
 @pytest.mark.parametrize("before", ["\n", "\n\n", "\r\n\r\n", ",,,\n", " , ,\n\n"])
 def test_blank_lines_before_the_header_do_not_shift_row_numbers(tmp_path, before):
-    from listhygiene.ingest import read_input
-
     path = tmp_path / "unsubscribes.csv"
     path.write_text(
         before + "email,occurred_at,event\nann@x.example,2026-11-20T10:00:00Z,unsubscribe\n"

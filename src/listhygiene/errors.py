@@ -124,14 +124,18 @@ _ADVICE = {
 }
 
 
-def environment_problem(exc: OSError, doing: str, *, outcome: str = "") -> EnvironmentProblem:
-    """A one-paragraph message for an OSError met while `doing` (e.g. "writing the run's outputs").
+def environment_problem(exc: Exception, doing: str, *, outcome: str = "") -> EnvironmentProblem:
+    """A one-paragraph message for a failure of the machine met while `doing` (e.g. "publishing run X").
 
-    `outcome` says what state the run left (e.g. "Nothing was published and the store is
-    unchanged."). Paths are quoted as the OS gave them, with any address in them masked.
+    `exc` is an OSError, or an engine's I/O error (DuckDB's), read as an input/output error with
+    its first line as the reason. `outcome` says what state the run left (e.g. "Nothing was
+    published and the store is unchanged."). Paths are quoted as the OS gave them, with any
+    address in them masked.
     """
     from listhygiene.masking import mask_addresses_in  # a leaf module; imported late to keep errors a leaf
 
+    if not isinstance(exc, OSError):
+        exc = OSError(errno.EIO, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     where = exc.filename or ""
     if exc.filename2:
         where = f"{where} -> {exc.filename2}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import errno
 import json
 import logging
 import secrets
@@ -172,8 +171,6 @@ def _publish(con: duckdb.DuckDBPyConnection, run_id: str, staging: Path, final: 
         if newest == run_id:
             publish.point_latest(latest, final)
     except (OSError, duckdb.Error) as exc:
-        if not isinstance(exc, OSError):
-            exc = OSError(errno.EIO, str(exc).splitlines()[0])
         raise environment_problem(
             exc,
             f"publishing run {run_id}",

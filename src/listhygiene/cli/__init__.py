@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 from typing import Any
 
 import click
@@ -47,8 +46,6 @@ class Commands(click.Group):
         except (OSError, duckdb.IOException) as exc:
             # The last line of defence for a failure of the machine met where no step named it
             # (each step that writes says what it was doing): still one paragraph, no traceback.
-            if not isinstance(exc, OSError):
-                exc = OSError(errno.EIO, str(exc).splitlines()[0])
             problem = environment_problem(
                 exc,
                 f"listhygiene {ctx.invoked_subcommand or ''}".strip(),

@@ -38,6 +38,18 @@ class RawTable:
 REPLACED_BYTES = "\ufffd"
 
 
+# What reading a file can raise when the file, not the code, is at fault: a parser's error, a
+# failed read, a truncated or corrupt gzip stream, and a panic of polars' Rust reader on bytes it
+# does not expect (a BaseException, which no `except Exception` sees).
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    pl.exceptions.PolarsError,
+    pl.exceptions.PanicException,
+    OSError,
+    EOFError,
+    zlib.error,
+)
+
+
 def csv_schema(headers: list[str]) -> dict[str, pl.DataType]:
     """Every field as text: h{i} per header field, then spare x{i} columns for overflowing fields."""
     schema: dict[str, pl.DataType] = {f"h{i}": pl.String() for i in range(len(headers))}
@@ -82,7 +94,7 @@ def csv_batches(
             batches = pl.scan_csv(source, **_csv_options(headers, delimiter)).collect_batches(chunk_size=rows)
             for frame in _records_after_header(batches):
                 yield with_extra_fields(frame)
-        except (pl.exceptions.PolarsError, OSError, EOFError, zlib.error) as exc:
+        except READ_ERRORS as exc:
             raise _unreadable(path, compressed, exc) from exc
 
 
@@ -93,7 +105,7 @@ def read_csv_table(
     with _utf8_source(path, compressed, encoding) as source:
         try:
             frame = pl.read_csv(source, **_csv_options(headers, delimiter))
-        except (pl.exceptions.PolarsError, OSError, EOFError, zlib.error) as exc:
+        except READ_ERRORS as exc:
             raise _unreadable(path, compressed, exc) from exc
     return RawTable(headers, with_extra_fields(pl.concat([*_records_after_header([frame])], how="vertical")))
 

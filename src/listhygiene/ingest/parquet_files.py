@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from listhygiene.errors import InputError
-from listhygiene.ingest.csv_files import first_line
+from listhygiene.ingest.csv_files import READ_ERRORS, first_line
 
 
 def parquet_batches(path: Path, rows: int) -> Iterator[pl.DataFrame]:
@@ -18,7 +18,7 @@ def parquet_batches(path: Path, rows: int) -> Iterator[pl.DataFrame]:
         hex_columns = _binary_columns_not_utf8(scan)
         batches = scan.collect_batches(chunk_size=rows)
         frame = next(batches, None)
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except READ_ERRORS as exc:
         raise unreadable_parquet(path, exc) from exc
     while frame is not None:
         text = pl.DataFrame(
@@ -30,7 +30,7 @@ def parquet_batches(path: Path, rows: int) -> Iterator[pl.DataFrame]:
         yield text.with_columns(extra_fields=pl.lit(0, dtype=pl.Int32))
         try:
             frame = next(batches, None)
-        except (pl.exceptions.PolarsError, OSError) as exc:
+        except READ_ERRORS as exc:
             raise unreadable_parquet(path, exc) from exc
 
 

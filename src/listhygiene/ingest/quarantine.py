@@ -71,18 +71,17 @@ def ragged_rows(table: RawTable) -> pl.DataFrame:
     overflow = pl.col("extra_fields")
     # Past the spare columns the reader drops fields, so the count is a lower bound there.
     at_least = pl.when(overflow >= SPARE_FIELDS).then(pl.lit("at least ")).otherwise(pl.lit(""))
-    return (
-        table.frame.select(
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
-            pl.lit(None, dtype=pl.String).alias("column"),
-            pl.format("row has {}{} fields, header has {}", at_least, overflow + width, pl.lit(width)).alias(
-                "error"
-            ),
-            pl.lit(-1, dtype=pl.Int64).alias("rank"),
-            overflow,
-        )
-        .filter(overflow > 0)
-        .drop("extra_fields")
+    # the few ragged rows first, then their message: no text is made for the other rows
+    ragged = table.frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("index"), overflow).filter(
+        overflow > 0
+    )
+    return ragged.select(
+        "index",
+        pl.lit(None, dtype=pl.String).alias("column"),
+        pl.format("row has {}{} fields, header has {}", at_least, overflow + width, pl.lit(width)).alias(
+            "error"
+        ),
+        pl.lit(-1, dtype=pl.Int64).alias("rank"),
     )
 
 

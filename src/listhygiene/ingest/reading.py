@@ -16,6 +16,7 @@ from listhygiene.config import Mapping
 from listhygiene.errors import InputError
 from listhygiene.ingest.columns import canonical_text, match_columns, renamed, with_value_maps
 from listhygiene.ingest.csv_files import (
+    READ_ERRORS,
     RawTable,
     csv_batches,
     csv_schema,
@@ -301,7 +302,7 @@ def _read_header(path: Path, file_format: str, mapping: Mapping | None = None) -
     if file_format == ".parquet":
         try:
             return list(pl.read_parquet_schema(path))
-        except (pl.exceptions.PolarsError, OSError) as exc:
+        except READ_ERRORS as exc:
             raise unreadable_parquet(path, exc) from exc
     return read_csv_header(
         path, compressed=file_format == ".csv.gz", delimiter=mapping.delimiter, encoding=mapping.encoding

@@ -14,6 +14,7 @@ import polars as pl
 from listhygiene.config import Config
 from listhygiene.errors import ConfigError, InputError
 from listhygiene.ingest.csv_files import (
+    READ_ERRORS,
     SNIFF_BYTES,
     first_line,
     line_style,
@@ -247,7 +248,7 @@ def _reject_non_csv(path: Path, head: bytes) -> None:
 def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         return pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except READ_ERRORS as exc:
         raise InputError(
             f"cannot read the Parquet file ({first_line(exc)}).",
             file=str(path),

@@ -170,40 +170,41 @@ def _write_sendable(con, target: Path, basis=None) -> int:
     keeps its file_id and row_number from primary_records), read from the store for the rows
     written only, and split into columns by DuckDB.
     """
-    keys = _attribute_keys(con)
-    if _needs_polars(keys):
+    keys = attribute_keys(con.execute(ATTRIBUTE_COLUMNS).fetchall())
+    if needs_polars(keys):
         return _write_sendable_polars(con, target, keys)  # names a JSON path or SQL alias can't hold
-    columns = "".join(f', json_extract_string(r.attributes, {_json_path(k)}) as "{k}"' for k in keys)
-    query = f"""select s.list_id, s.email, s.contact_id{columns}
-        from {_SENDABLE_ROWS}"""
-    return _copy(con, _merged(query, target.name, basis), SENDABLE_ORDER, target)
+    return _copy(con, _merged(sendable_query(keys), target.name, basis), SENDABLE_ORDER, target)
 
 
-def _needs_polars(keys: list[str]) -> bool:
+def needs_polars(keys: list[str]) -> bool:
+    """Attribute names a JSON path or an SQL alias cannot hold (a quote, a backslash, a case twin)."""
     return any('"' in k or "\\" in k for k in keys) or len({k.lower() for k in keys}) < len(keys)
 
 
 def sendable_columns(con) -> tuple[str, ...] | None:
     """The columns sendable.parquet will have (None when written through polars, never merged)."""
-    keys = _attribute_keys(con)
-    return None if _needs_polars(keys) else ("list_id", "email", "contact_id", *keys)
+    keys = attribute_keys(con.execute(ATTRIBUTE_COLUMNS).fetchall())
+    return None if needs_polars(keys) else ("list_id", "email", "contact_id", *keys)
 
 
 # The sendable rows with the contact row of the record speaking for each.
-_SENDABLE_ROWS = """contact_status s
+SENDABLE_ROWS = """contact_status s
         left join contact_rows r on r.file_id = s.file_id and r.row_number = s.row_number
         where s.sendable"""
 
 
-def _json_path(key: str) -> str:
-    """The SQL text of the JSON path of one top-level key: '$."First Name"'."""
-    return sql_literal(f'$."{key}"')
+def sendable_query(keys: list[str]) -> str:
+    """sendable's SELECT: list, address, contact id, then each attribute key as a column (every
+    engine runs this text: DuckDB as written, Spark compiled)."""
+    paths = [sql_literal(f'$."{k}"') for k in keys]  # '$."First Name"'
+    columns = "".join(f', json_extract_string(r.attributes, {path}) as "{k}"' for k, path in zip(keys, paths))
+    return f"select s.list_id, s.email, s.contact_id{columns} from {SENDABLE_ROWS}"
 
 
 def _write_sendable_polars(con, target: Path, keys: list[str]) -> int:
     frame = con.sql(
         f"""select s.list_id, s.email, s.contact_id, coalesce(r.attributes::varchar, '{{}}') as attributes
-           from {_SENDABLE_ROWS}
+           from {SENDABLE_ROWS}
            order by s.list_id, s.email"""
     ).pl()
     if keys:
@@ -217,16 +218,16 @@ def _write_sendable_polars(con, target: Path, keys: list[str]) -> int:
 
 # The snapshots in use that hold rows, each with its extra contact columns (from the files, not
 # from contact_records, which an incremental night restricts to some addresses).
-_ATTRIBUTE_COLUMNS = """select f.attribute_columns
+ATTRIBUTE_COLUMNS = """select f.attribute_columns
            from input_files f
            where f.file_id in (select file_id from contact_files)
              and exists (select 1 from contact_rows r where r.file_id = f.file_id)
            order by f.file_id"""
 
 
-def _attribute_keys(con) -> list[str]:
-    """Extra contact columns of the snapshots in use, in order of first appearance."""
-    rows = con.execute(_ATTRIBUTE_COLUMNS).fetchall()
+def attribute_keys(rows) -> list[str]:
+    """Extra contact columns of the snapshots in use (ATTRIBUTE_COLUMNS' rows, on any engine), in
+    order of first appearance, less the names of the columns sendable has already."""
     keys: list[str] = []
     reserved = {"list_id", "email", "contact_id"}
     for (columns,) in rows:
@@ -237,7 +238,7 @@ def _attribute_keys(con) -> list[str]:
 
 
 # The rule models the outputs read: a nightly run keeps these to the end and drops the others early.
-READS = models_read(*(query for query, _ in OUTPUT_QUERIES.values()), _SENDABLE_ROWS, _ATTRIBUTE_COLUMNS)
+READS = models_read(*(query for query, _ in OUTPUT_QUERIES.values()), SENDABLE_ROWS, ATTRIBUTE_COLUMNS)
 
 
 def staging_dir(output: Path, run_id: str) -> Path:

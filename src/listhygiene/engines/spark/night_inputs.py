@@ -31,7 +31,7 @@ def input_tables() -> frozenset[str]:
     """The tables (store, settings, previous run) the models and the outputs read, besides the models."""
     queries = [runner.model_sql(model) for model in runner.RUN_MODELS]
     queries += [query for query, _ in publish.OUTPUT_QUERIES.values()]
-    queries += [f"select * from {publish._SENDABLE_ROWS}", publish._ATTRIBUTE_COLUMNS]
+    queries += [f"select * from {publish.SENDABLE_ROWS}", publish.ATTRIBUTE_COLUMNS]
     names: set[str] = set()
     for query in queries:
         tree = parse_one(query, read="duckdb")

@@ -48,26 +48,14 @@ def _write(spark: SparkSession, name: str, query: str, order: str, folder: Path,
 
 
 def _sendable_query(spark: SparkSession) -> str:
-    """publish's sendable SELECT: the contact attributes of the snapshots in use as columns."""
-    keys = _attribute_keys(spark)
-    if publish._needs_polars(keys):
+    """publish's sendable SELECT: the contact attributes of the snapshots in use as columns (only
+    the column names, one list per contacts snapshot in use, come to the driver)."""
+    keys = publish.attribute_keys(
+        spark.sql(compile_sql(publish.ATTRIBUTE_COLUMNS, "sendable.parquet")).collect()
+    )
+    if publish.needs_polars(keys):
         raise ValueError(
             "sendable.parquet on Spark: contact columns whose names differ only in case or hold a "
             "quote or backslash are not supported yet (DuckDB writes them through polars)"
         )
-    columns = "".join(f', json_extract_string(r.attributes, {publish._json_path(k)}) as "{k}"' for k in keys)
-    return f"select s.list_id, s.email, s.contact_id{columns} from {publish._SENDABLE_ROWS}"
-
-
-def _attribute_keys(spark: SparkSession) -> list[str]:
-    """Extra contact columns of the snapshots in use, in order of first appearance (publish's rule).
-
-    Column names only come to the driver, one list per contacts snapshot in use.
-    """
-    keys: list[str] = []
-    reserved = {"list_id", "email", "contact_id"}
-    for (columns,) in spark.sql(compile_sql(publish._ATTRIBUTE_COLUMNS, "sendable.parquet")).collect():
-        for key in columns or []:
-            if key not in keys and key.lower() not in reserved:
-                keys.append(key)
-    return keys
+    return publish.sendable_query(keys)
