@@ -87,7 +87,7 @@ class Scenario:
         store.create_schema(self.con)
         self.config = Config(
             path=Path("scenario.toml"),
-            database=Path(":memory:"),
+            database_file=Path(":memory:"),
             output=Path("out"),
             sources=tuple(SOURCES.values()),
             lists={k: MailingList(k, v) for k, v in (lists or {}).items()},

@@ -128,10 +128,22 @@ class Writeback:
     include_bounces: bool = False
 
 
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Which engine runs the night: DuckDB embedded (the default) or Spark (docs/spark.md)."""
+
+    name: str = "duckdb"
+    master: str = "local[2]"  # spark: local[N] or a cluster URL
+    conf: dict[str, str] = field(default_factory=dict)  # spark: session settings, e.g. spark.executor.memory
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
-    database: Path
+    database_file: Path | None  # [store] database: the DuckDB store (None: a Spark-only pipeline)
     output: Path
     sources: tuple[Source, ...]
     lists: dict[str, MailingList] = field(default_factory=dict)
@@ -141,14 +153,24 @@ class Config:
     keep_runs: int | None = None  # None: keep every published run's outputs
     incremental: bool = False  # re-evaluate only the addresses whose inputs changed (docs/incremental.md)
     bounce_rules: Path | None = None  # [bounces] rules: extends or overrides the package's rules
+    engine: Engine = Engine()
+    warehouse: str | None = None  # [store] warehouse: the Spark store, a local path or a URI
+
+    @property
+    def database(self) -> Path:
+        """The DuckDB store file ([store] database), which the duckdb engine needs."""
+        if self.database_file is None:
+            raise _no_database(self.path.name)
+        return self.database_file
 
     def mailing_list(self, list_id: str) -> MailingList:
         """Lists not named in the file get the defaults (no confirmed opt-in required)."""
         return self.lists.get(list_id, MailingList(list_id))
 
 
-_TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces"}
-_STORE_KEYS = {"database", "output", "keep_runs", "incremental"}
+_TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces", "engine"}
+_STORE_KEYS = {"database", "output", "keep_runs", "incremental", "warehouse"}
+_ENGINE_KEYS = {"name", "master", "conf"}
 _SOURCE_KEYS = {
     "name",
     "kind",
@@ -178,8 +200,11 @@ _WRITEBACK_KEYS = {"include_bounces"}
 _BOUNCES_KEYS = {"rules"}
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and check a pipeline file; relative paths resolve against its folder."""
+def load_config(path: str | Path, engine: str | None = None) -> Config:
+    """Read and check a pipeline file; relative paths resolve against its folder.
+
+    `engine` (the --engine option) overrides the file's [engine] name.
+    """
     path = Path(path)
     try:
         raw_bytes = path.read_bytes()
@@ -198,7 +223,11 @@ def load_config(path: str | Path) -> Config:
 
     store = _table(raw, "store", where)
     _reject_unknown(store, _STORE_KEYS, f"{where} [store]")
-    database = (base / _string(store, "database", f"{where} [store]")).resolve()
+    engine_settings = _engine(raw.get("engine", {}), engine, where)
+    database = None
+    if "database" in store:
+        database = (base / _string(store, "database", f"{where} [store]")).resolve()
+    warehouse = _warehouse(store, base, engine_settings.name, where)
     output = (base / _string(store, "output", f"{where} [store]")).resolve()
     keep_runs = store.get("keep_runs")
     if keep_runs is not None and (
@@ -216,7 +245,7 @@ def load_config(path: str | Path) -> Config:
     lists = _lists(raw.get("lists", {}), where)
     policy = _policy(raw.get("policy", {}), where)
     digest = hashlib.sha256(raw_bytes).hexdigest()
-    return Config(
+    config = Config(
         path.resolve(),
         database,
         output,
@@ -228,7 +257,12 @@ def load_config(path: str | Path) -> Config:
         incremental=incremental,
         writeback=_writeback(raw.get("writeback", {}), where),
         bounce_rules=_bounce_rules(raw.get("bounces", {}), base, where),
+        engine=engine_settings,
+        warehouse=warehouse,
     )
+    if engine_settings.name == "duckdb" and database is None:
+        raise _no_database(where)
+    return config
 
 
 def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
@@ -387,6 +421,53 @@ def _writeback(raw: Any, where: str) -> Writeback:
         raise ConfigError(f"{here}: must be a table.")
     _reject_unknown(raw, _WRITEBACK_KEYS, here)
     return Writeback(_flag(raw, "include_bounces", here))
+
+
+def _no_database(where: str) -> ConfigError:
+    return ConfigError(
+        f"{where} [store]: database is missing; the duckdb engine keeps its store in that file "
+        '(e.g. database = "../state/store.duckdb"), or run with --engine spark.'
+    )
+
+
+def _engine(raw: Any, override: str | None, where: str) -> Engine:
+    here = f"{where} [engine]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{here}: must be a table.")
+    _reject_unknown(raw, _ENGINE_KEYS, here)
+    name = override or raw.get("name", "duckdb")
+    if name not in ENGINES:
+        said = "--engine" if override else f"{here} name"
+        raise ConfigError(f"{said}: {name!r} is not an engine; use one of {', '.join(ENGINES)}.")
+    master = raw.get("master", Engine.master)
+    if not isinstance(master, str) or not master.strip():
+        raise ConfigError(f'{here}: master must be text such as "local[2]" or a cluster URL, got {master!r}.')
+    conf = raw.get("conf", {})
+    if not isinstance(conf, dict):
+        raise ConfigError(f'{here}: conf must be a table, e.g. conf = {{ "spark.executor.memory" = "4g" }}.')
+    for key, value in conf.items():
+        if not key.startswith("spark.") or isinstance(value, (dict, list)):
+            raise ConfigError(
+                f"{here} conf: {key!r} = {value!r} is not a Spark setting (a spark.* key with a text, "
+                "number or true/false value)."
+            )
+    text = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in conf.items()}
+    return Engine(name, master, text)
+
+
+def _warehouse(store: dict, base: Path, engine: str, where: str) -> str | None:
+    """[store] warehouse: a URI (s3a://, abfss://, hdfs://, file://…) as given, a path resolved."""
+    if "warehouse" not in store:
+        if engine == "spark":
+            raise ConfigError(
+                f"{where} [store]: warehouse is missing; the spark engine keeps its store there (warehouse = "
+                '"../state/warehouse", or an object-store URI such as "s3a://bucket/listhygiene").'
+            )
+        return None
+    warehouse = _string(store, "warehouse", f"{where} [store]")
+    if "://" in warehouse:
+        return warehouse.rstrip("/")
+    return str((base / warehouse).resolve())
 
 
 def _bounce_rules(raw: Any, base: Path, where: str) -> Path | None:

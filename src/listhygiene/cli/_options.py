@@ -1,4 +1,4 @@
-"""The options several commands share, defined once: the pipeline file and the as-of time."""
+"""The options several commands share, defined once: the pipeline file, the as-of time, the engine."""
 
 from __future__ import annotations
 
@@ -34,4 +34,12 @@ as_of_option = click.option(
     "as_of",
     callback=_parse_as_of,
     help="Evaluate as of this time (ISO 8601; default now). Events after it are ignored.",
+)
+
+
+engine_option = click.option(
+    "--engine",
+    "engine",
+    type=click.Choice(["duckdb", "spark"]),
+    help="Run on this engine instead of the pipeline file's [engine] name (docs/spark.md).",
 )
