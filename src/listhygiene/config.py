@@ -18,7 +18,7 @@ from listhygiene.vocabulary import KINDS as COLUMNS_OF_KIND
 KINDS = ("contacts", "unsubscribes", "bounces")
 # Formats whose files are read by their own reader (src/listhygiene/platforms/); their files
 # may yield rows of several kinds, so `kind` is optional for them.
-PLATFORM_FORMATS = ("ses", "sendgrid", "mailgun", "postmark", "mailchimp")
+PLATFORM_FORMATS = ("ses", "sendgrid", "mailgun", "postmark", "mailchimp", "dsn")
 # The kind a platform's files are recorded as: a Mailchimp audience export is a contact
 # snapshot (its unsubscribe times come along as events); the others are event logs.
 PLATFORM_KINDS = {
@@ -27,6 +27,7 @@ PLATFORM_KINDS = {
     "mailgun": "bounces",
     "postmark": "bounces",
     "mailchimp": "contacts",
+    "dsn": "bounces",
 }
 TABLE_FORMATS = ("csv", "parquet")
 FORMATS = TABLE_FORMATS + PLATFORM_FORMATS
@@ -60,6 +61,8 @@ class Source:
     mapping: Mapping = Mapping()
     groups: dict[str, str] = field(default_factory=dict)  # sendgrid: ASM group id -> list id
     list_id: str | None = None  # mailchimp: the list the audience export is
+    campaign_header: str = "X-Campaign-Id"  # dsn: the returned message's campaign header
+    campaign_verp: str | None = None  # dsn: a regex whose group finds it in a VERP return path
 
     @property
     def is_platform(self) -> bool:
@@ -183,7 +186,7 @@ _SOURCE_KEYS = {
     "encoding",
     "groups",
     "list_id",
-}
+} | {"campaign_header", "campaign_verp"}  # dsn
 # Which source keys each format accepts beyond name, kind, path and format.
 _FORMAT_KEYS = {
     None: set(),
@@ -194,6 +197,7 @@ _FORMAT_KEYS = {
     "mailgun": set(),
     "postmark": set(),
     "mailchimp": {"list_id", "time_zone"},
+    "dsn": {"campaign_header", "campaign_verp", "time_zone"},
 }
 _LIST_KEYS = {"require_confirmed_optin"}
 _WRITEBACK_KEYS = {"include_bounces"}
@@ -307,6 +311,7 @@ def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
                 mapping=_mapping(entry, kind or PLATFORM_KINDS.get(file_format or ""), here),
                 groups=_string_table(entry, "groups", here),
                 list_id=_string(entry, "list_id", here) if file_format == "mailchimp" else None,
+                **{k: _string(entry, k, here) for k in ("campaign_header", "campaign_verp") if k in entry},
             )
         )
     if not any(s.file_kind == "contacts" for s in sources):
