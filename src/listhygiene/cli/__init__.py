@@ -13,6 +13,7 @@ from listhygiene.cli.clean import clean
 from listhygiene.cli.explain import explain
 from listhygiene.cli.run import run, runs, validate
 from listhygiene.cli.synth import synth
+from listhygiene.cli.whatif import whatif
 from listhygiene.errors import ListHygieneError, OutOfMemory, environment_problem
 from listhygiene.masking import mask_addresses_in
 
@@ -84,6 +85,7 @@ cli.add_command(explain)
 cli.add_command(clean)
 cli.add_command(bounces)
 cli.add_command(synth)
+cli.add_command(whatif)
 
 
 def main() -> None:
