@@ -83,7 +83,7 @@ def evaluate_again(folder: Path, as_of: str, tmp_path: Path, *, scratch: Path | 
     shutil.copy(config.database, copy)
     con = store.connect(copy)
     moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-    pipeline.evaluate(con, config, moment, pipeline._previous_run(con, moment), scratch=scratch)
+    pipeline.evaluate(con, config, moment, pipeline.previous_run(con, moment), scratch=scratch)
     return con
 
 

@@ -17,7 +17,7 @@ pytest.importorskip("sqlglot", reason="sqlglot is not installed (pip install 'li
 from listhygiene import store
 from listhygiene.config import load_config
 from listhygiene.engines.spark import input_tables
-from listhygiene.pipeline import _previous_run
+from listhygiene.pipeline import previous_run
 from listhygiene.rules import bounces, runner
 from listhygiene.rules import compile as rules_compile
 from listhygiene.rules.compile import UnsupportedConstruct, compile_model, compile_sql, parse_macros
@@ -239,7 +239,7 @@ def _export(config, night: str, folder: Path) -> Path:
     con = store.connect(copy)
     try:
         moment = datetime.fromisoformat(night.replace("Z", "+00:00"))
-        evaluate(con, config, moment, _previous_run(con, moment), scratch=None)
+        evaluate(con, config, moment, previous_run(con, moment), scratch=None)
         # the classifier's model over every stored event, as a load classifies a new log's rows
         ruleset = bounces.load_ruleset(getattr(config, "bounce_rules", None))
         bounces.install_rules(con, ruleset)

@@ -15,7 +15,7 @@ from listhygiene import store
 from listhygiene.config import load_config
 from listhygiene.engines.spark import evaluate_night, export_night_inputs
 from listhygiene.outputs.publish import OUTPUT_QUERIES
-from listhygiene.pipeline import _previous_run
+from listhygiene.pipeline import previous_run
 from spark_nights import sample_pipeline, synth_pipeline
 from spark_session import spark  # noqa: F401  (the shared session fixture)
 
@@ -53,7 +53,7 @@ def nights(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
             moment = datetime.fromisoformat(night.replace("Z", "+00:00"))
             con = store.connect(config.database, read_only=True)
             try:
-                previous = _previous_run(con, moment)
+                previous = previous_run(con, moment)
                 [(published,)] = con.execute(
                     "select path from runs where status = 'published' and as_of = ?", [moment]
                 ).fetchall()

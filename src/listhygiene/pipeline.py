@@ -55,6 +55,16 @@ def iso_utc(column: str) -> str:
     return f"strftime({column}::timestamp, '%Y-%m-%dT%H:%M:%S.%fZ')"
 
 
+# Per input file, its loaded events that were already known (counted once by the rules).
+FILE_DUPLICATES = """
+    select file_id, count(*) as n from (
+        select file_id from unsubscribe_events where is_duplicate
+        union all
+        select file_id from bounce_events where is_duplicate)
+    group by file_id
+"""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -76,7 +86,7 @@ def run(
     """
     started_at = utc_now()
     as_of = (as_of or started_at.replace(microsecond=0)).astimezone(UTC)
-    _check_as_of(as_of, started_at)
+    check_as_of(as_of, started_at)
     run_id = make_run_id(as_of, started_at)
     staging = publish.staging_dir(config.output, run_id)
     final = publish.run_dir(config.output, run_id)
@@ -91,26 +101,27 @@ def run(
         try:
             for repaired in publish.repair(con, config.output):
                 log.warning("repair: %s", repaired)
-            _warn_of_future_runs(con, started_at)
+            warn_of_future_runs(con, started_at)
             con.begin()
             # stored bounces are reclassified when the rules in force changed (same transaction)
             reclassified = bounces.reclassify_if_rules_changed(con, config)
             with stage("loading inputs"):
                 load = load_sources(con, config, started_at)
-            previous = _previous_run(con, as_of)
+            previous = previous_run(con, as_of)
             run_sources(con, config)
             basis, why = incremental.basis(con, config, previous, reclassified, full)
             with stage("evaluating rules"):
                 evaluation = evaluate(con, config, as_of, previous, scratch=rule_tables, basis=basis, why=why)
             checkpoint("evaluated")
-            _check_list_sections(con, config)
-            lists = _list_counts(con, previous is not None)
-            _check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
+            check_list_sections(con, config)
+            lists = list_counts(con, previous is not None)
+            check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
 
             with stage("writing outputs"):
                 output_counts = publish.write_outputs(con, staging, evaluation.basis)
             finished_at = utc_now()
-            manifest = _manifest(
+            con.execute(f"create or replace temp view file_duplicates as {FILE_DUPLICATES}")
+            manifest = run_manifest(
                 config,
                 run_id,
                 as_of,
@@ -132,7 +143,7 @@ def run(
             con.commit()
             committed = True
             checkpoint("committed")
-            _publish(con, run_id, staging, final, config.output / "latest")
+            publish_committed(con, run_id, staging, final, config.output / "latest")
             for pruned in publish.prune(con, config.output, config.keep_runs):
                 log.info("pruned the outputs of run %s ([store] keep_runs = %s)", pruned, config.keep_runs)
         except BaseException:
@@ -156,7 +167,9 @@ def run(
     return RunResult(run_id, as_of, final, lists, load, force, manifest)
 
 
-def _publish(con: duckdb.DuckDBPyConnection, run_id: str, staging: Path, final: Path, latest: Path) -> None:
+def publish_committed(
+    con: duckdb.DuckDBPyConnection, run_id: str, staging: Path, final: Path, latest: Path
+) -> None:
     """Move the committed run into place, record it published, then switch `latest` to it.
 
     Each step can be redone by the next run's repair, so a failure here (a folder made
@@ -179,7 +192,7 @@ def _publish(con: duckdb.DuckDBPyConnection, run_id: str, staging: Path, final: 
         ) from None
 
 
-def _check_list_sections(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+def check_list_sections(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     """Each [lists.X] of the pipeline file should name a list the exports have.
 
     A section for a list no export has is a warning (a list may be empty tonight). One that
@@ -207,7 +220,7 @@ def _check_list_sections(con: duckdb.DuckDBPyConnection, config: Config) -> None
         log.warning("%s: [lists.%s] names a list no contacts export has tonight", config.path.name, list_id)
 
 
-def _check_as_of(as_of: datetime, now: datetime) -> None:
+def check_as_of(as_of: datetime, now: datetime) -> None:
     """Refuse an as-of a run could not honestly be dated at (it would hold `latest` or overflow)."""
     if as_of < EARLIEST_TIME or as_of > now + AS_OF_AHEAD:
         raise ConfigError(
@@ -217,7 +230,7 @@ def _check_as_of(as_of: datetime, now: datetime) -> None:
         )
 
 
-def _warn_of_future_runs(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+def warn_of_future_runs(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
     """A run published (by an older version) with an as-of far ahead keeps `latest`: say so loudly."""
     for run_id, as_of in con.execute(
         "select run_id, as_of from runs where status = 'published' and as_of > ? order by run_id",
@@ -236,7 +249,7 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         con.rollback()
 
 
-def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
+def previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
     """The latest published run with an earlier as-of whose outputs are still there."""
     row = con.execute(
         "select run_id, path from runs where status = 'published' and as_of < ? "
@@ -252,7 +265,7 @@ def _previous_run(con, as_of: datetime) -> tuple[str, Path] | None:
     return run_id, path
 
 
-def _list_counts(con, has_previous: bool) -> list[ListCount]:
+def list_counts(con, has_previous: bool) -> list[ListCount]:
     rows = con.execute(LIST_COUNTS).fetchall()
     return [
         ListCount(
@@ -273,7 +286,7 @@ def _drop(count: ListCount) -> float | None:
     return (count.previous - count.sendable) / count.previous
 
 
-def _check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> None:
+def check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> None:
     """A platform mistake can mark half a list as bounced: refuse to publish such a drop."""
     tripped = [c for c in lists if (_drop(c) or 0.0) > max_drop]
     if not tripped:
@@ -299,7 +312,7 @@ def _check_drop_guard(lists: list[ListCount], max_drop: float, force: bool) -> N
     )
 
 
-def _manifest(
+def run_manifest(
     config: Config,
     run_id,
     as_of,
@@ -313,14 +326,11 @@ def _manifest(
     load: LoadReport,
     evaluation: Evaluation,
 ) -> dict:
+    """The run's manifest.json. `con` holds the store's input_files and runs, the run's
+    run_sources, and file_duplicates (file_id, n: the file's events already known from earlier
+    rows), which each engine counts over its own event tables (see FILE_DUPLICATES)."""
     inputs = con.execute(
-        f"""with duplicates as (
-               select file_id, count(*) as n from (
-                   select file_id from unsubscribe_events where is_duplicate
-                   union all
-                   select file_id from bounce_events where is_duplicate)
-               group by file_id
-           )
+        f"""with duplicates as (select file_id, n from file_duplicates)
            select f.source, f.kind, f.path, f.sha256, f.rows_read, f.rows_loaded,
                   f.rows_quarantined, coalesce(d.n, 0), {iso_utc("f.snapshot_at")}, {iso_utc("f.loaded_at")},
                   f.format, f.records_read, f.records_ignored

@@ -94,9 +94,19 @@ def _no_files(source: Source, report: LoadReport) -> None:
     log.warning(message)
 
 
-def _load_file(
-    con, source: Source, path: Path, config: Config, loaded_at: datetime, report: LoadReport
-) -> tuple[FileLoad, str | None]:
+@dataclass
+class PlannedFile:
+    """An input file as the store knows it: new (known None) or already loaded, with its counts."""
+
+    path: Path
+    sha256: str
+    size: int
+    mtime_ns: int
+    known: tuple[int, int, int] | None  # rows read, loaded, quarantined when it was loaded
+
+
+def plan_file(con, source: Source, path: Path, report: LoadReport) -> PlannedFile:
+    """Whether `path` is new to the store (both engines ask the same catalog tables)."""
     stat = path.stat()
     # A file still of the size and modification time it had when loaded is that file: skip it
     # without reading it again (as make and rsync do); any other file is known by its content.
@@ -119,20 +129,11 @@ def _load_file(
             f"where source = ? and sha256 = ?{same_place}",
             [source.name, sha] + ([str(path.resolve())] if same_place else []),
         ).fetchall()
+    planned = PlannedFile(path, sha, stat.st_size, stat.st_mtime_ns, None)
     if known:
         log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0][0])
-        rows_read, rows_loaded, rows_quarantined = known[0]
-        load = FileLoad(
-            source.name,
-            source.file_kind,
-            path,
-            sha,
-            rows_read,
-            rows_loaded,
-            rows_quarantined,
-            "already_loaded",
-        )
-        return load, None
+        planned.known = known[0]
+        return planned
     [(versions,)] = con.execute(
         "select count(*) from input_files where source = ? and path = ?",
         [source.name, str(path.resolve())],
@@ -149,13 +150,39 @@ def _load_file(
         )
         report.warnings.append(message)
         log.warning(message)
+    return planned
+
+
+def already_loaded(source: Source, planned: PlannedFile) -> FileLoad:
+    """The report line of a file the store already holds."""
+    assert planned.known is not None
+    rows_read, rows_loaded, rows_quarantined = planned.known
+    return FileLoad(
+        source.name,
+        source.file_kind,
+        planned.path,
+        planned.sha256,
+        rows_read,
+        rows_loaded,
+        rows_quarantined,
+        "already_loaded",
+    )
+
+
+def _load_file(
+    con, source: Source, path: Path, config: Config, loaded_at: datetime, report: LoadReport
+) -> tuple[FileLoad, str | None]:
+    planned = plan_file(con, source, path, report)
+    if planned.known is not None:
+        return already_loaded(source, planned), None
+    sha = planned.sha256
 
     # Rows go into the store batch by batch as they are read; quarantined rows, few, are kept.
     batches, read_result = read_source_batches(path, source, sha256=sha)
     file_id = _new_file_id(con)
     loaded, attribute_columns = _insert_batches(con, batches, file_id)
     result = read_result()
-    result.mtime_ns = stat.st_mtime_ns
+    result.mtime_ns = planned.mtime_ns
     rows_loaded = sum(loaded.values())
     for warning in result.warnings:
         message = f"{source.name} {path.name}: {warning}"
