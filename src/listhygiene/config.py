@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from listhygiene.errors import ConfigError
+from listhygiene.thresholds import ReportSettings, report_settings
 from listhygiene.vocabulary import KINDS as COLUMNS_OF_KIND
 
 KINDS = ("contacts", "unsubscribes", "bounces")
@@ -158,6 +159,7 @@ class Config:
     bounce_rules: Path | None = None  # [bounces] rules: extends or overrides the package's rules
     engine: Engine = Engine()
     warehouse: str | None = None  # [store] warehouse: the Spark store, a local path or a URI
+    report: ReportSettings = field(default_factory=ReportSettings)  # [report]: thresholds of rates
 
     @property
     def database(self) -> Path:
@@ -171,7 +173,7 @@ class Config:
         return self.lists.get(list_id, MailingList(list_id))
 
 
-_TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces", "engine"}
+_TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces", "engine", "report"}
 _STORE_KEYS = {"database", "output", "keep_runs", "incremental", "warehouse"}
 _ENGINE_KEYS = {"name", "master", "conf"}
 _SOURCE_KEYS = {
@@ -241,14 +243,11 @@ def load_config(path: str | Path, engine: str | None = None) -> Config:
             f"{where} [store]: keep_runs must be a whole number ≥ 1 "
             f"(the latest run is always kept), got {keep_runs!r}."
         )
-    incremental = store.get("incremental", False)
-    if not isinstance(incremental, bool):
-        raise ConfigError(f"{where} [store]: incremental must be true or false, got {incremental!r}.")
+    incremental = _flag(store, "incremental", f"{where} [store]")
 
     sources = _sources(raw.get("sources"), base, where)
     lists = _lists(raw.get("lists", {}), where)
     policy = _policy(raw.get("policy", {}), where)
-    digest = hashlib.sha256(raw_bytes).hexdigest()
     config = Config(
         path.resolve(),
         database,
@@ -256,13 +255,14 @@ def load_config(path: str | Path, engine: str | None = None) -> Config:
         sources,
         lists=lists,
         policy=policy,
-        digest=digest,
+        digest=hashlib.sha256(raw_bytes).hexdigest(),
         keep_runs=keep_runs,
         incremental=incremental,
         writeback=_writeback(raw.get("writeback", {}), where),
         bounce_rules=_bounce_rules(raw.get("bounces", {}), base, where),
         engine=engine_settings,
         warehouse=warehouse,
+        report=report_settings(raw.get("report", {}), where),
     )
     if engine_settings.name == "duckdb" and database is None:
         raise _no_database(where)
