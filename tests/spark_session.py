@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ def spark_session():
             "pyspark.sql", reason="pyspark is not installed (pip install 'listhygiene[spark]')"
         )
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python tasks (loading's mapInArrow) run in this interpreter, where listhygiene is installed
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = pyspark_sql.SparkSession.builder
         for key, value in CONF.items():
             builder = builder.config(key, value)
