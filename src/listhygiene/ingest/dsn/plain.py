@@ -1,0 +1,101 @@
+"""What a bounce written for people says: its failed recipients and their reasons, and the marks of bounces and auto-replies."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+# Bounces come from the mail system, not a person: these senders and subjects mark them when
+# there is no machine-readable report (qmail, old Exchange, Lotus, Sendmail without DSN).
+BOUNCE_SENDER = re.compile(
+    r"mailer-daemon|postmaster|mail ?delivery|mdaemon|mail ?administrator|\bmailer\b", re.I
+)
+BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery (status notification|fail|failure|problem|report)|"
+    r"returned mail|mail delivery (failed|failure|system)|failure notice|delivery has failed|"
+    r"could not be delivered|non[- ]?delivery|rejected|nondeliverable|"
+    r"unzustellbar|nicht zustellbar|non remis|non distribu|no se puede entregar|no entregado|"
+    r"não entregue|nao entregue|non recapitat|mancato recapito|onbestelbaar|niet bezorgd",
+    re.I,
+)
+# RFC 3834 and the headers vacation programs add; and subjects of the common responders
+AUTO_REPLY_SUBJECT = re.compile(
+    r"out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response|antwort)|^auto:|vacation|"
+    r"abwesenheit|r[ée]ponse automatique|absence|respuesta autom[áa]tica|fuera de la oficina|"
+    r"resposta autom[áa]tica|aus(ente|enza)|risposta automatica|automatisch antwoord|afwezig",
+    re.I,
+)
+# Where a bounce's own text stops and the copy of the returned message begins
+_RETURNED_COPY = re.compile(
+    r"^[ \t>-]*(-{2,}|={2,})?[ \t]*("
+    r"this is a copy of|below this line is a copy|original message|returned (mail|message) follows|"
+    r"copy of the (original )?message|message headers follow|the headers of the|"
+    r"unsent message below|undelivered message (headers )?follow|text of the message follows|"
+    r"received: from |return-path: )",
+    re.I | re.M,
+)
+ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
+)
+_SYSTEM_LOCAL_PART = re.compile(r"^(postmaster|mailer-daemon|abuse|noreply|no-reply|root)$", re.I)
+_BLANK_LINES = re.compile(r"\n[ \t]*\n")
+_SPACES = re.compile(r"\s+")
+LONGEST_DIAGNOSTIC = 1000
+
+
+def is_auto_reply(message: Message) -> bool:
+    submitted = (message.get("Auto-Submitted") or "").strip().lower()
+    if submitted.startswith("auto-replied"):
+        return True
+    if any(message.get(h) for h in ("X-Autoreply", "X-Autorespond", "X-Vacation")):
+        return True
+    if (message.get("Precedence") or "").strip().lower() == "auto_reply":
+        return True
+    return bool(AUTO_REPLY_SUBJECT.search(message.get("Subject") or ""))
+
+
+def looks_like_bounce(message: Message) -> bool:
+    sender = (message.get("From") or "") + " " + (message.get("Return-Path") or "")
+    if BOUNCE_SENDER.search(sender) or (message.get("Return-Path") or "").strip() == "<>":
+        return True
+    return bool(BOUNCE_SUBJECT.search(message.get("Subject") or ""))
+
+
+def own_text(text: str) -> str:
+    """The bounce's own words: the text before the copy of the returned message."""
+    cut = _RETURNED_COPY.search(text)
+    return text[: cut.start()] if cut else text
+
+
+def failed_recipients(text: str, exclude: set[str]) -> list[tuple[str, str]]:
+    """(address, diagnostic) for every address the bounce's own text names, in order.
+
+    The diagnostic is the paragraph naming the address (qmail's "<a@b>:" block, Exim's
+    indented reply); a paragraph holding little more than the address takes the next one too
+    (Sendmail's "----- The following addresses had permanent fatal errors -----" layout). When
+    only one address is named, the whole text is its diagnostic if its paragraph says nothing.
+    """
+    paragraphs = [p.strip() for p in _BLANK_LINES.split(text.replace("\r\n", "\n"))]
+    found: dict[str, str] = {}
+    for i, paragraph in enumerate(paragraphs):
+        for address in ADDRESS.findall(paragraph):
+            key = address.lower().strip(".")
+            if key in exclude or key in found or _SYSTEM_LOCAL_PART.match(key.rpartition("@")[0]):
+                continue
+            said = paragraph
+            if len(_words(ADDRESS.sub("", said))) < 20 and i + 1 < len(paragraphs):
+                said = f"{said} {paragraphs[i + 1]}"
+            found[key] = said
+    if len(found) == 1:
+        [(key, said)] = found.items()
+        if len(_words(ADDRESS.sub("", said))) < 20:
+            found[key] = text
+    return [(address, diagnostic(said)) for address, said in found.items()]
+
+
+def diagnostic(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()[:LONGEST_DIAGNOSTIC]
+
+
+def _words(text: str) -> str:
+    return re.sub(r"[^A-Za-z]", "", text)

@@ -1,0 +1,329 @@
+"""One message of a bounce mailbox read into what it reports: failed recipients (RFC 3464 or plain text), a feedback report, an auto-reply, or why it is none of these."""
+
+from __future__ import annotations
+
+import email
+import email.errors
+import email.utils
+import hashlib
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from listhygiene.ingest.dsn.plain import (
+    ADDRESS,
+    diagnostic,
+    failed_recipients,
+    is_auto_reply,
+    looks_like_bounce,
+    own_text,
+)
+
+# What a message is; only some kinds yield rows (see dsn.py)
+DSN, PLAIN_BOUNCE, COMPLAINT, FEEDBACK, DELAY, AUTO_REPLY, DELIVERY = (
+    "dsn",
+    "plain_bounce",
+    "complaint",
+    "feedback",
+    "delay",
+    "auto_reply",
+    "delivery",
+)
+# an RFC 3463 code, not a piece of an IP address or version ("4.79.181.168")
+_STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)")
+_SMTP_REPLY = re.compile(r"(?:^|[;\s(])([45]\d\d)(?:[\s-]|$)")
+_HEADER_LINE = re.compile(rb"^(From |[!-9;-~]+:)")
+_TRUNCATED = (email.errors.CloseBoundaryNotFoundDefect, email.errors.StartBoundaryNotFoundDefect)
+_LONGEST_RAW = 2000
+
+
+@dataclass(frozen=True)
+class Options:
+    campaign_header: str = "X-Campaign-Id"
+    campaign_verp: re.Pattern[str] | None = None
+
+
+class NotABounce(Exception):
+    """The message is none of what a bounce mailbox should hold; the text says why."""
+
+
+def raw_text(data: bytes) -> str:
+    """The start of a message as text, for the quarantine's raw column."""
+    return data[:_LONGEST_RAW].decode("utf-8", errors="replace")
+
+
+def read_message(data: bytes, options: Options) -> dict:
+    """What the message reports, as a JSON-ready dict; NotABounce says why it is none of it."""
+    data = data.lstrip()
+    if b"\x00" in data[:4096] or not _HEADER_LINE.match(data):
+        raise NotABounce("not an email message (it does not start with header lines)")
+    message = email.message_from_bytes(data)
+    if not message.keys():
+        raise NotABounce("not an email message (no header fields)")
+    try:
+        return _report(data, message, options)
+    except NotABounce:
+        # MTAs cut long returned messages without closing their boundaries: a missing boundary
+        # is only the reason when the report itself could not be read
+        if any(isinstance(d, _TRUNCATED) for d in message.defects):
+            raise NotABounce("truncated message: its MIME body ends before the closing boundary") from None
+        raise
+
+
+def _report(data: bytes, message: Message, options: Options) -> dict:
+    parts = _own_parts(message)
+    report: dict = {
+        "message_id": (message.get("Message-ID") or "").strip() or _digest(data),
+        "date": _iso(message.get("Date")),
+        "campaign_id": _campaign(message, parts, options),
+        "reporting_mta": None,
+        "recipients": [],
+    }
+    feedback = _first(parts, "message/feedback-report")
+    if feedback is not None:
+        return report | _feedback(feedback, parts)
+    status = _first(parts, "message/delivery-status") or _first(parts, "message/global-delivery-status")
+    if status is not None:
+        return report | _delivery_status(status, parts, message)
+    if looks_like_bounce(message):
+        return report | _plain_bounce(parts, message)
+    if is_auto_reply(message):
+        return report | {"type": AUTO_REPLY}
+    raise NotABounce(
+        "not a bounce, feedback report or auto-reply (no delivery report, no bounce sender or subject)"
+    )
+
+
+def _own_parts(message: Message) -> list[Message]:
+    """The message's parts, not descending into a returned message (message/rfc822)."""
+    found = [message]
+    if message.is_multipart() and message.get_content_type() != "message/rfc822":
+        payload = message.get_payload()
+        for part in payload if isinstance(payload, list) else []:
+            if isinstance(part, Message):
+                found.extend(_own_parts(part))
+    return found
+
+
+def _first(parts: list[Message], content_type: str) -> Message | None:
+    return next((p for p in parts if p.get_content_type() == content_type), None)
+
+
+def _fields(part: Message) -> list[Message]:
+    """A report part's field groups (per-message first, then per-recipient), as header sets."""
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        return list(payload)
+    text = payload if isinstance(payload, str) else ""
+    return [
+        email.message_from_string(block) for block in re.split(r"\n[ \t]*\n", text.strip()) if block.strip()
+    ]
+
+
+def _value(group: Message, name: str) -> str | None:
+    value = group.get(name)
+    if value is None:
+        return None
+    return diagnostic(str(value)) or None
+
+
+def _typed_address(value: str | None) -> str | None:
+    """'rfc822; jane@example.com' -> 'jane@example.com' (other address types are not mail)."""
+    if not value:
+        return None
+    kind, _, address = value.partition(";")
+    if not address:
+        address = kind
+    elif kind.strip().lower() not in ("rfc822", "utf-8"):
+        return None
+    found = ADDRESS.search(address)
+    return found.group(0) if found else address.strip().strip("<>").strip() or None
+
+
+def _mta(value: str | None) -> str | None:
+    """'dns; mx.example.com' -> 'mx.example.com'."""
+    return value.rpartition(";")[2].strip() or None if value else None
+
+
+def _delivery_status(part: Message, parts: list[Message], message: Message) -> dict:
+    groups = _fields(part)
+    per_message = groups[0] if groups and groups[0].get("Reporting-MTA") else None
+    arrival = _iso(per_message.get("Arrival-Date")) if per_message is not None else None
+    people_text = own_text(_text_of(parts))
+    recipients = []
+    for group in groups[1:] if per_message is not None else groups:
+        address = _typed_address(_value(group, "Original-Recipient")) or _typed_address(
+            _value(group, "Final-Recipient")
+        )
+        action = (_value(group, "Action") or "").lower()
+        if address is None or not action:
+            continue
+        said = _value(group, "Diagnostic-Code") or _near(people_text, address)
+        status = _value(group, "Status")
+        recipients.append(
+            {
+                "email": address,
+                "action": action.split()[0],
+                "status": _code(_STATUS, status) or _code(_STATUS, said),
+                "smtp_code": _code(_SMTP_REPLY, said),
+                "diagnostic": said,
+                "remote_mta": _mta(_value(group, "Remote-MTA")),
+                "occurred_at": arrival,
+            }
+        )
+    if not recipients:
+        raise NotABounce("a delivery status report naming no recipient with an action")
+    actions = {r["action"] for r in recipients}
+    kind = DSN if "failed" in actions else DELAY if actions <= {"delayed"} else DELIVERY
+    mta = _value(per_message, "Reporting-MTA") if per_message is not None else None
+    return {"type": kind, "reporting_mta": _mta(mta), "recipients": recipients}
+
+
+def _plain_bounce(parts: list[Message], message: Message) -> dict:
+    text = own_text(_text_of(parts))
+    exclude = {
+        a.lower()
+        for h in ("From", "To", "Delivered-To", "X-Original-To", "Return-Path")
+        for a in ADDRESS.findall(message.get(h) or "")
+    }
+    found = failed_recipients(text, exclude)
+    if not found:
+        returned = _returned_headers(parts)
+        to = ADDRESS.findall(returned.get("To") or "") if returned is not None else []
+        if len(to) == 1:
+            found = [(to[0], diagnostic(text))]
+    if not found:
+        raise NotABounce("a bounce whose text names no recipient address")
+    if _is_delay_notice(text):
+        return {"type": DELAY, "recipients": []}
+    return {
+        "type": PLAIN_BOUNCE,
+        "recipients": [
+            {
+                "email": address,
+                "action": "failed",
+                "status": _code(_STATUS, said),
+                "smtp_code": _code(_SMTP_REPLY, said),
+                "diagnostic": said,
+                "remote_mta": None,
+                "occurred_at": None,
+            }
+            for address, said in found
+        ],
+    }
+
+
+# A warning that delivery is still being tried is not a bounce of the message (Sendmail's
+# "Warning: could not send message for past 4 hours", Exim's "has not yet been delivered").
+_DELAY_NOTICE = re.compile(
+    r"not (yet )?been delivered|will (continue to )?(be )?retr(y|ied)|will be retried|"
+    r"attempts will continue|still trying|could not send message for (the )?past|"
+    r"this is a warning|warning: message|delayed|delay(ed)? notification|no action is required",
+    re.I,
+)
+_FINAL_FAILURE = re.compile(
+    r"permanent|fatal|could not be delivered|giving up|gave up|failed permanently", re.I
+)
+
+
+def _is_delay_notice(text: str) -> bool:
+    return bool(_DELAY_NOTICE.search(text)) and not _FINAL_FAILURE.search(text)
+
+
+def _feedback(part: Message, parts: list[Message]) -> dict:
+    [fields, *_] = _fields(part) or [Message()]
+    kind = (_value(fields, "Feedback-Type") or "").lower()
+    returned = _returned_headers(parts)
+    rcpt = _typed_address(_value(fields, "Original-Rcpt-To"))
+    if rcpt is None and returned is not None:
+        to = ADDRESS.findall(returned.get("To") or "")
+        rcpt = to[0] if len(to) == 1 else None
+    if kind != "abuse":
+        return {"type": FEEDBACK, "feedback_type": kind, "recipients": []}
+    if rcpt is None:
+        raise NotABounce("an abuse report naming no recipient (no Original-Rcpt-To, no single To)")
+    when = _iso(_value(fields, "Arrival-Date") or _value(fields, "Received-Date"))
+    return {
+        "type": COMPLAINT,
+        "feedback_type": kind,
+        "reporting_mta": _mta(_value(fields, "Reporting-MTA")),
+        "recipients": [{"email": rcpt, "action": "complaint", "occurred_at": when}],
+    }
+
+
+def _returned_headers(parts: list[Message]) -> Message | None:
+    """The headers of the returned message (message/rfc822 or text/rfc822-headers)."""
+    for part in parts:
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                return payload[0]
+        if kind == "text/rfc822-headers":
+            return email.message_from_string(_decoded(part))
+    return None
+
+
+def _campaign(message: Message, parts: list[Message], options: Options) -> str | None:
+    returned = _returned_headers(parts)
+    if returned is not None and returned.get(options.campaign_header):
+        return diagnostic(str(returned.get(options.campaign_header)))
+    # a bounce that quotes the returned message as text (qmail, old Exchange)
+    header = re.compile(rf"(?im)^[ \t>]*{re.escape(options.campaign_header)}:[ \t]*(\S[^\r\n]*)")
+    quoted = header.search(_text_of(parts))
+    if quoted:
+        return quoted.group(1).strip()
+    if options.campaign_verp is not None:
+        for name in ("Delivered-To", "X-Original-To", "To"):
+            for address in ADDRESS.findall(message.get(name) or ""):
+                found = options.campaign_verp.search(address)
+                if found and found.group(1):
+                    return found.group(1)
+    return None
+
+
+def _text_of(parts: list[Message]) -> str:
+    """The text/plain parts of the bounce itself (or its HTML without tags), joined."""
+    texts = [_decoded(p) for p in parts if p.get_content_type() == "text/plain"]
+    if not texts:
+        html = [_decoded(p) for p in parts if p.get_content_type() == "text/html"]
+        texts = [re.sub(r"<[^>]*>|&nbsp;", " ", h) for h in html]
+    return "\n\n".join(texts)
+
+
+def _decoded(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def _near(text: str, address: str) -> str | None:
+    """The paragraph of the people's text naming the address (a DSN without Diagnostic-Code)."""
+    found = failed_recipients(text, set())
+    said = next((s for a, s in found if a == address.lower()), None)
+    return said or None
+
+
+def _code(pattern: re.Pattern[str], text: str | None) -> str | None:
+    found = pattern.search(text or "")
+    return found.group(1) if found else None
+
+
+def _iso(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.isoformat() if parsed.tzinfo is not None else parsed.isoformat() + "Z"
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:32]
