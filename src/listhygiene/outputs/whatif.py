@@ -23,13 +23,13 @@ from listhygiene.outputs.whatif_summary import CHANGES, summarize
 from listhygiene.overrides import Override, check_lists
 from listhygiene.rules import bounces
 from listhygiene.rules.evaluation import evaluate
-from listhygiene.sql import sql_literal
+from listhygiene.sql import memory_connection, sql_literal
 
 log = logging.getLogger("listhygiene")
 
 STORE_ALIAS = "store"
-# The store tables the rules read, each kept to the evaluated run's input files where it has a
-# file_id; store_meta holds the bounce rules the stored classes came from.
+# The store tables the rules read that hold rows of input files: on the copy, kept to the
+# compared run's files.
 RULE_INPUTS = ("contact_rows", "unsubscribe_events", "bounce_events", "quarantine")
 # What the comparison reads of a published run: the statuses, not the whole file.
 STATUS_COLUMNS = "email, list_id, contact_id, sendable, reason, detail"
@@ -59,9 +59,9 @@ def whatif(
     """Evaluate the store under `changed` (and `bounce_rules`) and write what differs to `out`.
 
     The evaluation is the nightly one (rules.evaluate, bounces.reclassify_if_rules_changed) run
-    on a private copy of the rules' input tables: the store is attached read-only only while
-    that copy is made, so a nightly run may start as soon as whatif is evaluating. Nothing
-    under the store or the output folder changes. Returns the summary written to summary.json.
+    on a private copy of the store in `out`: the store is attached read-only only while its
+    file is copied, so a nightly run may start as soon as whatif is evaluating. Nothing under
+    the store or the output folder changes. Returns the summary written to summary.json.
     """
     if run_id and as_of:
         raise ConfigError("give --run or --as-of, not both: --run evaluates as of that run's as-of.")
@@ -70,17 +70,19 @@ def whatif(
         changed = dataclasses.replace(changed, bounce_rules=bounce_rules.resolve())
         bounces.load_ruleset(changed.bounce_rules)  # a broken rules file fails before any work
     scratch = Path(tempfile.mkdtemp(prefix=".whatif-", dir=out))
+    copy = scratch / "store.duckdb"
     seconds: dict[str, float] = {}
     try:
-        con = duckdb.connect(str(scratch / "inputs.duckdb"))
+        started = time.perf_counter()
+        with stage("reading the store"):
+            basis = _copy_store(config, scratch, run_id, as_of)
+        seconds["read_store"] = time.perf_counter() - started
+        con = duckdb.connect(str(copy))
         try:
             con.execute("set TimeZone = 'UTC'")
             con.execute("set enable_progress_bar = false")
-            store.tune_engine(con, scratch / "inputs.duckdb")
-            started = time.perf_counter()
-            with stage("reading the store"):
-                basis = _copy_store(con, config, run_id, as_of)
-            seconds["read_store"] = time.perf_counter() - started
+            store.tune_engine(con, copy)
+            _keep_inputs_of(con, basis)
             check_lists(overrides, config, _lists_in_exports(con))
             started = time.perf_counter()
             if basis.statuses is None:
@@ -88,6 +90,9 @@ def whatif(
                 with stage("evaluating the rules as they are"):
                     _evaluate(con, config, basis.as_of, scratch / "now")
                 con.execute(f"create table status_as_is as select {STATUS_COLUMNS} from contact_status")
+            else:
+                path = sql_literal(str(basis.statuses))
+                con.execute(f"create table status_as_is as select {STATUS_COLUMNS} from read_parquet({path})")
             seconds["evaluate_now"] = time.perf_counter() - started
             started = time.perf_counter()
             with stage("evaluating the rules under the change"):
@@ -137,56 +142,62 @@ def _prepare_out(config: Config, out: Path) -> Path:
     return out
 
 
-def _copy_store(con: duckdb.DuckDBPyConnection, config: Config, run_id: str | None, as_of) -> Basis:
-    """Copy the rules' input tables, kept to the basis run's input files, then let the store go.
+def _copy_store(config: Config, scratch: Path, run_id: str | None, as_of: datetime | None) -> Basis:
+    """Copy the store's file (and the compared run's statuses) into scratch, then let the store go.
 
     A read-only attach shares the store with other readers but keeps a nightly run (a writer)
-    out; holding it only for this copy is what lets a night start while whatif evaluates.
+    out, so the bytes copied are one consistent state; holding it only for the copy (a file
+    copy: 0.5 GB in about a second) is what lets a night start while whatif evaluates.
     """
     if not config.database.exists():
         raise ConfigError(
             f"store {config.database} does not exist yet: run `listhygiene run --config ...` first."
         )
+    con = memory_connection()
     try:
-        con.execute(f"attach ? as {STORE_ALIAS} (read_only)", [str(config.database)])
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise LockHeld(
-                f"store {config.database} is in use by a run that is going on; whatif reads the store "
-                "and must wait: try again when the run has finished."
-            ) from None
-        raise ConfigError(f"store {config.database} cannot be opened: {exc}") from None
-    try:
+        try:
+            con.execute(f"attach ? as {STORE_ALIAS} (read_only)", [str(config.database)])
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise LockHeld(
+                    f"store {config.database} is in use by a run that is going on; whatif reads the store "
+                    "and must wait: try again when the run has finished."
+                ) from None
+            raise ConfigError(f"store {config.database} cannot be opened: {exc}") from None
         basis = _basis(con, run_id, as_of)
-        files = f"select * from {STORE_ALIAS}.input_files"
-        if basis.inputs is not None:
-            # the run's own input files, so that files loaded after it do not leak in
-            con.execute("create temp table pinned (source varchar, sha256 varchar, path varchar)")
-            if basis.inputs:
-                con.executemany("insert into pinned values (?, ?, ?)", basis.inputs)
-            files = (
-                f"select f.* from {STORE_ALIAS}.input_files f semi join pinned using (source, sha256, path)"
-            )
-        con.execute(f"create table input_files as {files}")
-        for table in RULE_INPUTS:
-            con.execute(
-                f"create table {table} as select * from {STORE_ALIAS}.{table} "
-                "where file_id in (select file_id from input_files)"
-            )
-        # keyed as in the store: reclassifying records the rules it used there
-        con.execute("create table store_meta (key varchar primary key, value varchar)")
-        con.execute(f"insert into store_meta select key, value from {STORE_ALIAS}.store_meta")
+        # a store closed mid-write keeps recent changes in its write-ahead log: that comes too
+        for suffix in ("", ".wal"):
+            source = config.database.with_name(config.database.name + suffix)
+            if source.exists():
+                shutil.copyfile(source, scratch / f"store.duckdb{suffix}")
         if basis.statuses is not None:
-            path = sql_literal(str(basis.statuses))
-            con.execute(f"create table status_as_is as select {STATUS_COLUMNS} from read_parquet({path})")
+            # a night starting after the copy may prune the run's outputs ([store] keep_runs)
+            statuses = scratch / "status_as_is.parquet"
+            shutil.copyfile(basis.statuses, statuses)
+            basis = dataclasses.replace(basis, statuses=statuses)
     finally:
-        con.execute(f"detach {STORE_ALIAS}")
+        con.close()
     log.info(
         "store read; evaluating as of %s%s",
-        basis.as_of.isoformat(),
+        f"{basis.as_of.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
         f" (run {basis.run_id})" if basis.run_id else "",
     )
     return basis
+
+
+def _keep_inputs_of(con: duckdb.DuckDBPyConnection, basis: Basis) -> None:
+    """On the copy, only the compared run's input files: files loaded after it must not leak in."""
+    if basis.inputs is None:
+        return
+    con.execute("create temp table pinned (source varchar, sha256 varchar, path varchar)")
+    if basis.inputs:
+        con.executemany("insert into pinned values (?, ?, ?)", basis.inputs)
+    con.execute(
+        "delete from input_files f where not exists (select 1 from pinned p "
+        "where p.source = f.source and p.sha256 = f.sha256 and p.path = f.path)"
+    )
+    for table in RULE_INPUTS:
+        con.execute(f"delete from {table} where file_id not in (select file_id from input_files)")
 
 
 def _basis(con: duckdb.DuckDBPyConnection, run_id: str | None, as_of: datetime | None) -> Basis:
