@@ -11,10 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from conftest import copy_sample, invoke, latest
 from listhygiene.config import load_config
 from listhygiene.outputs import whatif as whatif_module
 from listhygiene.pipeline import run as run_night
+
+from conftest import copy_sample, invoke, latest
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
 NIGHT_2 = "2026-11-21T06:00:00Z"
@@ -136,7 +137,10 @@ def test_blocklist_rejections_read_as_hard_take_the_blocked_sender_off(nights, t
 @pytest.mark.parametrize(
     ("setting", "named"),
     [
-        ("policy.soft_bounce_limt=3", "policy.soft_bounce_limt: unknown key. Did you mean policy.soft_bounce_limit?"),
+        (
+            "policy.soft_bounce_limt=3",
+            "policy.soft_bounce_limt: unknown key. Did you mean policy.soft_bounce_limit?",
+        ),
         ("policy.soft_bounce_limit=three", "soft_bounce_limit must be a whole number"),
         ("policy.soft_bounce_limit=0", "soft_bounce_limit must be at least 1"),
         ("lists.newsleter.require_confirmed_optin=false", "no list 'newsleter'"),
