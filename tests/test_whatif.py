@@ -207,3 +207,15 @@ def test_a_night_can_start_while_whatif_evaluates(tmp_path, monkeypatch):
     assert summary["run_id"] == compared  # and whatif kept to the run it started with
     assert moved(changes) == [("offers", "full@example.com", "leaves", None, "soft_bounce_limit")]
     shutil.rmtree(tmp_path / "w")
+
+
+def test_a_list_without_double_opt_in_takes_the_unconfirmed_member(nights, tmp_path):
+    """On night 1 new@ had joined the newsletter and not yet confirmed (it did at 20:00)."""
+    config, first, _ = nights
+    changes, summary, _ = whatif(
+        config, tmp_path / "sop", "--run", first, "--set", "lists.newsletter.require_confirmed_optin=false"
+    )
+    assert moved(changes) == [("newsletter", "new@example.com", "comes_back", "unconfirmed", None)]
+    assert summary["changes"] == [
+        {"key": "lists.newsletter.require_confirmed_optin", "now": True, "whatif": False}
+    ]

@@ -93,6 +93,8 @@ def whatif(
                 item["reason_changed"],
             ]
             for item in summary["lists"]
+            # addresses on no list are never sendable: shown when their reason changes
+            if item["list_id"] is not None or item["reason_changed"]
         ],
     )
     for item in summary["lists"]:
