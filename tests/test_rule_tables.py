@@ -62,6 +62,7 @@ def test_the_outputs_read_the_published_tables_and_the_files_in_use():
         "crm_updates",
         "duplicates",
         "contact_files",
+        "rates",  # the store's events, not the events view an incremental night restricts
     } == publish.READS
     assert runner.expand_views({"contact_records"}) == {"contact_records", "contact_files", "held_records"}
 
@@ -101,6 +102,7 @@ def test_a_nightly_run_keeps_only_what_the_outputs_read_as_parquet_files(two_nig
             "crm_updates",
             "duplicates",
             "contact_files",
+            "rates",
         }
         assert {p.name for p in scratch.iterdir()} == {f"{name}.parquet" for name in kept}
         assert temp_tables(con) == {
@@ -109,6 +111,7 @@ def test_a_nightly_run_keeps_only_what_the_outputs_read_as_parquet_files(two_nig
             "list_settings",
             "reason_precedence",
             "accepted_evidence",
+            "report_thresholds",
         }
         assert kept <= temp_views(con)
         assert not ({"memberships", "candidates", "active_reasons"} & temp_views(con))

@@ -11,6 +11,7 @@ from listhygiene import __version__, logs
 from listhygiene.cli.bounces import bounces
 from listhygiene.cli.clean import clean
 from listhygiene.cli.explain import explain
+from listhygiene.cli.report import report
 from listhygiene.cli.run import run, runs, validate
 from listhygiene.cli.synth import synth
 from listhygiene.cli.whatif import whatif
@@ -86,6 +87,7 @@ cli.add_command(clean)
 cli.add_command(bounces)
 cli.add_command(synth)
 cli.add_command(whatif)
+cli.add_command(report)
 
 
 def main() -> None:

@@ -59,6 +59,12 @@ OUTPUT_QUERIES = {
            from duplicates""",
         "email, list_id nulls first, used desc, source, contact_id",
     ),
+    "rates.parquet": (
+        """select campaign_id, domain, messages, deliveries, hard, soft, block, complaints, unsubscribes,
+                  hard_rate, soft_rate, block_rate, complaint_rate, unsubscribe_rate, thresholds_crossed
+           from rates""",
+        "campaign_id nulls first, domain",
+    ),
 }
 # The grain of each output: the columns that make one of its rows unique, a contract with every
 # downstream reader (CHANGELOG.md) checked as an audit by tests/test_output_grain.py on every data
@@ -73,6 +79,7 @@ GRAIN = {
     "quarantine.parquet": ("source", "file", "row_number", "raw"),
     "crm_updates.parquet": ("source", "contact_id", "list_id", "field"),
     "duplicates.parquet": ("email", "source", "contact_id", "list_id"),
+    "rates.parquet": ("campaign_id", "domain"),
 }
 # The large outputs, one row per (address, list): their key alone orders them, and more sort
 # columns would cost (5M: ~12 s each to sort and write). The small ones take every column:

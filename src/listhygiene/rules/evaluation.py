@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from listhygiene.outputs import publish
 from listhygiene.rules import incremental, runner
 from listhygiene.rules.reasons import COMPLAINT_EVIDENCE, REASONS, RESUBSCRIBE_EVIDENCE
 from listhygiene.sql import sql_literal
+from listhygiene.thresholds import ReportSettings
 
 log = logging.getLogger("listhygiene")
 
@@ -86,6 +87,7 @@ def prepare_run_tables(
         ],
     )
     run_sources(con, config)
+    report_thresholds(con, config.report)
     con.execute(
         "create or replace temp table list_settings (list_id varchar, require_confirmed_optin boolean)"
     )
@@ -136,6 +138,16 @@ def run_sources(con, config: Config) -> None:
     """run_sources: the sources of the pipeline file, whose files the run reads."""
     con.execute("create or replace temp table run_sources (source varchar, kind varchar)")
     con.executemany("insert into run_sources values (?, ?)", [[s.name, s.file_kind] for s in config.sources])
+
+
+def report_thresholds(con, settings: ReportSettings) -> None:
+    """report_thresholds: the [report] settings rates.sql judges the rates by, one row, a column each."""
+    sql_type = {"int": "integer", "float": "double"}
+    typed = ", ".join(f'?::{sql_type[str(f.type)]} as "{f.name}"' for f in fields(settings))
+    con.execute(
+        f"create or replace temp table report_thresholds as select {typed}",
+        [getattr(settings, f.name) for f in fields(settings)],
+    )
 
 
 def _status_for_counts(con, basis: incremental.Basis | None) -> None:

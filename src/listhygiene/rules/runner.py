@@ -40,6 +40,7 @@ RUN_MODELS = (
     "reported_rows",
     "contact_status",
     "vanished",
+    "rates",
 )
 
 # Models that are views, not tables: the two input models only give the store's rows one shape
