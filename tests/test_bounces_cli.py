@@ -48,7 +48,7 @@ def test_table_shows_each_row_masked_with_class_reason_and_rule():
     assert "gone@example.com" not in result.stdout and "g***@example.com" in result.stdout
     # the malformed row 12 is named on stderr, and a summary follows
     assert "row 12, column 'occurred_at'" in result.stderr
-    assert "24 rows, rules 2026.11.1: soft 9, block 4, hard 1" in result.stderr
+    assert "24 rows, rules 2026.12.1: soft 9, block 4, hard 1" in result.stderr
 
 
 def test_json_and_csv_carry_the_same_rows():
@@ -78,7 +78,7 @@ def test_codes_shown_are_those_parsed_from_the_diagnostic(tmp_path):
 
 def test_config_adds_the_pipelines_rules(tmp_path):
     (tmp_path / "rules.toml").write_text(
-        "[[rules]]\nid = 'local-full'\nclass = 'soft'\nreason = 'mailbox_full'\ntext = 'boite pleine'\n"
+        "[[rules]]\nid = 'local-full'\nclass = 'soft'\nreason = 'mailbox_full'\ntext = 'casier sature'\n"
     )
     (tmp_path / "p.toml").write_text(
         '[store]\ndatabase = "s.duckdb"\noutput = "out"\n'
@@ -87,7 +87,7 @@ def test_config_adds_the_pipelines_rules(tmp_path):
     )
     log = tmp_path / "b.csv"
     log.write_text(
-        'email,occurred_at,smtp_code,diagnostic\nx@example.com,2026-01-01,550,"550 boite pleine"\n'
+        'email,occurred_at,smtp_code,diagnostic\nx@example.com,2026-01-01,550,"550 casier sature"\n'
     )
     assert json.loads(invoke(str(log), "--format", "json").stdout)[0]["rule"] == "unrecognised"
     with_rules = invoke(str(log), "--config", str(tmp_path / "p.toml"), "--format", "json")

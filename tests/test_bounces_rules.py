@@ -86,7 +86,7 @@ def test_a_rule_can_be_disabled_or_placed_before_a_named_rule(tmp_path):
         tmp_path,
         """
 [[rules]]
-id = "mailbox-disabled"
+id = "mailbox-suspended"
 disabled = true
 
 [[rules]]
@@ -98,7 +98,7 @@ text = 'account is disabled'
 """,
     )
     ids = [r.id for r in load_ruleset(path).rules]
-    assert "mailbox-disabled" not in ids
+    assert "mailbox-suspended" not in ids
     assert ids.index("disabled-is-gone-here") == ids.index("code-disabled") - 1
     assert rule_of("550 5.2.1 The account is disabled", path)[2] == "disabled-is-gone-here"
 
