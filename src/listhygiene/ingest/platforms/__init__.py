@@ -7,7 +7,9 @@ rows: `row_number`, `kind` (contacts | unsubscribes | bounces), canonical column
 `platform` (a JSON object of the platform's own fields kept for lineage) and `error` (set
 when the record is malformed: it is quarantined whole). A record may yield several rows (one
 per recipient) or none (opens, clicks: counted as ignored). The rows then go through the
-same parsing and pandera schemas as canonical files.
+same parsing and pandera schemas as canonical files. `dsn.py` (a bounce mailbox: `.eml`,
+mbox, Maildir) has no model: the standard library's email package reads each message into a
+JSON record and polars turns the records into the same platform rows.
 """
 
 from __future__ import annotations

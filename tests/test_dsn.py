@@ -1,0 +1,204 @@
+"""format = "dsn": a bounce mailbox (Maildir and mbox) read end to end, message by message and through `listhygiene run`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from listhygiene.config import Source
+from listhygiene.errors import ConfigError
+from listhygiene.ingest.dsn import NotABounce, Options, read_message, split_messages
+from listhygiene.ingest.platforms import read_platform
+
+from conftest import copy_sample, invoke, latest, read
+
+FIXTURES = Path(__file__).parent / "data" / "dsn"
+MAILDIR = FIXTURES / "maildir"
+VERP = r"\+([A-Za-z]+-\d+)-"  # bounces+C-18-x=acme.example@news.example.org -> C-18
+MAILBOX = Source("mailbox", None, "unused", format="dsn", campaign_verp=VERP)
+
+
+def message(name: str) -> Path:
+    [path] = MAILDIR.glob(f"*/{name}*")
+    return path
+
+
+def rows_of(path: Path, source: Source = MAILBOX) -> list[dict]:
+    return read_platform(path, source).rows.sort("row_number", "email_raw").to_dicts()
+
+
+# --- one message at a time ----------------------------------------------------------------------
+
+
+def test_a_postfix_dsn_is_one_bounce_with_codes_arrival_date_and_campaign():
+    [row] = rows_of(message("1764800000"))
+    assert (row["email_raw"], row["event"], row["smtp_code"], row["enhanced_code"]) == (
+        "gone@acme.example",
+        "bounce",
+        550,
+        "5.1.1",
+    )
+    assert row["diagnostic"].startswith("smtp; 550 5.1.1 <gone@acme.example>: Recipient address rejected")
+    assert "virtual mailbox table" in row["diagnostic"]  # the folded Diagnostic-Code, unfolded
+    assert row["occurred_at"].isoformat() == "2026-11-20T07:30:58+00:00"  # Arrival-Date, not Date
+    assert row["campaign_id"] == "C-17"  # X-Campaign-Id of the returned headers
+    lineage = json.loads(row["platform"])
+    assert lineage["message_type"] == "dsn" and lineage["reporting_mta"] == "mail.news.example.org"
+    assert row["event_ref"] == "<20261120073102.4B2C01A0@mail.news.example.org>#0"
+
+
+def test_a_multi_recipient_dsn_gives_a_row_per_failed_recipient_and_none_for_the_delayed_one():
+    rows = rows_of(message("1764800200"))
+    assert [(r["email_raw"], r["enhanced_code"], r["campaign_id"]) for r in rows] == [
+        ("ann@acme.example", "5.1.10", "C-19"),
+        ("bob@acme.example", "5.2.2", "C-19"),
+    ]
+    assert {r["row_number"] for r in rows} == {1}  # one message, its position in the file
+
+
+def test_a_plain_exim_bounce_finds_address_reply_and_the_verp_campaign():
+    [row] = rows_of(message("1764800100"))
+    assert (row["email_raw"], row["smtp_code"], row["enhanced_code"], row["campaign_id"]) == (
+        "full@acme.example",
+        552,
+        "5.2.2",
+        "C-18",
+    )
+    assert "Mailbox full, quota exceeded" in row["diagnostic"]
+    assert row["occurred_at"].isoformat() == "2026-11-21T02:12:40+00:00"  # the message Date, in UTC
+    # without a VERP pattern the campaign is unknown
+    [plain] = rows_of(message("1764800100"), Source("m", None, "unused", format="dsn"))
+    assert plain["campaign_id"] is None
+
+
+def test_an_abuse_report_is_a_complaint_of_its_original_recipient():
+    [row] = rows_of(message("1764800400"))
+    assert (row["email_raw"], row["event"], row["campaign_id"]) == ("angry@isp.example", "complaint", "C-17")
+    assert row["occurred_at"].isoformat() == "2026-11-24T07:50:00+00:00"
+
+
+@pytest.mark.parametrize(("name", "kind"), [("1764800300", "delay"), ("1764800500", "auto_reply")])
+def test_delay_notices_and_auto_replies_are_recognised_and_yield_no_row(name, kind):
+    data = message(name).read_bytes()
+    assert read_message(data, Options())["type"] == kind
+    result = read_platform(message(name), MAILBOX)
+    assert (result.rows_loaded, result.quarantine.height, result.records_ignored) == (0, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("1764800600", "truncated message: its MIME body ends before the closing boundary"),
+        ("1764800700", "not an email message (it does not start with header lines)"),
+    ],
+)
+def test_a_truncated_message_and_a_non_email_file_are_quarantined_with_the_reason(name, reason):
+    result = read_platform(message(name), MAILBOX)
+    assert result.rows_loaded == 0
+    assert result.quarantine.select("row_number", "error").to_dicts() == [{"row_number": 1, "error": reason}]
+
+
+def test_an_mbox_is_split_into_messages_numbered_by_position():
+    data = (FIXTURES / "bounces.mbox").read_bytes()
+    messages = split_messages(data)
+    assert len(messages) == 4
+    assert b"\nFrom the team: happy holidays." in messages[0]  # ">From " unescaped
+    result = read_platform(FIXTURES / "bounces.mbox", MAILBOX)
+    assert [(r["row_number"], r["email_raw"], r["campaign_id"]) for r in result.rows.to_dicts()] == [
+        (1, "nobody@qmail.example.net", "C-20"),  # qmail: plain text, the header quoted in the copy
+        (2, "eve@gmail.example", "C-21"),  # Gmail's DSN; the campaign from the VERP To
+        (3, "kurt@firma.example", "C-22"),  # German Exchange: the reason from the text part
+    ]
+    assert "Postfach des Empfängers ist voll" in result.rows["diagnostic"][2]  # quoted-printable decoded
+    [bad] = result.quarantine.to_dicts()
+    assert bad["row_number"] == 4 and bad["error"].startswith("not a bounce, feedback report or auto-reply")
+    assert result.rows_read == result.rows_loaded + result.quarantine.height == 4
+
+
+def test_a_file_in_maildir_tmp_is_still_being_delivered_and_is_skipped():
+    [path] = (MAILDIR / "tmp").iterdir()
+    result = read_platform(path, MAILBOX)
+    assert (result.rows_read, result.records_read) == (0, 0)
+
+
+def test_a_dsn_naming_no_recipient_says_so():
+    data = message("1764800000").read_bytes().replace(b"Action: failed", b"X-Action: failed")
+    with pytest.raises(NotABounce, match="naming no recipient with an action"):
+        read_message(data, Options())
+
+
+def test_a_verp_pattern_without_a_group_is_a_config_error(tmp_path):
+    source = Source("m", None, "unused", format="dsn", campaign_verp=r"\+C-\d+")
+    with pytest.raises(ConfigError, match="needs a group"):
+        read_platform(message("1764800100"), source)
+
+
+# --- through listhygiene run ------------------------------------------------------------------------
+
+
+def mailbox_pipeline(tmp_path: Path) -> Path:
+    config = copy_sample(tmp_path)
+    mail = tmp_path / "mail"
+    shutil.copytree(MAILDIR, mail / "Maildir")
+    shutil.copy(FIXTURES / "bounces.mbox", mail / "bounces.mbox")
+    # one message per Maildir file: a truncated or stray file is a whole file quarantined
+    text = config.read_text().replace("max_quarantine_fraction = 0.05", "max_quarantine_fraction = 1.0")
+    config.write_text(
+        text
+        + '\n[[sources]]\nname = "maildir"\nformat = "dsn"\npath = "../mail/Maildir/*/*"\n'
+        + f"campaign_verp = '{VERP}'\n"
+        + '\n[[sources]]\nname = "mbox"\nformat = "dsn"\npath = "../mail/*.mbox"\n'
+        + f"campaign_verp = '{VERP}'\n"
+    )
+    return config
+
+
+@pytest.mark.slow
+def test_a_bounce_mailbox_loads_through_run_and_its_bounces_suppress(tmp_path):
+    config = mailbox_pipeline(tmp_path)
+    invoke("run", "--config", config, "--as-of", "2026-11-30T06:00:00Z")
+    run = latest(config)
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    entries = [i for i in manifest["inputs"] if i["source"] in ("maildir", "mbox")]
+    assert all(e["rows_read"] == e["rows_loaded"] + e["rows_quarantined"] for e in entries)
+    totals = {
+        key: sum(e[key] for e in entries)
+        for key in ("records_read", "records_ignored", "rows_read", "rows_loaded", "rows_quarantined")
+    }
+    # Maildir: 8 messages (tmp/ skipped) -> 5 bounce rows, 1 complaint, delay and auto-reply
+    # ignored, truncated and non-email quarantined; mbox: 4 messages -> 3 bounces, 1 quarantined
+    assert totals == {
+        "records_read": 12,
+        "records_ignored": 2,
+        "rows_read": 11,
+        "rows_loaded": 8,
+        "rows_quarantined": 3,
+    }
+
+    with duckdb.connect(str(tmp_path / "state" / "sample.duckdb"), read_only=True) as con:
+        classes = dict(
+            con.sql(
+                "select email, bounce_class from bounce_events where event = 'bounce' "
+                "and file_id in (select file_id from input_files where source in ('maildir', 'mbox'))"
+            ).fetchall()
+        )
+    assert classes == {
+        "gone@acme.example": "hard",
+        "ann@acme.example": "hard",
+        "bob@acme.example": "soft",
+        "full@acme.example": "soft",
+        "nobody@qmail.example.net": "hard",
+        "eve@gmail.example": "hard",
+        "kurt@firma.example": "soft",
+    }
+    suppressions = read(run, "suppressions")
+    reasons = dict(
+        suppressions.filter(pl.col("source").is_in(["maildir", "mbox"])).select("email", "reason").iter_rows()
+    )
+    assert reasons.get("angry@isp.example") == "complaint"
