@@ -32,7 +32,7 @@ def _nice_top(value: float) -> float:
 def _number(value: float, percent: bool) -> str:
     if percent:
         return f"{value * 100:.3g}%"
-    return f"{value:,.0f}" if value >= 1 or value == 0 else f"{value:.2g}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.3g}"
 
 
 def _frame(chart: str, title: str, top: float, percent: bool, body: list[str], labels: list[str]) -> str:

@@ -213,9 +213,10 @@ def rates(data: ReportData) -> str:
             any(t.metric == metric and t.name in crossed_names for t in THRESHOLDS)
             for crossed_names in campaigns["thresholds_crossed"]
         ]
-        parts.append(
-            charts.rate_bars(metric, f"{title} per campaign", names, campaigns[metric].to_list(), over, lines)
+        chart = charts.rate_bars(
+            metric, f"{title} per campaign", names, campaigns[metric].to_list(), over, lines
         )
+        parts.append(f"<h3>{title} per campaign</h3>{chart}")
     per_campaign = frame_table(
         "rates_by_campaign",
         campaigns.with_columns(pl.col("campaign_id").fill_null("(none)")),
