@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -219,3 +221,28 @@ def test_a_list_without_double_opt_in_takes_the_unconfirmed_member(nights, tmp_p
     assert summary["changes"] == [
         {"key": "lists.newsletter.require_confirmed_optin", "now": True, "whatif": False}
     ]
+
+
+def test_whatif_waits_for_a_night_that_holds_the_store(nights, tmp_path):
+    """A night holds the store read-write: whatif says so and exits 5, as explain does."""
+    config, _, _ = nights
+    database = config.parent.parent / "state" / "sample.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_STORE, str(database)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        _, _, output = whatif(config, tmp_path / "w", expect=5)
+        assert "in use by a run that is going on" in output
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# A writer's connection, as a night holds it, until killed.
+HOLD_STORE = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(60)
+"""

@@ -106,6 +106,8 @@ def whatif(
                 )
     for warning in summary["warnings"]:
         click.echo(f"warning: {warning}")
+    rows = summary["changed_rows"]
     click.echo(
-        f"{summary['changed_rows']} changed rows in {out / 'changes.parquet'}; summary in {out / 'summary.json'}"
+        f"{rows} changed row{'' if rows == 1 else 's'} in {out / 'changes.parquet'}; "
+        f"summary in {out / 'summary.json'}"
     )

@@ -127,12 +127,13 @@ def whatif(
 
 
 def _prepare_out(config: Config, out: Path) -> Path:
-    """The what-if's folder: anywhere but inside the published runs or beside the store's own files."""
+    """The what-if's folder: anywhere but inside the output folder or a night's rule tables."""
     out = out.resolve()
-    for protected in (config.output.resolve(), config.database.resolve()):
-        if out == protected or out.is_relative_to(protected) or protected.is_relative_to(out):
+    # a night lists runs/ and clears <store>.rules: a what-if inside either would be in the way
+    for protected in (config.output.resolve(), store.rule_tables_dir(config.database.resolve())):
+        if out.is_relative_to(protected):
             raise ConfigError(
-                f"--out {out} overlaps {protected}, which whatif must leave as it is; "
+                f"--out {out} is inside {protected}, which whatif must leave as it is; "
                 "give a folder of its own, e.g. --out whatif/limit-3."
             )
     try:
