@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from listhygiene.cli._format import echo_table
-from listhygiene.cli._options import as_of_option, config_option
+from listhygiene.cli._options import _parse_as_of, config_option
 from listhygiene.config import load_config
 
 # the work is imported when the command runs, so that `listhygiene --help` and other commands stay quick
@@ -29,7 +29,14 @@ from listhygiene.config import load_config
     type=click.Path(dir_okay=False, path_type=Path),
     help="A bounce rules file to classify every stored bounce with instead of the pipeline's.",
 )
-@as_of_option
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="TS",
+    callback=_parse_as_of,
+    help="Evaluate as of this time instead (ISO 8601), compared with the pipeline file as it is, "
+    "evaluated then.",
+)
 @click.option("--run", "run_id", metavar="ID", help="Compare with this published run (default: the newest).")
 @click.option(
     "--out",
