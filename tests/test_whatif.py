@@ -246,3 +246,30 @@ con = duckdb.connect(sys.argv[1])
 print("holding", flush=True)
 time.sleep(60)
 """
+
+
+def test_files_loaded_after_the_compared_run_do_not_count(tmp_path):
+    """The night-2 export arrives after a run as of night 2 was published: a what-if on that run
+    still reads the files the run read (with the export, Ana's do_not_allow would show up)."""
+    config = copy_sample(tmp_path)
+    late = tmp_path / "data" / "sample" / "contacts_2026-11-21.csv"
+    held_back = tmp_path / "contacts_2026-11-21.csv"
+    late.rename(held_back)
+    invoke("run", "--config", config, "--as-of", NIGHT_2)
+    compared = latest(config).name.removeprefix("run_id=")
+    held_back.rename(late)
+    invoke("run", "--config", config, "--as-of", NIGHT_2)
+    changes, summary, _ = whatif(config, tmp_path / "w", "--run", compared)
+    assert summary["run_id"] == compared
+    assert changes.height == 0
+    # the newer run, which read the export, differs from it: the pinning is what kept it out
+    runs = config.parent.parent / "out" / "sample" / "runs"
+    statuses = [
+        set(
+            pl.read_parquet(runs / f"run_id={run_id}" / "contact_status.parquet")
+            .select("email", "list_id", "reason")
+            .rows()
+        )
+        for run_id in (compared, latest(config).name.removeprefix("run_id="))
+    ]
+    assert ("leaver@example.com", "offers", "not_in_source") in statuses[1] - statuses[0]
