@@ -23,8 +23,10 @@ files as (
 ),
 
 outcomes as (
+    -- each event's outcome, counted per receiver domain and campaign (millions of events become
+    -- a few thousand rows before any other work)
     select
-        b.email,
+        case when b.email like '%@%' then split_part(b.email, '@', -1) else '' end as address_domain,
         b.campaign_id,
         case
             when b.event = 'delivered' then 'delivery'
@@ -33,25 +35,29 @@ outcomes as (
             when b.bounce_class = 'block' then 'block'
             -- an unclassified bounce counts as soft, as in the rules
             else 'soft'
-        end as outcome
+        end as outcome,
+        count(*) as n
     from bounce_events b
     join files f on f.file_id = b.file_id
     where not b.is_duplicate
       and b.occurred_at <= (select as_of from params)
+    group by 1, 2, 3
 ),
 
 opt_outs as (
     select
-        u.email,
+        case when u.email like '%@%' then split_part(u.email, '@', -1) else '' end as address_domain,
         u.campaign_id,
         -- an unsubscribe from the feedback loop is a complaint, as in the events model
         case when u.event = 'complaint' or u.origin = 'complaint' then 'complaint' else 'unsubscribe' end
-            as outcome
+            as outcome,
+        count(*) as n
     from unsubscribe_events u
     join files f on f.file_id = u.file_id
     where not u.is_duplicate
       and u.event in ('unsubscribe', 'complaint')
       and u.occurred_at <= (select as_of from params)
+    group by 1, 2, 3
 ),
 
 tallied as (
@@ -59,25 +65,23 @@ tallied as (
         -- the mailbox provider receiving the mail: a provider's other consumer domains count
         -- as its main one (the receiver applying the thresholds is the same)
         case
-            when receiver in ('googlemail.com') then 'gmail.com'
-            when receiver in ('hotmail.com', 'live.com', 'msn.com') then 'outlook.com'
-            when receiver in ('ymail.com', 'rocketmail.com') then 'yahoo.com'
-            when receiver = '' then 'other'
-            else receiver
+            when address_domain in ('googlemail.com') then 'gmail.com'
+            when address_domain in ('hotmail.com', 'live.com', 'msn.com') then 'outlook.com'
+            when address_domain in ('ymail.com', 'rocketmail.com') then 'yahoo.com'
+            when address_domain = '' then 'other'
+            else address_domain
         end as receiver,
         campaign_id,
-        outcome
-    from (
-        select regexp_extract(email, '@([^@]*)$', 1) as receiver, campaign_id, outcome
-        from (select * from outcomes union all select * from opt_outs)
-    )
+        outcome,
+        n
+    from (select * from outcomes union all select * from opt_outs)
 ),
 
 ranked as (
     -- the receivers with the most mail keep their name; the long tail is "other"
     select
         receiver,
-        row_number() over (order by count(*) desc, receiver) <= (select domains from limits) as named
+        row_number() over (order by sum(n) desc, receiver) <= (select domains from limits) as named
     from tallied
     where receiver <> 'other'
     group by receiver
@@ -87,12 +91,12 @@ counts as (
     select
         t.campaign_id,
         case when r.named then t.receiver else 'other' end as domain,
-        sum(case when t.outcome = 'delivery' then 1 else 0 end) as deliveries,
-        sum(case when t.outcome = 'hard' then 1 else 0 end) as hard,
-        sum(case when t.outcome = 'soft' then 1 else 0 end) as soft,
-        sum(case when t.outcome = 'block' then 1 else 0 end) as block,
-        sum(case when t.outcome = 'complaint' then 1 else 0 end) as complaints,
-        sum(case when t.outcome = 'unsubscribe' then 1 else 0 end) as unsubscribes
+        sum(case when t.outcome = 'delivery' then t.n else 0 end) as deliveries,
+        sum(case when t.outcome = 'hard' then t.n else 0 end) as hard,
+        sum(case when t.outcome = 'soft' then t.n else 0 end) as soft,
+        sum(case when t.outcome = 'block' then t.n else 0 end) as block,
+        sum(case when t.outcome = 'complaint' then t.n else 0 end) as complaints,
+        sum(case when t.outcome = 'unsubscribe' then t.n else 0 end) as unsubscribes
     from tallied t
     left join ranked r on r.receiver = t.receiver
     group by 1, 2
