@@ -67,13 +67,14 @@ def own_text(text: str) -> str:
     return text[: cut.start()] if cut else text
 
 
-def failed_recipients(text: str, exclude: set[str]) -> list[tuple[str, str]]:
+def failed_recipients(text: str, exclude: set[str], *, whole_text: bool = True) -> list[tuple[str, str]]:
     """(address, diagnostic) for every address the bounce's own text names, in order.
 
     The diagnostic is the paragraph naming the address (qmail's "<a@b>:" block, Exim's
     indented reply); a paragraph holding little more than the address takes the next one too
     (Sendmail's "----- The following addresses had permanent fatal errors -----" layout). When
-    only one address is named, the whole text is its diagnostic if its paragraph says nothing.
+    only one address is named, the whole text is its diagnostic if its paragraph says nothing
+    (unless `whole_text` is off: a DSN's Status says enough without the bounce's boilerplate).
     """
     paragraphs = [p.strip() for p in _BLANK_LINES.split(text.replace("\r\n", "\n"))]
     found: dict[str, str] = {}
@@ -86,7 +87,7 @@ def failed_recipients(text: str, exclude: set[str]) -> list[tuple[str, str]]:
             if len(_words(ADDRESS.sub("", said))) < 20 and i + 1 < len(paragraphs):
                 said = f"{said} {paragraphs[i + 1]}"
             found[key] = said
-    if len(found) == 1:
+    if whole_text and len(found) == 1:
         [(key, said)] = found.items()
         if len(_words(ADDRESS.sub("", said))) < 20:
             found[key] = text

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import email
-import email.errors
 import email.utils
 import hashlib
 import re
 from dataclasses import dataclass
 from email.message import Message
+from functools import cached_property
 
+from listhygiene.ingest.dsn import mime
+from listhygiene.ingest.dsn.mime import Part
 from listhygiene.ingest.dsn.plain import (
     ADDRESS,
     diagnostic,
@@ -32,15 +33,23 @@ DSN, PLAIN_BOUNCE, COMPLAINT, FEEDBACK, DELAY, AUTO_REPLY, DELIVERY = (
 # an RFC 3463 code, not a piece of an IP address or version ("4.79.181.168")
 _STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)")
 _SMTP_REPLY = re.compile(r"(?:^|[;\s(])([45]\d\d)(?:[\s-]|$)")
+_BLOCKS = re.compile(r"\n[ \t]*\n")
 _HEADER_LINE = re.compile(rb"^(From |[!-9;-~]+:)")
-_TRUNCATED = (email.errors.CloseBoundaryNotFoundDefect, email.errors.StartBoundaryNotFoundDefect)
 _LONGEST_RAW = 2000
 
 
 @dataclass(frozen=True)
 class Options:
+    """What a source says about its mail: the returned message's campaign header, and the
+    pattern finding the campaign in a VERP return path."""
+
     campaign_header: str = "X-Campaign-Id"
     campaign_verp: re.Pattern[str] | None = None
+
+    @cached_property
+    def quoted_header(self) -> re.Pattern[str]:
+        """The campaign header as a bounce quotes the returned message in its text."""
+        return re.compile(rf"(?im)^[ \t>]*{re.escape(self.campaign_header)}:[ \t]*(\S[^\r\n]*)")
 
 
 class NotABounce(Exception):
@@ -57,21 +66,21 @@ def read_message(data: bytes, options: Options) -> dict:
     data = data.lstrip()
     if b"\x00" in data[:4096] or not _HEADER_LINE.match(data):
         raise NotABounce("not an email message (it does not start with header lines)")
-    message = email.message_from_bytes(data)
-    if not message.keys():
+    top = mime.parse(data)
+    if not top.headers.keys():
         raise NotABounce("not an email message (no header fields)")
+    parts = top.walk()
     try:
-        return _report(data, message, options)
+        return _report(data, top.headers, parts, options)
     except NotABounce:
         # MTAs cut long returned messages without closing their boundaries: a missing boundary
         # is only the reason when the report itself could not be read
-        if any(isinstance(d, _TRUNCATED) for d in message.defects):
+        if any(p.truncated for p in parts):
             raise NotABounce("truncated message: its MIME body ends before the closing boundary") from None
         raise
 
 
-def _report(data: bytes, message: Message, options: Options) -> dict:
-    parts = _own_parts(message)
+def _report(data: bytes, message: Message, parts: list[Part], options: Options) -> dict:
     report: dict = {
         "message_id": (message.get("Message-ID") or "").strip() or _digest(data),
         "date": _iso(message.get("Date")),
@@ -94,34 +103,18 @@ def _report(data: bytes, message: Message, options: Options) -> dict:
     )
 
 
-def _own_parts(message: Message) -> list[Message]:
-    """The message's parts, not descending into a returned message (message/rfc822)."""
-    found = [message]
-    if message.is_multipart() and message.get_content_type() != "message/rfc822":
-        payload = message.get_payload()
-        for part in payload if isinstance(payload, list) else []:
-            if isinstance(part, Message):
-                found.extend(_own_parts(part))
-    return found
+def _first(parts: list[Part], content_type: str) -> Part | None:
+    return next((p for p in parts if p.content_type == content_type), None)
 
 
-def _first(parts: list[Message], content_type: str) -> Message | None:
-    return next((p for p in parts if p.get_content_type() == content_type), None)
+def _fields(part: Part) -> list[dict[str, str]]:
+    """A report part's field groups (per-message first, then per-recipient)."""
+    text = part.text.replace("\r\n", "\n").strip()
+    return [mime.fields_of(block) for block in _BLOCKS.split(text) if block.strip()]
 
 
-def _fields(part: Message) -> list[Message]:
-    """A report part's field groups (per-message first, then per-recipient), as header sets."""
-    payload = part.get_payload()
-    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        return list(payload)
-    text = payload if isinstance(payload, str) else ""
-    return [
-        email.message_from_string(block) for block in re.split(r"\n[ \t]*\n", text.strip()) if block.strip()
-    ]
-
-
-def _value(group: Message, name: str) -> str | None:
-    value = group.get(name)
+def _value(group: dict[str, str], name: str) -> str | None:
+    value = group.get(name.lower())
     if value is None:
         return None
     return diagnostic(str(value)) or None
@@ -145,10 +138,10 @@ def _mta(value: str | None) -> str | None:
     return value.rpartition(";")[2].strip() or None if value else None
 
 
-def _delivery_status(part: Message, parts: list[Message], message: Message) -> dict:
+def _delivery_status(part: Part, parts: list[Part], message: Message) -> dict:
     groups = _fields(part)
-    per_message = groups[0] if groups and groups[0].get("Reporting-MTA") else None
-    arrival = _iso(per_message.get("Arrival-Date")) if per_message is not None else None
+    per_message = groups[0] if groups and groups[0].get("reporting-mta") else None
+    arrival = _iso(per_message.get("arrival-date")) if per_message is not None else None
     people_text = own_text(_text_of(parts))
     recipients = []
     for group in groups[1:] if per_message is not None else groups:
@@ -179,7 +172,7 @@ def _delivery_status(part: Message, parts: list[Message], message: Message) -> d
     return {"type": kind, "reporting_mta": _mta(mta), "recipients": recipients}
 
 
-def _plain_bounce(parts: list[Message], message: Message) -> dict:
+def _plain_bounce(parts: list[Part], message: Message) -> dict:
     text = own_text(_text_of(parts))
     exclude = {
         a.lower()
@@ -230,8 +223,8 @@ def _is_delay_notice(text: str) -> bool:
     return bool(_DELAY_NOTICE.search(text)) and not _FINAL_FAILURE.search(text)
 
 
-def _feedback(part: Message, parts: list[Message]) -> dict:
-    [fields, *_] = _fields(part) or [Message()]
+def _feedback(part: Part, parts: list[Part]) -> dict:
+    [fields, *_] = _fields(part) or [{}]
     kind = (_value(fields, "Feedback-Type") or "").lower()
     returned = _returned_headers(parts)
     rcpt = _typed_address(_value(fields, "Original-Rcpt-To"))
@@ -251,26 +244,22 @@ def _feedback(part: Message, parts: list[Message]) -> dict:
     }
 
 
-def _returned_headers(parts: list[Message]) -> Message | None:
+def _returned_headers(parts: list[Part]) -> Message | None:
     """The headers of the returned message (message/rfc822 or text/rfc822-headers)."""
     for part in parts:
-        kind = part.get_content_type()
-        if kind == "message/rfc822":
-            payload = part.get_payload()
-            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-                return payload[0]
-        if kind == "text/rfc822-headers":
-            return email.message_from_string(_decoded(part))
+        if part.content_type == "message/rfc822" and part.children:
+            return part.children[0].headers
+        if part.content_type == "text/rfc822-headers":
+            return mime.headers_of(part.text)
     return None
 
 
-def _campaign(message: Message, parts: list[Message], options: Options) -> str | None:
+def _campaign(message: Message, parts: list[Part], options: Options) -> str | None:
     returned = _returned_headers(parts)
     if returned is not None and returned.get(options.campaign_header):
         return diagnostic(str(returned.get(options.campaign_header)))
     # a bounce that quotes the returned message as text (qmail, old Exchange)
-    header = re.compile(rf"(?im)^[ \t>]*{re.escape(options.campaign_header)}:[ \t]*(\S[^\r\n]*)")
-    quoted = header.search(_text_of(parts))
+    quoted = options.quoted_header.search(_text_of(parts))
     if quoted:
         return quoted.group(1).strip()
     if options.campaign_verp is not None:
@@ -282,32 +271,21 @@ def _campaign(message: Message, parts: list[Message], options: Options) -> str |
     return None
 
 
-def _text_of(parts: list[Message]) -> str:
+def _text_of(parts: list[Part]) -> str:
     """The text/plain parts of the bounce itself (or its HTML without tags), joined."""
-    texts = [_decoded(p) for p in parts if p.get_content_type() == "text/plain"]
+    texts = [p.text for p in parts if p.content_type == "text/plain"]
     if not texts:
-        html = [_decoded(p) for p in parts if p.get_content_type() == "text/html"]
+        html = [p.text for p in parts if p.content_type == "text/html"]
         texts = [re.sub(r"<[^>]*>|&nbsp;", " ", h) for h in html]
     return "\n\n".join(texts)
 
 
-def _decoded(part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        raw = part.get_payload()
-        return raw if isinstance(raw, str) else ""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace")
-
-
 def _near(text: str, address: str) -> str | None:
     """The paragraph of the people's text naming the address (a DSN without Diagnostic-Code)."""
-    found = failed_recipients(text, set())
+    found = failed_recipients(text, set(), whole_text=False)
     said = next((s for a, s in found if a == address.lower()), None)
-    return said or None
+    # a paragraph that only names the address says nothing the Status does not
+    return said if said and len(ADDRESS.sub("", said).strip(" :<>-_")) >= 12 else None
 
 
 def _code(pattern: re.Pattern[str], text: str | None) -> str | None:
