@@ -30,9 +30,13 @@ def _nice_top(value: float) -> float:
 
 
 def _number(value: float, percent: bool) -> str:
+    """An axis label: 0.25%, 750, 7.5k, 1.25M."""
     if percent:
         return f"{value * 100:.3g}%"
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.3g}"
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def _frame(chart: str, title: str, top: float, percent: bool, body: list[str], labels: list[str]) -> str:
@@ -57,7 +61,10 @@ def _frame(chart: str, title: str, top: float, percent: bool, body: list[str], l
 
 
 def _x_labels(names: Sequence[str], centres: Sequence[float]) -> list[str]:
-    every = max(1, len(names) // 12)  # at most a dozen labels, however many runs
+    # as many labels as fit side by side (a dozen at most), the last always
+    longest = max((len(n) for n in names), default=1)
+    fit = max(1, min(12, int((WIDTH - LEFT - RIGHT) // (longest * 6.5 + 10))))
+    every = -(-len(names) // fit)
     return [
         f'<text class="axis" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{escape(n)}</text>'
         for i, (n, x) in enumerate(zip(names, centres, strict=True))

@@ -39,6 +39,7 @@ th, td { border-bottom: 1px solid var(--rule); padding: 3px 7px; text-align: lef
 th { background: #f3f5f8; font-weight: 600; }
 td.n, th.n { text-align: right; white-space: nowrap; }
 td.text { overflow-wrap: anywhere; }
+td:first-child { white-space: nowrap; }
 tr.crossed td { background: #fbe9e7; }
 .crossing { color: var(--bad); font-weight: 600; }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 14px 0 4px; }

@@ -38,13 +38,18 @@ def header(data: ReportData) -> str:
     crossed = data.rates.filter(pl.col("thresholds_crossed").list.len() > 0)
     if crossed.height:
         names = ", ".join(tonight.thresholds_crossed or [])
+        shown = 5
         where = "; ".join(
             f"{plain(c)} at {d}: {plain(t)}"
-            for c, d, t in crossed.select("campaign_id", "domain", "thresholds_crossed").head(8).rows()
+            for c, d, t in crossed.select("campaign_id", "domain", "thresholds_crossed").head(shown).rows()
         )
+        more = f"; and {crossed.height - shown:,} more" if crossed.height > shown else ""
+        campaigns = int(data.by_campaign["thresholds_crossed"].list.len().gt(0).sum())
         banner = (
             f'<div class="banner" data-crossed="{crossed.height}"><span class="crossing">Sender thresholds '
-            f"crossed: {escape(names)}</span><br>{escape(where)}</div>"
+            f"crossed: {escape(names)}</span><br>{crossed.height:,} (campaign, receiver domain) rows "
+            f"of {data.rates.height:,}, {campaigns:,} campaigns as a whole: {escape(where)}{more} "
+            '(<a href="#rates">rates</a>).</div>'
         )
     else:
         banner = (
@@ -217,12 +222,14 @@ def rates(data: ReportData) -> str:
             metric, f"{title} per campaign", names, campaigns[metric].to_list(), over, lines
         )
         parts.append(f"<h3>{title} per campaign</h3>{chart}")
+    shown = campaigns.head(SHOWN_ROWS * 2)
     per_campaign = frame_table(
         "rates_by_campaign",
-        campaigns.with_columns(pl.col("campaign_id").fill_null("(none)")),
+        shown.with_columns(pl.col("campaign_id").fill_null("(none)")),
         {"campaign_id": plain, **RATE_FORMATS},
         {"campaign_id": "campaign"},
-        crossed=crossed,
+        crossed=crossed[: shown.height],
+        caption=_more(shown.height, campaigns.height, "rates.parquet (summed per campaign)"),
     )
     per_domain = frame_table(
         "rates_by_domain",
