@@ -38,12 +38,12 @@ def header(data: ReportData) -> str:
     crossed = data.rates.filter(pl.col("thresholds_crossed").list.len() > 0)
     if crossed.height:
         names = ", ".join(tonight.thresholds_crossed or [])
-        shown = 5
+        examples = 5
         where = "; ".join(
             f"{plain(c)} at {d}: {plain(t)}"
-            for c, d, t in crossed.select("campaign_id", "domain", "thresholds_crossed").head(shown).rows()
+            for c, d, t in crossed.select("campaign_id", "domain", "thresholds_crossed").head(examples).rows()
         )
-        more = f"; and {crossed.height - shown:,} more" if crossed.height > shown else ""
+        more = f"; and {crossed.height - examples:,} more" if crossed.height > examples else ""
         campaigns = int(data.by_campaign["thresholds_crossed"].list.len().gt(0).sum())
         banner = (
             f'<div class="banner" data-crossed="{crossed.height}"><span class="crossing">Sender thresholds '
@@ -214,10 +214,8 @@ def rates(data: ReportData) -> str:
     parts = []
     for metric, title in (("complaint_rate", "Complaint rate"), ("hard_rate", "Hard-bounce rate")):
         lines = [(t.name, t.name, settings.value(t)) for t in THRESHOLDS if t.metric == metric]
-        over = [
-            any(t.metric == metric and t.name in crossed_names for t in THRESHOLDS)
-            for crossed_names in campaigns["thresholds_crossed"]
-        ]
+        of_metric = [t.name for t in THRESHOLDS if t.metric == metric]
+        over = campaigns["thresholds_crossed"].list.eval(pl.element().is_in(of_metric)).list.any().to_list()
         chart = charts.rate_bars(
             metric, f"{title} per campaign", names, campaigns[metric].to_list(), over, lines
         )
