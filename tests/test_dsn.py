@@ -202,3 +202,8 @@ def test_a_bounce_mailbox_loads_through_run_and_its_bounces_suppress(tmp_path):
         suppressions.filter(pl.col("source").is_in(["maildir", "mbox"])).select("email", "reason").iter_rows()
     )
     assert reasons.get("angry@isp.example") == "complaint"
+
+    # lineage names the file and the message's position in the mbox
+    explained = invoke("explain", "eve@gmail.example", "--config", config).output
+    assert "mbox:bounces.mbox row 2" in explained
+    assert "550-5.1.1" in explained or "5.1.1" in explained
