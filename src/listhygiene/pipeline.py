@@ -192,7 +192,7 @@ def publish_committed(
         ) from None
 
 
-def check_list_sections(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+def check_list_sections(con, config: Config) -> None:
     """Each [lists.X] of the pipeline file should name a list the exports have.
 
     A section for a list no export has is a warning (a list may be empty tonight). One that

@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 
 from listhygiene.cli._format import echo_table
-from listhygiene.cli._options import as_of_option, config_option
+from listhygiene.cli._options import as_of_option, config_option, engine_option
 from listhygiene.config import load_config
 from listhygiene.errors import ConfigError, ValidationFailed
 
@@ -17,6 +17,7 @@ from listhygiene.errors import ConfigError, ValidationFailed
 
 @click.command()
 @config_option
+@engine_option
 @as_of_option
 @click.option("--force", is_flag=True, help="Publish even if the drop guard trips.")
 @click.option(
@@ -24,16 +25,20 @@ from listhygiene.errors import ConfigError, ValidationFailed
     is_flag=True,
     help="Evaluate every address, even with [store] incremental = true (an audit night).",
 )
-def run(config_path: str, as_of: datetime | None, force: bool, full: bool) -> None:
+def run(config_path: str, engine: str | None, as_of: datetime | None, force: bool, full: bool) -> None:
     """The nightly job: load new input files, validate, reconcile, publish a run.
 
     \b
     Example:
         listhygiene run --config pipelines/sample.toml --as-of 2026-11-21T06:00:00Z
     """
-    from listhygiene.pipeline import run as run_pipeline
+    config = load_config(config_path, engine)
+    if config.engine.name == "spark":
+        from listhygiene.engines.spark.night import run as run_pipeline
+    else:
+        from listhygiene.pipeline import run as run_pipeline
 
-    result = run_pipeline(load_config(config_path), as_of=as_of, force=force, full=full)
+    result = run_pipeline(config, as_of=as_of, force=force, full=full)
     click.echo(f"published run {result.run_id} (as of {result.as_of:%Y-%m-%dT%H:%M:%SZ})")
     click.echo(f"outputs: {result.path}")
     rows = [
@@ -54,20 +59,17 @@ def run(config_path: str, as_of: datetime | None, force: bool, full: bool) -> No
 
 @click.command()
 @config_option
+@engine_option
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
-def runs(config_path: str, as_json: bool) -> None:
+def runs(config_path: str, engine: str | None, as_json: bool) -> None:
     """Table of published runs: id, as-of, status, per-list sendable and vanished counts.
 
     \b
     Example:
         listhygiene runs --config pipelines/sample.toml
     """
-    from listhygiene import store
-
-    config = load_config(config_path)
-    if not config.database.exists():
-        raise ConfigError(f"store {config.database} does not exist yet: no run has been published.")
-    con = store.connect(config.database, read_only=True)
+    config = load_config(config_path, engine)
+    con = _open_store(config)
     try:
         records = con.execute(
             "select run_id, manifest->>'as_of', status, forced, manifest from runs order by as_of, run_id"
@@ -107,9 +109,27 @@ def runs(config_path: str, as_json: bool) -> None:
     echo_table(["run_id", "as_of", "status", "sendable", "vanished"], rows)
 
 
+def _open_store(config):
+    """The store's runs table, read-only: the DuckDB file, or the warehouse's catalog on Spark."""
+    if config.engine.name == "spark":
+        from listhygiene.engines.spark.catalog import Warehouse, open_catalog
+
+        con, version = open_catalog(Warehouse(config.warehouse))
+        if not version:
+            con.close()
+            raise ConfigError(f"warehouse {config.warehouse} has no catalog yet: no run has been published.")
+        return con
+    from listhygiene import store
+
+    if not config.database.exists():
+        raise ConfigError(f"store {config.database} does not exist yet: no run has been published.")
+    return store.connect(config.database, read_only=True)
+
+
 @click.command()
 @config_option
-def validate(config_path: str) -> None:
+@engine_option
+def validate(config_path: str, engine: str | None) -> None:
     """Read and validate every input without changing the store or publishing.
 
     Prints per file the rows read, valid and quarantined, the quarantined rows by kind of
@@ -121,8 +141,14 @@ def validate(config_path: str) -> None:
     """
     from listhygiene.ingest.validation import validate_inputs
 
-    config = load_config(config_path)
-    report = validate_inputs(config)
+    config = load_config(config_path, engine)
+    if config.engine.name == "spark":
+        from listhygiene.engines.spark.session import start
+        from listhygiene.engines.spark.validation import check_on_spark
+
+        report = validate_inputs(config, check_on_spark(start(config.engine)))
+    else:
+        report = validate_inputs(config)
     limit = config.policy.max_quarantine_fraction
     rows = [
         [

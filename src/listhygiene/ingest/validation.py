@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -43,9 +45,20 @@ class ValidationReport:
         return any(f.failed for f in self.files) or any(w.startswith("error:") for w in self.warnings)
 
 
-def validate_inputs(config: Config) -> ValidationReport:
+# Runs the checks of several files: in this process by default; the Spark engine runs each
+# file's check as a task of its own (engines/spark/validation.py).
+CheckRunner = Callable[[Callable[[Source, Path], FileCheck], list[tuple[Source, Path]]], list[FileCheck]]
+
+
+def check_here(
+    check: Callable[[Source, Path], FileCheck], files: list[tuple[Source, Path]]
+) -> list[FileCheck]:
+    return [check(source, path) for source, path in files]
+
+
+def validate_inputs(config: Config, run_checks: CheckRunner = check_here) -> ValidationReport:
     """Read every file every source matches, exactly as a run would, without the store."""
-    files: list[FileCheck] = []
+    planned: list[tuple[Source, Path]] = []
     warnings: list[str] = []
     for source in config.sources:
         matched = source.files()
@@ -54,11 +67,13 @@ def validate_inputs(config: Config) -> ValidationReport:
                 warnings.append(f"error: contacts source {source.name!r} matches no file ({source.path})")
             else:
                 warnings.append(f"{source.file_kind} source {source.name!r} matches no file ({source.path})")
-        files.extend(_check_file(source, path, config.policy.max_quarantine_fraction) for path in matched)
+        planned.extend((source, path) for path in matched)
+    files = run_checks(partial(check_file, limit=config.policy.max_quarantine_fraction), planned)
     return ValidationReport(files, warnings)
 
 
-def _check_file(source: Source, path: Path, limit: float) -> FileCheck:
+def check_file(source: Source, path: Path, limit: float) -> FileCheck:
+    """Read and validate one file as a run would; its counts, problems and first examples."""
     check = FileCheck(source.name, source.file_kind, path)
     try:
         # batch by batch, as a run loads it: good rows are counted and dropped, so a file of

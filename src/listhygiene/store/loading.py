@@ -65,7 +65,7 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
     for source in config.sources:
         files = source.files()
         if not files:
-            _no_files(source, report)
+            no_files(source, report)
             continue
         for path in files:
             with step(f"loading {source.name} {path.name}"):
@@ -74,15 +74,21 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
             if problem:
                 rejected.append(problem)
     if rejected:
-        raise ValidationFailed(
-            "inputs failed validation; nothing was loaded or published:\n"
-            + "\n".join(f"  - {p}" for p in rejected)
-            + "\nFix the rows named above (or raise [policy] max_quarantine_fraction), then run again."
-        )
+        raise inputs_failed(rejected)
     return report
 
 
-def _no_files(source: Source, report: LoadReport) -> None:
+def inputs_failed(rejected: list[str]) -> ValidationFailed:
+    """The error of a night whose files went over the quarantine limit (each named in `rejected`)."""
+    return ValidationFailed(
+        "inputs failed validation; nothing was loaded or published:\n"
+        + "\n".join(f"  - {p}" for p in rejected)
+        + "\nFix the rows named above (or raise [policy] max_quarantine_fraction), then run again."
+    )
+
+
+def no_files(source: Source, report: LoadReport) -> None:
+    """A source matching no file tonight: an error for contacts, a warning for a log."""
     if source.file_kind == "contacts":
         raise InputError(
             f"contacts source {source.name!r} matches no file ({source.path}).",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -29,19 +30,28 @@ def _iso(column: str) -> str:
     return f"strftime({column}::timestamp, {ISO_SECONDS})"
 
 
-def explain(config: Config, query: str, *, list_id: str | None = None, run_id: str | None = None) -> dict:
+def explain(
+    config: Config,
+    query: str,
+    *,
+    list_id: str | None = None,
+    run_id: str | None = None,
+    open_store: Callable[[], duckdb.DuckDBPyConnection] | None = None,
+) -> dict:
     """The explanation of one address as of a published run (default: the newest), JSON-ready.
 
     The rules are re-applied to the address alone, on the input files the run used and as of its
     as-of, so the answer is the run's even after later runs loaded more data; it is checked
-    against the run's published contact_status.
+    against the run's published contact_status. `open_store` gives an in-memory connection with
+    the store attached read-only as STORE_ALIAS (default: the DuckDB store file; the Spark
+    engine attaches its warehouse).
     """
     from listhygiene.rules.evaluation import (
         evaluate,  # the rules; loading them pulls in the readers and schemas
     )
 
     email, valid = _normalized(query)
-    con = _open_store_copy(config.database)
+    con = open_store() if open_store else _open_store_copy(config.database)
     try:
         run = _run(con, run_id)
         _copy_address(con, email, run["inputs"])

@@ -1,0 +1,125 @@
+"""Spark nights killed mid-load and mid-publish: the last published run stays, the next run publishes the same rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'listhygiene[spark]')")
+
+from spark_session import spark  # noqa: F401  (the shared session fixture)
+from test_spark_engine import SMALL_DATA
+
+from conftest import copy_sample, invoke
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+NIGHT_1 = "2026-11-20T06:00:00Z"
+NIGHT_2 = "2026-11-21T06:00:00Z"
+NEW_LOG = "unsubscribes_2026-11-21.csv"
+NEW_EVENTS = (
+    "email,occurred_at,event,list_id,source,evidence,evidence_ref\n"
+    "sam@realty.example,2026-11-21T01:00:00Z,resubscribe,offers,contact,written_consent,ticket 4411\n"
+)
+
+
+def spark_pipeline(root: Path) -> Path:
+    """The sample on the Spark engine (a warehouse, no DuckDB store), under `root`."""
+    config = copy_sample(root)
+    text = config.read_text().replace(
+        'database = "../state/sample.duckdb"', 'warehouse = "../state/warehouse"', 1
+    )
+    conf = ", ".join(f'"{key}" = "{value}"' for key, value in SMALL_DATA.items())
+    config.write_text(text + f'\n[engine]\nname = "spark"\nmaster = "local[2]"\nconf = {{ {conf} }}\n')
+    return config
+
+
+@pytest.fixture(scope="module")
+def night_one(spark, tmp_path_factory) -> tuple[Path, Path]:  # noqa: F811
+    """A folder with the sample's first night published on Spark and night two's new log beside
+    its files, and a copy of it as it is then (each test starts from that copy, put back at the
+    same place: the catalog names files and runs by their absolute paths)."""
+    root = tmp_path_factory.mktemp("night-one")
+    config = spark_pipeline(root)
+    invoke("-q", "run", "--config", config, "--as-of", NIGHT_1)
+    (root / "data" / "sample" / NEW_LOG).write_text(NEW_EVENTS)
+    saved = root.with_name(root.name + "-saved")
+    shutil.copytree(root, saved, symlinks=True)
+    return root, saved
+
+
+def restored(night_one: tuple[Path, Path]) -> Path:
+    root, saved = night_one
+    shutil.rmtree(root)
+    shutil.copytree(saved, root, symlinks=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference(night_one) -> pl.DataFrame:
+    """Night two's sendable list from an undisturbed Spark night."""
+    root = restored(night_one)
+    invoke("-q", "run", "--config", root / "pipelines" / "sample.toml", "--as-of", NIGHT_2)
+    return pl.read_parquet(root / "out/sample/latest/sendable.parquet")
+
+
+def kill_at(config: Path, point: str) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "listhygiene.cli", "run", "--config", str(config), "--as-of", NIGHT_2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LISTHYGIENE_PAUSE_AT": point},
+    )
+    seen = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if f"paused at {point}" in line:
+            break
+    else:
+        raise AssertionError(f"the night never reached {point}: {''.join(seen)}")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+@pytest.mark.parametrize(
+    ("point", "repairs"),
+    [
+        ("loading", []),
+        ("committed", ["finished publishing run", "pointed latest at run"]),
+    ],
+)
+def test_a_killed_spark_night_leaves_the_last_run_and_the_next_publishes_the_same_rows(
+    night_one, reference, point, repairs
+):
+    tmp_path = restored(night_one)
+    config = tmp_path / "pipelines" / "sample.toml"
+    published_before = (tmp_path / "out/sample/latest").resolve()
+    kill_at(config, point)
+
+    # what readers see right after the crash: night one, whole
+    assert (tmp_path / "out/sample/latest").resolve() == published_before
+    assert pl.read_parquet(published_before / "sendable.parquet").height > 0
+    listing = json.loads(invoke("runs", "--config", config, "--json").output)
+    assert [r["status"] for r in listing] == ["published"] + (["committed"] if point == "committed" else [])
+
+    rerun = invoke("run", "--config", config, "--as-of", NIGHT_2)
+    done = [line for line in rerun.stderr.splitlines() if "repair:" in line]
+    assert len(done) == len(repairs) and all(e in r for e, r in zip(repairs, done)), done
+    assert pl.read_parquet(tmp_path / "out/sample/latest/sendable.parquet").equals(reference)
+    assert "sam@realty.example" in reference.filter(pl.col("list_id") == "offers")["email"].to_list()
+    # the killed night's rows were loaded once: each file once in the catalog
+    listing = json.loads(invoke("runs", "--config", config, "--json").output)
+    assert all(r["status"] == "published" for r in listing)
+    manifest = json.loads((tmp_path / "out/sample/latest/manifest.json").read_text())
+    paths = [entry["path"] for entry in manifest["inputs"]]
+    assert len(paths) == len(set(paths)) and any(p.endswith(NEW_LOG) for p in paths)
