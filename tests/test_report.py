@@ -163,3 +163,13 @@ def test_the_stages_of_the_manifest_are_shown(sample, tmp_path):
         ("writing outputs", "0.75 s"),
         ("total", "5.50 s"),
     ]
+
+
+def test_a_run_published_before_rates_existed_gets_a_report_without_rates(sample, tmp_path):
+    _, _, second, _ = sample
+    run = tmp_path / "run"
+    shutil.copytree(second, run)
+    (run / "rates.parquet").unlink()
+    tables = report_tables(write_report(run, second.parent.parent).read_text("utf-8"))
+    assert (tables["rates"], tables["outcomes"]) == ([], [])
+    assert [r["run"] for r in tables["sendable"]] == ["2026-11-20", "2026-11-21"]

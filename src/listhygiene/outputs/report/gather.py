@@ -66,7 +66,7 @@ def gather(
     history.append(summarize(run_folder, manifest))
     vanished = pl.scan_parquet(run_folder / "vanished.parquet")
     blocked = pl.scan_parquet(run_folder / "blocked_resubscribes.parquet")
-    rates = pl.read_parquet(run_folder / "rates.parquet")
+    rates = read_rates(run_folder)
     return ReportData(
         run=manifest,
         history=history,
@@ -133,6 +133,21 @@ def thresholds_crossed(run_folder: Path) -> list[str] | None:
         return None
     crossed = set(pl.scan_parquet(path).select(pl.col("thresholds_crossed").explode()).collect().to_series())
     return [t.name for t in THRESHOLDS if t.name in crossed]
+
+
+# rates.parquet's columns, for a run published before it existed (its report shows no rates)
+RATES_SCHEMA = {
+    "campaign_id": pl.String,
+    "domain": pl.String,
+    **dict.fromkeys(["messages", *OUTCOMES, "complaints", "unsubscribes"], pl.Int64),
+    **dict.fromkeys(RATE_COLUMNS, pl.Float64),
+    "thresholds_crossed": pl.List(pl.String),
+}
+
+
+def read_rates(run_folder: Path) -> pl.DataFrame:
+    path = run_folder / "rates.parquet"
+    return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=RATES_SCHEMA)
 
 
 def rollup(rates: pl.DataFrame, by: str, settings: ReportSettings) -> pl.DataFrame:
