@@ -136,7 +136,7 @@ def thresholds_crossed(run_folder: Path) -> list[str] | None:
 
 
 # rates.parquet's columns, for a run published before it existed (its report shows no rates)
-RATES_SCHEMA = {
+RATES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "campaign_id": pl.String,
     "domain": pl.String,
     **dict.fromkeys(["messages", *OUTCOMES, "complaints", "unsubscribes"], pl.Int64),
