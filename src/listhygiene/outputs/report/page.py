@@ -38,7 +38,7 @@ table { border-collapse: collapse; width: 100%; font-size: 12.5px; font-variant-
 th, td { border-bottom: 1px solid var(--rule); padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: #f3f5f8; font-weight: 600; }
 td.n, th.n { text-align: right; white-space: nowrap; }
-td.text { overflow-wrap: anywhere; }
+td.text { overflow-wrap: break-word; }
 td:first-child { white-space: nowrap; }
 tr.crossed td { background: #fbe9e7; }
 .crossing { color: var(--bad); font-weight: 600; }

@@ -48,7 +48,8 @@ def header(data: ReportData) -> str:
         banner = (
             f'<div class="banner" data-crossed="{crossed.height}"><span class="crossing">Sender thresholds '
             f"crossed: {escape(names)}</span><br>{crossed.height:,} (campaign, receiver domain) rows "
-            f"of {data.rates.height:,}, {campaigns:,} campaigns as a whole: {escape(where)}{more} "
+            f"of {data.rates.height:,}, {campaigns:,} campaign{'' if campaigns == 1 else 's'} as a whole: "
+            f"{escape(where)}{more} "
             '(<a href="#rates">rates</a>).</div>'
         )
     else:
