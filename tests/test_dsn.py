@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -136,6 +138,27 @@ def test_a_verp_pattern_without_a_group_is_a_config_error(tmp_path):
     source = Source("m", None, "unused", format="dsn", campaign_verp=r"\+C-\d+")
     with pytest.raises(ConfigError, match="needs a group"):
         read_platform(message("1764800100"), source)
+
+
+def test_broken_mail_never_crashes_the_reader():
+    """Every test message cut short at many points and with bytes overwritten (seeded, so every
+    run reads the same cases) is read or refused with a reason, never an exception."""
+    rnd = random.Random(23)
+    outcomes: Counter[str] = Counter()
+    messages = [p.read_bytes() for p in sorted(MAILDIR.glob("*/*"))] + split_messages(
+        (FIXTURES / "bounces.mbox").read_bytes()
+    )
+    for data in messages:
+        for cut in range(0, len(data), max(1, len(data) // 25)):
+            broken = bytearray(data[:cut])
+            for _ in range(3 if broken else 0):
+                broken[rnd.randrange(len(broken))] = rnd.randrange(256)
+            try:
+                read_message(bytes(broken), Options())
+                outcomes["read"] += 1
+            except NotABounce:
+                outcomes["refused"] += 1
+    assert outcomes["read"] > 20 and outcomes["refused"] > 20, outcomes
 
 
 # --- through listhygiene run ------------------------------------------------------------------------
