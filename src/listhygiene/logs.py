@@ -83,8 +83,9 @@ def setup(*, log_format: str = "text", quiet: bool = False, verbose: bool = Fals
 
 
 @contextmanager
-def stage(name: str):
-    """A named step of the run: shown live on a terminal, timed in the logs."""
+def stage(name: str, times: dict[str, float] | None = None):
+    """A named step of the run: shown live on a terminal, timed in the logs (and in `times`,
+    which the run's manifest keeps)."""
     started = time.monotonic()
     status = _display.status(f"{name} …") if _display is not None else None
     if status is not None:
@@ -95,6 +96,8 @@ def stage(name: str):
         if status is not None:
             status.stop()
     seconds = round(time.monotonic() - started, 2)
+    if times is not None:
+        times[name] = seconds
     log.info("%s done in %.1f s", name, seconds, extra={"stage": name, "seconds": seconds})
 
 

@@ -20,6 +20,7 @@ from listhygiene.config import Config
 from listhygiene.errors import ConfigError, DropGuardTripped, environment_problem
 from listhygiene.logs import stage
 from listhygiene.outputs import publish
+from listhygiene.outputs.report import write_report
 from listhygiene.rules import bounces, incremental, runner
 from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, evaluate, run_sources
 from listhygiene.rules.reasons import PRECEDENCE
@@ -85,6 +86,7 @@ def run(
     a crash between those steps left (see publish.repair).
     """
     started_at = utc_now()
+    stages: dict[str, float] = {}  # seconds per stage, kept in the manifest
     as_of = (as_of or started_at.replace(microsecond=0)).astimezone(UTC)
     check_as_of(as_of, started_at)
     run_id = make_run_id(as_of, started_at)
@@ -105,19 +107,19 @@ def run(
             con.begin()
             # stored bounces are reclassified when the rules in force changed (same transaction)
             reclassified = bounces.reclassify_if_rules_changed(con, config)
-            with stage("loading inputs"):
+            with stage("loading inputs", stages):
                 load = load_sources(con, config, started_at)
             previous = previous_run(con, as_of)
             run_sources(con, config)
             basis, why = incremental.basis(con, config, previous, reclassified, full)
-            with stage("evaluating rules"):
+            with stage("evaluating rules", stages):
                 evaluation = evaluate(con, config, as_of, previous, scratch=rule_tables, basis=basis, why=why)
             checkpoint("evaluated")
             check_list_sections(con, config)
             lists = list_counts(con, previous is not None)
             check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
 
-            with stage("writing outputs"):
+            with stage("writing outputs", stages):
                 output_counts = publish.write_outputs(con, staging, evaluation.basis)
             finished_at = utc_now()
             con.execute(f"create or replace temp view file_duplicates as {FILE_DUPLICATES}")
@@ -135,7 +137,15 @@ def run(
                 load,
                 evaluation,
             )
+            manifest["stages"] = stages
             publish.write_manifest(staging, manifest)
+            # the report is in the folder before the run is committed: no run is seen without it
+            write_report(
+                staging,
+                config.output,
+                settings=config.report,
+                drop_limit=config.policy.max_list_drop_fraction,
+            )
             con.execute(
                 "insert into runs values (?, ?, ?, ?, 'committed', ?, ?, ?)",
                 [run_id, as_of, started_at, finished_at, force, str(final), json.dumps(manifest)],

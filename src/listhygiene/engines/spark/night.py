@@ -25,6 +25,7 @@ from listhygiene.engines.spark.queries import SparkQueries
 from listhygiene.engines.spark.session import start
 from listhygiene.logs import stage
 from listhygiene.outputs import publish
+from listhygiene.outputs.report import write_report
 from listhygiene.rules import runner
 from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, prepare_run_tables, run_sources
 from listhygiene.store.loading import (
@@ -61,6 +62,7 @@ def run(
     """
     assert config.warehouse is not None, "load_config requires [store] warehouse for the spark engine"
     started_at = pipeline.utc_now()
+    stages: dict[str, float] = {}  # seconds per stage, kept in the manifest
     as_of = (as_of or started_at.replace(microsecond=0)).astimezone(UTC)
     pipeline.check_as_of(as_of, started_at)
     run_id = pipeline.make_run_id(as_of, started_at)
@@ -86,7 +88,7 @@ def run(
             pipeline.warn_of_future_runs(con, started_at)
             stored_ids = file_ids(con)
             reclassifying = rules_change.rules_changed(con, config)
-            with stage("loading inputs"):
+            with stage("loading inputs", stages):
                 load = _load(spark, con, config, warehouse, started_at)
             replaced = {}
             if reclassifying:
@@ -96,7 +98,7 @@ def run(
             run_sources(con, config)
             if config.incremental or full:
                 log.info("full evaluation: %s", FULL_EVALUATION)
-            with stage("evaluating rules"):
+            with stage("evaluating rules", stages):
                 prepare_run_tables(con, config, as_of, previous)
                 register_warehouse_inputs(spark, con, warehouse, previous, replaced)
                 build_models(spark, scratch, keep=publish.READS | runner.models_read(LIST_COUNTS))
@@ -110,7 +112,7 @@ def run(
             lists = pipeline.list_counts(queries, previous is not None)
             pipeline.check_drop_guard(lists, config.policy.max_list_drop_fraction, force)
 
-            with stage("writing outputs"):
+            with stage("writing outputs", stages):
                 output_counts = write_outputs(spark, staging, scratch)
             finished_at = pipeline.utc_now()
             con.register("file_duplicates", queries.arrow(pipeline.FILE_DUPLICATES))
@@ -129,7 +131,15 @@ def run(
                 evaluation,
             )
             manifest["engine"] = "spark"
+            manifest["stages"] = stages
             publish.write_manifest(staging, manifest)
+            # the report is in the folder before the run is committed: no run is seen without it
+            write_report(
+                staging,
+                config.output,
+                settings=config.report,
+                drop_limit=config.policy.max_list_drop_fraction,
+            )
             con.execute(
                 "insert into runs values (?, ?, ?, ?, 'committed', ?, ?, ?)",
                 [run_id, as_of, started_at, finished_at, force, str(final), json.dumps(manifest)],
