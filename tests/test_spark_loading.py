@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -16,8 +17,10 @@ from listhygiene import store
 from listhygiene.config import Config, load_config
 from listhygiene.engines.spark import FileToLoad, load_files
 from listhygiene.engines.spark.loading import ROW_TABLES
+from listhygiene.engines.spark.reclassify import reclassify_bounces
 from listhygiene.errors import InputError, ValidationFailed
 from listhygiene.ingest.reading import file_sha256
+from listhygiene.rules import bounces
 from listhygiene.store.loading import LoadReport, load_sources
 from spark_session import spark  # noqa: F401  (the shared session fixture)
 
@@ -266,3 +269,45 @@ def test_a_file_that_cannot_be_read_stops_the_load_as_on_duckdb(spark, tmp_path)
     assert str(on_spark.value) == str(on_duckdb_store.value)
     assert "email" in str(on_spark.value)
     assert not list(warehouse.glob("*/file_id=*"))
+
+
+EVERYTHING_SOFT = """
+package_rules = false
+[[rules]]
+id = "everything-soft"
+class = "soft"
+reason = "unclassified"
+"""
+
+
+@pytest.mark.spark
+def test_stored_bounces_reclassified_on_spark_as_on_duckdb(spark, tmp_path):  # noqa: F811
+    pipeline(tmp_path)  # the files
+    (tmp_path / "bounces.toml").write_text(REJECTING.replace("0.01", "0.5"))
+    (tmp_path / "rules.toml").write_text(EVERYTHING_SOFT)
+    config = load_config(tmp_path / "bounces.toml")
+    con = store.connect(config.database)
+    try:
+        con.begin()
+        load_sources(con, config, LOADED_AT)
+        expected_changes = bounces.reclassify_if_rules_changed(
+            con, SimpleNamespace(bounce_rules=tmp_path / "rules.toml")
+        )
+        con.commit()
+        expected = con.sql("select * from bounce_events").pl()
+    finally:
+        con.close()
+    loaded = load_files(spark, config, planned(config), str(tmp_path / "warehouse"), {})
+
+    changes = reclassify_bounces(
+        spark,
+        bounces.load_ruleset(tmp_path / "rules.toml"),
+        str(tmp_path / "warehouse"),
+        str(tmp_path / "reclassified"),
+        [f.file_id for f in loaded],
+    )
+
+    got = stored(tmp_path / "reclassified", "bounce_events", expected)
+    assert_frame_equal(got.sort(got.columns), expected.sort(expected.columns), check_exact=True)
+    assert changes == expected_changes > 0
+    assert set(expected.filter(pl.col("event") == "bounce")["bounce_rule"]) == {"everything-soft"}

@@ -159,11 +159,11 @@ def load_files(
             # a crashed load may have left partitions of these ids, also of tables this load has
             # no rows for: none may outlive the load that reuses the id
             for file_id in new_ids:
-                _delete(spark, f"{root}/{table}/file_id={file_id}")
+                delete_path(spark, f"{root}/{table}/file_id={file_id}")
             if rows_written[table]:
                 _write_table(spark, rows, table, root, earlier_file_ids.get(table, []))
     finally:
-        _delete(spark, scratch)
+        delete_path(spark, scratch)
     return loaded
 
 
@@ -188,7 +188,7 @@ def _load_in_task(
 ) -> Iterator[pa.RecordBatch]:
     """In an executor: one file loaded into a DuckDB of its own as store.loading loads it; its rows
     (none when rejected) and its summary as batches of the union schema."""
-    arrow_schema = pa.schema([pa.field(f.name, _ARROW_TYPES[f.dataType]) for f in schema.fields])
+    batch_schema = arrow_schema(schema)
     work = Path(tempfile.mkdtemp(prefix="listhygiene-load-"))
     con = memory_connection()
     try:
@@ -200,7 +200,7 @@ def _load_in_task(
             loaded, attribute_columns = _insert_batches(con, batches, file.file_id)
             result = read_result()
         except (InputError, ConfigError) as exc:
-            yield _summary_batch(arrow_schema, file.file_id, {"error": [type(exc).__name__, str(exc)]})
+            yield _summary_batch(batch_schema, file.file_id, {"error": [type(exc).__name__, str(exc)]})
             return
         result.mtime_ns = file.mtime_ns
         # the loading time is the committing driver's: a placeholder in this scratch store
@@ -216,9 +216,9 @@ def _load_in_task(
         summary = _summary(con, file, result, limit)
         if summary["problem"] is None:
             for table in ROW_TABLES:
-                yield from _table_batches(con, table, arrow_schema)
+                yield from _table_batches(con, table, batch_schema)
             summary["rows"] = {t: con.sql(f'select count(*) from "{t}"').fetchall()[0][0] for t in ROW_TABLES}
-        yield _summary_batch(arrow_schema, file.file_id, summary)
+        yield _summary_batch(batch_schema, file.file_id, summary)
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -242,7 +242,7 @@ def _summary(con, file: FileToLoad, result: ReadResult, limit: float) -> dict:
     }
 
 
-def _table_batches(con, table: str, arrow_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _table_batches(con, table: str, batch_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """A table of the task's store as batches of the union schema (other tables' columns null)."""
     mine = dict(store_columns()[table])
     # JSON as its text: the Parquet DuckDB writes of a JSON column reads as a string
@@ -250,20 +250,20 @@ def _table_batches(con, table: str, arrow_schema: pa.Schema) -> Iterator[pa.Reco
     reader = con.sql(f'select {select} from "{table}"').to_arrow_reader(100_000)
     for batch in reader:
         columns = []
-        for field in arrow_schema:
+        for field in batch_schema:
             if field.name in mine:
                 columns.append(batch.column(field.name).cast(field.type))
             elif field.name == "table":
                 columns.append(pa.array([table] * batch.num_rows, pa.string()))
             else:
                 columns.append(pa.nulls(batch.num_rows, field.type))
-        yield pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
+        yield pa.RecordBatch.from_arrays(columns, schema=batch_schema)
 
 
-def _summary_batch(arrow_schema: pa.Schema, file_id: int, summary: dict) -> pa.RecordBatch:
+def _summary_batch(batch_schema: pa.Schema, file_id: int, summary: dict) -> pa.RecordBatch:
     values = {"file_id": file_id, "table": SUMMARY, "summary": json.dumps(summary)}
     return pa.RecordBatch.from_arrays(
-        [pa.array([values.get(f.name)], f.type) for f in arrow_schema], schema=arrow_schema
+        [pa.array([values.get(f.name)], f.type) for f in batch_schema], schema=batch_schema
     )
 
 
@@ -354,7 +354,7 @@ def _write_table(spark: SparkSession, rows: DataFrame, table: str, root: str, ea
 def _earlier_rows(spark: SparkSession, table: str, root: str, earlier_ids: list[int]) -> DataFrame | None:
     """The rows of the earlier files of `table` (those with rows: a file may have none of a table)."""
     paths = [f"{root}/{table}/file_id={i}" for i in sorted(set(earlier_ids))]
-    paths = [p for p in paths if _exists(spark, p)]
+    paths = [p for p in paths if path_exists(spark, p)]
     if not paths:
         return None
     return spark.read.option("basePath", f"{root}/{table}").parquet(*paths)
@@ -366,34 +366,41 @@ def _marked(new: DataFrame, earlier: DataFrame | None, table: str) -> DataFrame:
     same identity (NULLs equal), as store.loading.mark_duplicate_events marks across files.
 
     Within a file the task's DuckDB marked them already. Per pass, the first file holding each
-    key is found (one group by over earlier and new rows); a new row is a duplicate when that
-    file comes before its own.
+    of the new rows' keys is found; a new row is a duplicate when that file comes before its
+    own. Of the earlier files, only the rows holding a new key are grouped: a night's load
+    scans the history's key columns but never shuffles the whole history.
     """
     identity = EVENT_IDENTITY[table]
-    seen = new.select("file_id", "event_ref", *identity)
-    if earlier is not None:
-        seen = seen.unionByName(earlier.select("file_id", "event_ref", *identity))
     passes = (
         (F.col("event_ref").isNotNull(), ("email", "event_ref")),
         (F.col("event_ref").isNull(), identity),
     )
     marks: list[Column] = []
+    marked = new
     for number, (which, keys) in enumerate(passes):
         aliases = [f"_key{number}_{i}" for i in range(len(keys))]
         first_file = f"_first{number}"
-        first = (
-            seen.where(which)
-            .groupBy(*keys)
-            .agg(F.min("file_id").alias(first_file))
-            .toDF(*aliases, first_file)
-        )
-        same = reduce(
-            lambda a, b: a & b, [new[k].eqNullSafe(first[a]) for k, a in zip(keys, aliases, strict=True)]
-        )
-        new = new.join(first, same, "left").drop(*aliases)
+        seen = new.where(which).select("file_id", *keys)
+        if earlier is not None:
+            wanted = seen.select(*keys).toDF(*aliases)
+            history = earlier.where(which).select("file_id", *keys)
+            seen = seen.unionByName(history.join(wanted, _same(history, wanted, keys, aliases), "left_semi"))
+        first = seen.groupBy(*keys).agg(F.min("file_id").alias(first_file)).toDF(*aliases, first_file)
+        marked = marked.join(first, _same(marked, first, keys, aliases), "left").drop(*aliases)
         marks.append(which & F.coalesce(F.col(first_file) < F.col("file_id"), F.lit(False)))
     duplicate = reduce(lambda a, b: a | b, marks, F.col("is_duplicate"))
-    return new.withColumn("is_duplicate", duplicate).drop(*[f"_first{n}" for n in range(len(passes))])
+    return marked.withColumn("is_duplicate", duplicate).drop(*[f"_first{n}" for n in range(len(passes))])
+
+
+def _same(left: DataFrame, right: DataFrame, keys: tuple[str, ...], aliases: list[str]) -> Column:
+    """left's keys equal right's (renamed to aliases), NULL equal to NULL as DuckDB's grouping has it."""
+    pairs = zip(keys, aliases, strict=True)
+    return reduce(lambda a, b: a & b, [left[key].eqNullSafe(right[alias]) for key, alias in pairs])
+
+
+def arrow_schema(schema: T.StructType) -> pa.Schema:
+    """The Arrow schema Spark expects of a Python task's batches for `schema`."""
+    return pa.schema([pa.field(f.name, _ARROW_TYPES[f.dataType]) for f in schema.fields])
 
 
 def _hadoop_path(spark: SparkSession, uri: str):
@@ -403,15 +410,24 @@ def _hadoop_path(spark: SparkSession, uri: str):
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
-def _exists(spark: SparkSession, uri: str) -> bool:
+def path_exists(spark: SparkSession, uri: str) -> bool:
     filesystem, path = _hadoop_path(spark, uri)
     return bool(filesystem.exists(path))
 
 
-def _delete(spark: SparkSession, uri: str) -> None:
+def delete_path(spark: SparkSession, uri: str) -> None:
     """Remove a folder (local or object store) through Spark's own file systems."""
     filesystem, path = _hadoop_path(spark, uri)
     filesystem.delete(path, True)
 
 
-__all__ = ["ROW_TABLES", "FileToLoad", "LoadedFile", "load_files", "table_schema"]
+__all__ = [
+    "ROW_TABLES",
+    "FileToLoad",
+    "LoadedFile",
+    "arrow_schema",
+    "delete_path",
+    "load_files",
+    "path_exists",
+    "table_schema",
+]
