@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'listhygiene[spark]')")
 
 from listhygiene.outputs.publish import OUTPUT_QUERIES
-from spark_nights import sample_pipeline, synth_pipeline
+from spark_nights import SAMPLE_NIGHTS, sample_pipeline, synth_pipeline
 from spark_session import spark  # noqa: F401  (the shared session fixture)
 
 from conftest import invoke
@@ -143,3 +143,27 @@ def _first_difference(got: pl.DataFrame, expected: pl.DataFrame) -> str:
         if a != b:
             return f"row {position}: spark {a}\n        duckdb {b}"
     return f"{got.height} rows on spark, {expected.height} on duckdb"
+
+
+def test_a_broken_input_fails_the_same_way_on_both_engines(spark, tmp_path):  # noqa: F811
+    config, _ = sample_pipeline(tmp_path)
+    # a bounce log whose rows are mostly broken: over the quarantine limit on both engines
+    (tmp_path / "data" / "sample" / "bounces_broken.csv").write_bytes(
+        b"\xef\xbb\xbfemail,occurred_at,event\r\n"
+        b"ana@example.com,yesterday,bounce\r\n"
+        b'"bo@example.com",2026-11-19T10:00:00Z,bounce\r\n'
+        b"cy@example.com,2026-13-45,bounce\r\n"
+    )
+    both = on_both_engines(config)
+    failures = {}
+    for engine in ("duckdb", "spark"):
+        result = invoke("run", "--config", both, "--engine", engine, "--as-of", SAMPLE_NIGHTS[0], expect=3)
+        # the error itself, without the log lines (times, and Spark's own steps)
+        failures[engine] = result.output[result.output.index("error:") :]
+    assert failures["spark"] == failures["duckdb"], failures
+    assert "bounces_broken.csv" in failures["spark"] and "2 of 3 rows quarantined" in failures["spark"]
+    assert "row 1, column 'occurred_at'" in failures["spark"], failures["spark"]
+    # nothing was published or committed by either
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("manifest.json"))
+    listing = invoke("runs", "--config", both.with_name("spark-engine.toml"), expect=2).output
+    assert "no catalog yet" in listing
