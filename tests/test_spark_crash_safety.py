@@ -32,11 +32,11 @@ NEW_EVENTS = (
 
 
 def spark_pipeline(root: Path) -> Path:
-    """The sample on the Spark engine (a warehouse, no DuckDB store), under `root`."""
+    """The sample on the Spark engine (a warehouse, no DuckDB store), under `root`; the warehouse
+    named by a URI, as an object store's would be (file:// goes through the same code)."""
     config = copy_sample(root)
-    text = config.read_text().replace(
-        'database = "../state/sample.duckdb"', 'warehouse = "../state/warehouse"', 1
-    )
+    warehouse = (root / "state" / "warehouse").as_uri()
+    text = config.read_text().replace('database = "../state/sample.duckdb"', f'warehouse = "{warehouse}"', 1)
     conf = ", ".join(f'"{key}" = "{value}"' for key, value in SMALL_DATA.items())
     config.write_text(text + f'\n[engine]\nname = "spark"\nmaster = "local[2]"\nconf = {{ {conf} }}\n')
     return config

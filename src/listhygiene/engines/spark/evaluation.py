@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
+from listhygiene.engines.spark import files
 from listhygiene.engines.spark.outputs import write_outputs
 from listhygiene.engines.spark.session import configure
 from listhygiene.logs import step
@@ -43,27 +43,27 @@ def register_inputs(spark: SparkSession, inputs: Path) -> None:
 
 def build_models(
     spark: SparkSession,
-    scratch: Path,
+    scratch: Path | str,
     names: tuple[str, ...] = runner.RUN_MODELS,
     keep: frozenset[str] = frozenset(),
 ) -> None:
-    """Build `names` in order, each written as Parquet in `scratch` and read back as its view.
+    """Build `names` in order, each written as Parquet in `scratch` (a folder or a URI) and read
+    back as its view.
 
     As in runner.build_all, a model's files go as soon as the last model reading it is built,
     unless in `keep` (the models read after the rules). Every model is materialized, the input
     views too: a chain of views would have Spark re-plan and re-run each model in every reader.
     """
-    scratch.mkdir(parents=True, exist_ok=True)
     last_use = {name: position for position, name in enumerate(names)}
     for position, name in enumerate(names):
         for read in runner.reads(name) & last_use.keys():
             last_use[read] = position
     droppable = set(names) - runner.expand_views(keep)
     for position, name in enumerate(names):
-        target = scratch / name
+        target = f"{scratch}/{name}"
         with step(f"building model {name} on spark"):
-            spark.sql(compile_model(name, "spark")).write.parquet(str(target), mode="overwrite")
-            spark.read.parquet(str(target)).createOrReplaceTempView(name)
+            spark.sql(compile_model(name, "spark")).write.parquet(target, mode="overwrite")
+            spark.read.parquet(target).createOrReplaceTempView(name)
         for done in sorted(n for n in droppable if last_use[n] == position):
             spark.catalog.dropTempView(done)
-            shutil.rmtree(scratch / done)
+            files.delete(spark, f"{scratch}/{done}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ import duckdb
 from listhygiene import pipeline
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Config
-from listhygiene.engines.spark import rules_change
+from listhygiene.engines.spark import files, rules_change
 from listhygiene.engines.spark.catalog import Warehouse, commit_catalog, file_ids, open_catalog
 from listhygiene.engines.spark.evaluation import build_models
 from listhygiene.engines.spark.loading import FileToLoad, load_files
@@ -73,7 +72,7 @@ def run(
     with _lock(config, warehouse):
         publish.check_output(config.output)
         spark = start(config.engine)
-        scratch = _scratch(warehouse, run_id)
+        scratch = _scratch(spark, warehouse, run_id)
         con, version = open_catalog(warehouse)
         committed = False
         try:
@@ -158,7 +157,7 @@ def run(
             raise
         finally:
             con.close()
-            _drop_scratch(warehouse, scratch)
+            files.delete(spark, warehouse.location("scratch"))
     log.info(
         "published run %s",
         run_id,
@@ -181,17 +180,11 @@ def _lock(config: Config, warehouse: Warehouse) -> Iterator[None]:
         yield
 
 
-def _scratch(warehouse: Warehouse, run_id: str) -> Path:
-    """Where the night's models are materialized: scratch/<run_id> in the warehouse."""
-    if not warehouse.is_local:
-        raise NotImplementedError("an object-store warehouse: the models' scratch is local only for now")
-    scratch = Path(warehouse.root) / "scratch"
-    shutil.rmtree(scratch, ignore_errors=True)  # what a killed run left
-    return scratch / run_id
-
-
-def _drop_scratch(warehouse: Warehouse, scratch: Path) -> None:
-    shutil.rmtree(scratch.parent, ignore_errors=True)
+def _scratch(spark: SparkSession, warehouse: Warehouse, run_id: str) -> str:
+    """Where the night's models are materialized: scratch/<run_id> in the warehouse (emptied of
+    what a killed night left)."""
+    files.delete(spark, warehouse.location("scratch"))
+    return warehouse.location("scratch", run_id)
 
 
 def _load(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
+from listhygiene.engines.spark import files
 from listhygiene.logs import step
 from listhygiene.outputs import publish
 from listhygiene.rules.compile import compile_sql
@@ -15,7 +17,7 @@ except ImportError as missing:  # pragma: no cover - the spark extra is not inst
     raise ImportError("writing outputs on Spark needs pyspark: pip install 'listhygiene[spark]'") from missing
 
 
-def write_outputs(spark: SparkSession, folder: Path, scratch: Path) -> dict[str, int]:
+def write_outputs(spark: SparkSession, folder: Path, scratch: Path | str) -> dict[str, int]:
     """Write every Parquet output of the night into the new folder `folder`; return rows per file.
 
     The models the outputs read are the session's views (evaluation.build_models). Each output
@@ -32,19 +34,19 @@ def write_outputs(spark: SparkSession, folder: Path, scratch: Path) -> dict[str,
     return counts
 
 
-def _write(spark: SparkSession, name: str, query: str, order: str, folder: Path, scratch: Path) -> int:
+def _write(spark: SparkSession, name: str, query: str, order: str, folder: Path, scratch: Path | str) -> int:
     """One output: `query` sorted as DuckDB writes it (publish's total order), as folder/name."""
     if name not in publish.UNIQUE_ORDER:
         order = publish.total_order(spark.sql(compile_sql(query, name)).columns, order)
     sorted_rows = spark.sql(compile_sql(f"select * from ({query}) order by {order}", name))
-    parts = scratch / f"output-{name}"
+    parts = f"{scratch}/output-{name}"
     with step(f"writing {name} on spark"):
         # one partition after the sort: its range partitions concatenated in order, one file
-        sorted_rows.coalesce(1).write.parquet(str(parts), mode="overwrite", compression="zstd")
-        [written] = parts.glob("part-*.parquet")
-        shutil.move(written, folder / name)
-        shutil.rmtree(parts)
-    return spark.read.parquet(str(folder / name)).count()
+        sorted_rows.coalesce(1).write.parquet(parts, mode="overwrite", compression="zstd")
+        [written] = files.matching(spark, f"{parts}/part-*.parquet")
+        files.copy_to_local(spark, written, folder / name)
+        files.delete(spark, parts)
+    return pq.ParquetFile(folder / name).metadata.num_rows
 
 
 def _sendable_query(spark: SparkSession) -> str:
