@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 
@@ -118,3 +120,25 @@ def test_a_wrong_report_setting_is_a_config_error(tmp_path, body, said):
     result = invoke("run", "--config", config, "--as-of", AS_OF, expect=2)
     assert said in result.output
     assert "[report]" in result.output
+
+
+def test_runs_flags_a_run_whose_rates_cross_a_threshold(tmp_path):
+    config = write_crossing_pipeline(tmp_path)
+    invoke("-q", "run", "--config", config, "--as-of", AS_OF)
+    table = invoke("runs", "--config", config).output
+    assert "CROSSED spam_rate_target, spam_rate_limit, complaint_rate_review, complaint_rate_pause, " in table
+    listing = json.loads(invoke("runs", "--config", config, "--json").output)
+    assert [r["thresholds_crossed"][-1] for r in listing] == ["bounce_rate_review"]
+    # a run published before rates.parquet existed: nothing to say
+    (tmp_path / "out" / "latest" / "rates.parquet").unlink()
+    assert json.loads(invoke("runs", "--config", config, "--json").output)[0]["thresholds_crossed"] is None
+    assert invoke("runs", "--config", config).output.splitlines()[2].split()[-1] == "-"
+
+
+def test_runs_says_ok_when_no_rate_crosses(sample_nights):
+    first, _ = sample_nights
+    config = first.parents[3] / "pipelines" / "sample.toml"
+    listing = json.loads(invoke("runs", "--config", config, "--json").output)
+    assert [r["thresholds_crossed"] for r in listing] == [[], []]
+    rows = invoke("runs", "--config", config).output.splitlines()[2:]
+    assert [row.split()[-1] for row in rows] == ["ok", "ok"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import click
 
@@ -62,22 +63,27 @@ def run(config_path: str, engine: str | None, as_of: datetime | None, force: boo
 @engine_option
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 def runs(config_path: str, engine: str | None, as_json: bool) -> None:
-    """Table of published runs: id, as-of, status, per-list sendable and vanished counts.
+    """Table of published runs: id, as-of, status, per-list sendable and vanished counts, rates.
+
+    The rates column names the sender thresholds a run's rates.parquet crosses ([report]).
 
     \b
     Example:
         listhygiene runs --config pipelines/sample.toml
     """
+    from listhygiene.outputs.report import thresholds_crossed
+
     config = load_config(config_path, engine)
     con = _open_store(config)
     try:
         records = con.execute(
-            "select run_id, manifest->>'as_of', status, forced, manifest from runs order by as_of, run_id"
+            "select run_id, manifest->>'as_of', status, forced, manifest, path "
+            "from runs order by as_of, run_id"
         ).fetchall()
     finally:
         con.close()
     listing = []
-    for run_id, as_of, status, forced, manifest in records:
+    for run_id, as_of, status, forced, manifest, path in records:
         lists = json.loads(manifest)["lists"]
         listing.append(
             {
@@ -88,6 +94,8 @@ def runs(config_path: str, engine: str | None, as_json: bool) -> None:
                 "lists": {
                     k: {"sendable": v["sendable"], "vanished": v["vanished"]} for k, v in lists.items()
                 },
+                # None: the run's folder holds no rates.parquet (pruned, or older than rates)
+                "thresholds_crossed": thresholds_crossed(Path(path)),
             }
         )
     if as_json:
@@ -103,10 +111,18 @@ def runs(config_path: str, engine: str | None, as_json: bool) -> None:
             r["status"] + (" (forced)" if r["forced"] else ""),
             "  ".join(f"{k}={v['sendable']}" for k, v in r["lists"].items()),
             "  ".join(f"{k}={v['vanished']}" for k, v in r["lists"].items()),
+            _rates(r["thresholds_crossed"]),
         ]
         for r in listing
     ]
-    echo_table(["run_id", "as_of", "status", "sendable", "vanished"], rows)
+    echo_table(["run_id", "as_of", "status", "sendable", "vanished", "rates"], rows)
+
+
+def _rates(crossed: list[str] | None) -> str:
+    """The runs table's rates column: the sender thresholds crossed, if any."""
+    if crossed is None:
+        return "-"
+    return "CROSSED " + ", ".join(crossed) if crossed else "ok"
 
 
 def _open_store(config):
