@@ -173,3 +173,12 @@ def test_a_run_published_before_rates_existed_gets_a_report_without_rates(sample
     tables = report_tables(write_report(run, second.parent.parent).read_text("utf-8"))
     assert (tables["rates"], tables["outcomes"]) == ([], [])
     assert [r["run"] for r in tables["sendable"]] == ["2026-11-20", "2026-11-21"]
+
+
+def test_every_published_run_holds_the_report_its_night_wrote(sample):
+    _, first, _, _ = sample
+    tables = report_tables((first / "report.html").read_text("utf-8"))
+    assert [r["run"] for r in tables["sendable"]] == ["2026-11-20"]
+    # the night's stages, from its manifest (the report itself is written after it)
+    stages = [r["stage"] for r in tables["stages"]]
+    assert stages[-1] == "total" and "evaluating rules" in stages
