@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,8 +109,7 @@ def _union_schema() -> T.StructType:
     """What a loading task returns: every row table's columns once, the row's table, a file's summary.
 
     One read of a file yields rows of four tables (and its summary). They travel as one union
-    schema and are written once, partitioned by table and file, to a scratch folder; each
-    table then reads its own partitions. Four passes, one per table, would read and validate
+    schema and are written once to a scratch folder; each table then reads its own rows. Four passes, one per table, would read and validate
     every file four times, and reading is the cost of loading.
     """
     fields: dict[str, T.DataType] = {}
@@ -160,8 +160,9 @@ def load_files(
             # no rows for: none may outlive the load that reuses the id
             for file_id in new_ids:
                 delete_path(spark, f"{root}/{table}/file_id={file_id}")
-            if rows_written[table]:
-                _write_table(spark, rows, table, root, earlier_file_ids.get(table, []))
+            if any(rows_written[table]):
+                files_with_rows = sum(1 for count in rows_written[table] if count)
+                _write_table(spark, rows, table, root, earlier_file_ids.get(table, []), files_with_rows)
     finally:
         delete_path(spark, scratch)
     return loaded
@@ -180,7 +181,9 @@ def _read_in_executors(
 
     tasks = spark.range(0, len(files), 1, numPartitions=len(files))
     loaded = tasks.mapInArrow(load_tasks, schema)
-    loaded.write.partitionBy("table", "file_id").parquet(scratch)
+    # not partitioned by table: a partitioned write sorts every task's rows first (a task's rows
+    # come table by table, so each table's reader skips the others' row groups by their stats)
+    loaded.write.parquet(scratch)
 
 
 def _load_in_task(
@@ -189,6 +192,7 @@ def _load_in_task(
     """In an executor: one file loaded into a DuckDB of its own as store.loading loads it; its rows
     (none when rejected) and its summary as batches of the union schema."""
     batch_schema = arrow_schema(schema)
+    started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="listhygiene-load-"))
     con = memory_connection()
     try:
@@ -214,10 +218,13 @@ def _load_in_task(
             attribute_columns,
         )
         summary = _summary(con, file, result, limit)
+        read = time.monotonic()
         if summary["problem"] is None:
             for table in ROW_TABLES:
                 yield from _table_batches(con, table, batch_schema)
             summary["rows"] = {t: con.sql(f'select count(*) from "{t}"').fetchall()[0][0] for t in ROW_TABLES}
+        # where a task's time went: reading into its DuckDB, then handing the rows to Spark
+        summary["seconds"] = [round(read - started, 2), round(time.monotonic() - read, 2)]
         yield _summary_batch(batch_schema, file.file_id, summary)
     finally:
         con.close()
@@ -269,21 +276,22 @@ def _summary_batch(batch_schema: pa.Schema, file_id: int, summary: dict) -> pa.R
 
 def _summaries(
     spark: SparkSession, files: list[FileToLoad], scratch: str
-) -> tuple[list[LoadedFile], dict[str, int]]:
+) -> tuple[list[LoadedFile], dict[str, list[int]]]:
     """Each file's summary from scratch (one small row per file), in the order of `files`, and
-    the rows written to scratch per table."""
-    rows = spark.read.parquet(f"{scratch}/table={SUMMARY}").select("file_id", "summary").collect()
+    the rows each file wrote to scratch, per table."""
+    summaries = spark.read.parquet(scratch).where(F.col("table") == SUMMARY)
+    rows = summaries.select("file_id", "summary").collect()
     by_id = {row["file_id"]: json.loads(row["summary"]) for row in rows}
     for file in files:  # DuckDB's loader stops at the first unusable file, in this order
         if "error" in by_id[file.file_id]:
             kind, message = by_id[file.file_id]["error"]
             raise (ConfigError if kind == "ConfigError" else InputError)(message)
     loaded = []
-    rows_written = dict.fromkeys(ROW_TABLES, 0)
+    rows_written: dict[str, list[int]] = {table: [] for table in ROW_TABLES}
     for file in files:
         summary = by_id[file.file_id]
         for table, count in summary["rows"].items():
-            rows_written[table] += count
+            rows_written[table].append(count)
         row = summary["input_file"]
         for name in _TIMES:
             row[name] = datetime.fromisoformat(row[name]) if row[name] is not None else None
@@ -299,6 +307,12 @@ def _summaries(
             status=status,
         )
         _log(file, load, row, summary["warnings"])
+        log.debug(
+            "%s %s: read in %.1f s, rows handed to Spark in %.1f s",
+            file.source.name,
+            file.path.name,
+            *summary["seconds"],
+        )
         loaded.append(LoadedFile(file.file_id, row, load, summary["problem"], summary["warnings"]))
     return loaded, rows_written
 
@@ -333,14 +347,18 @@ def _log(file: FileToLoad, load: FileLoad, row: dict, warnings: list[str]) -> No
     )
 
 
-def _write_table(spark: SparkSession, rows: DataFrame, table: str, root: str, earlier_ids: list[int]) -> None:
+def _write_table(
+    spark: SparkSession, rows: DataFrame, table: str, root: str, earlier_ids: list[int], files_with_rows: int
+) -> None:
     """The new files' rows of `table` from scratch, events marked, as their partitions (replaced)."""
     names = [c for c, _ in store_columns()[table]]
     new = rows.where(F.col("table") == table).select(
         *[F.col(c).cast(_SPARK_TYPES[t]) for c, t in store_columns()[table]]
     )
     if table in EVENT_IDENTITY:
-        new = _marked(new, _earlier_rows(spark, table, root, earlier_ids), table)
+        earlier = _earlier_rows(spark, table, root, earlier_ids)
+        if earlier is not None or files_with_rows > 1:  # else only its own rows, marked already
+            new = _marked(new, earlier, table)
     target = f"{root}/{table}"
     (
         new.select(*[c for c in names if c != "file_id"], "file_id")
@@ -365,10 +383,11 @@ def _marked(new: DataFrame, earlier: DataFrame | None, table: str) -> DataFrame:
     one) holds the same event: the same event_ref for the address, or, without an event_ref, the
     same identity (NULLs equal), as store.loading.mark_duplicate_events marks across files.
 
-    Within a file the task's DuckDB marked them already. Per pass, the first file holding each
-    of the new rows' keys is found; a new row is a duplicate when that file comes before its
-    own. Of the earlier files, only the rows holding a new key are grouped: a night's load
-    scans the history's key columns but never shuffles the whole history.
+    Within a file the task's DuckDB marked them already. As on DuckDB, each pass compares a
+    hash of the key first: only keys whose hash turns up in two files are candidates (a
+    shuffle of one integer and a file id per row, the history's included), and for those
+    alone the first file holding each key is found; a new row is a duplicate when that file
+    comes before its own. The wide rows are joined with that small table only.
     """
     identity = EVENT_IDENTITY[table]
     passes = (
@@ -380,12 +399,20 @@ def _marked(new: DataFrame, earlier: DataFrame | None, table: str) -> DataFrame:
     for number, (which, keys) in enumerate(passes):
         aliases = [f"_key{number}_{i}" for i in range(len(keys))]
         first_file = f"_first{number}"
-        seen = new.where(which).select("file_id", *keys)
+        hashed = F.xxhash64(*keys).alias("_hash")
+        tonight = new.where(which).select("file_id", *keys, hashed)
+        seen = tonight.select("file_id", "_hash")
+        history = None
         if earlier is not None:
-            wanted = seen.select(*keys).toDF(*aliases)
-            history = earlier.where(which).select("file_id", *keys)
-            seen = seen.unionByName(history.join(wanted, _same(history, wanted, keys, aliases), "left_semi"))
-        first = seen.groupBy(*keys).agg(F.min("file_id").alias(first_file)).toDF(*aliases, first_file)
+            history = earlier.where(which).select("file_id", *keys, hashed)
+            history = history.join(seen.select("_hash"), "_hash", "left_semi")
+            seen = seen.unionByName(history.select("file_id", "_hash"))
+        # a hash some file shares with another: a candidate, which the key's columns decide
+        shared = seen.groupBy("_hash").agg(F.countDistinct("file_id").alias("_files")).where("_files > 1")
+        candidates = tonight.join(shared.select("_hash"), "_hash", "left_semi")
+        if history is not None:
+            candidates = candidates.unionByName(history.join(shared.select("_hash"), "_hash", "left_semi"))
+        first = candidates.groupBy(*keys).agg(F.min("file_id").alias(first_file)).toDF(*aliases, first_file)
         marked = marked.join(first, _same(marked, first, keys, aliases), "left").drop(*aliases)
         marks.append(which & F.coalesce(F.col(first_file) < F.col("file_id"), F.lit(False)))
     duplicate = reduce(lambda a, b: a | b, marks, F.col("is_duplicate"))
