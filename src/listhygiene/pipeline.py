@@ -368,6 +368,8 @@ def run_manifest(
         },
         "previous_run_id": previous[0] if previous else None,
         "forced": forced,
+        # the guard's limit the run was held to (a report written again later shows this one)
+        "drop_guard": {"limit": config.policy.max_list_drop_fraction},
         "inputs": [
             {
                 "source": source,
