@@ -186,7 +186,7 @@ def _load_file(
     # Rows go into the store batch by batch as they are read; quarantined rows, few, are kept.
     batches, read_result = read_source_batches(path, source, sha256=sha)
     file_id = _new_file_id(con)
-    loaded, attribute_columns = _insert_batches(con, batches, file_id)
+    loaded, attribute_columns = insert_batches(con, batches, file_id)
     result = read_result()
     result.mtime_ns = planned.mtime_ns
     rows_loaded = sum(loaded.values())
@@ -236,9 +236,9 @@ def _load_file(
             quarantined,
             status="rejected",
         )
-        return outcome, _rejection(result, limit)
+        return outcome, rejection(result, limit)
 
-    _finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
+    finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
     checkpoint("loading")
     outcome = FileLoad(
         source.name, source.file_kind, path, sha, result.rows_read, rows_loaded, quarantined, status="loaded"
@@ -246,7 +246,7 @@ def _load_file(
     return outcome, None
 
 
-def _rejection(result: ReadResult, limit: float) -> str:
+def rejection(result: ReadResult, limit: float) -> str:
     q = result.quarantine
     examples = q.sort("row_number").head(3)
     lines = [
@@ -264,8 +264,8 @@ def _rejection(result: ReadResult, limit: float) -> str:
 def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) -> None:
     """Add one file read whole to the store: its record, its rows (addresses normalized), its quarantine."""
     file_id = _new_file_id(con)
-    loaded, attribute_columns = _insert_batches(con, iter(result.rows_by_kind.items()), file_id)
-    _finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
+    loaded, attribute_columns = insert_batches(con, iter(result.rows_by_kind.items()), file_id)
+    finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
 
 
 def _new_file_id(con) -> int:
@@ -273,7 +273,7 @@ def _new_file_id(con) -> int:
     return file_id
 
 
-def _insert_batches(
+def insert_batches(
     con, batches: Iterator[tuple[str, pl.DataFrame]], file_id: int
 ) -> tuple[dict[str, int], list[str]]:
     """Insert each (kind, rows) batch as it comes; return the rows inserted by kind, and the
@@ -297,7 +297,7 @@ def _insert_batches(
     return loaded, attribute_columns
 
 
-def _finish_file(
+def finish_file(
     con,
     file_id: int,
     source: Source,

@@ -17,13 +17,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from listhygiene.config import Config, Source
+from listhygiene.engines.spark import files as hadoop_files
 from listhygiene.errors import ConfigError, InputError
 from listhygiene.ingest.platforms import read_source_batches
 from listhygiene.ingest.reading import ReadResult
 from listhygiene.rules import bounces
 from listhygiene.sql import memory_connection
 from listhygiene.store.database import EVENT_IDENTITY, create_schema, tune_engine
-from listhygiene.store.loading import FileLoad, _finish_file, _insert_batches, _rejection
+from listhygiene.store.loading import FileLoad, finish_file, insert_batches, rejection
 
 try:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -159,12 +160,12 @@ def load_files(
             # a crashed load may have left partitions of these ids, also of tables this load has
             # no rows for: none may outlive the load that reuses the id
             for file_id in new_ids:
-                delete_path(spark, f"{root}/{table}/file_id={file_id}")
+                hadoop_files.delete(spark, f"{root}/{table}/file_id={file_id}")
             if any(rows_written[table]):
                 files_with_rows = sum(1 for count in rows_written[table] if count)
                 _write_table(spark, rows, table, root, earlier_file_ids.get(table, []), files_with_rows)
     finally:
-        delete_path(spark, scratch)
+        hadoop_files.delete(spark, scratch)
     return loaded
 
 
@@ -201,14 +202,14 @@ def _load_in_task(
         bounces.install_rules(con, ruleset)
         try:
             batches, read_result = read_source_batches(file.path, file.source, sha256=file.sha256)
-            loaded, attribute_columns = _insert_batches(con, batches, file.file_id)
+            loaded, attribute_columns = insert_batches(con, batches, file.file_id)
             result = read_result()
         except (InputError, ConfigError) as exc:
             yield _summary_batch(batch_schema, file.file_id, {"error": [type(exc).__name__, str(exc)]})
             return
         result.mtime_ns = file.mtime_ns
         # the loading time is the committing driver's: a placeholder in this scratch store
-        _finish_file(
+        finish_file(
             con,
             file.file_id,
             file.source,
@@ -243,7 +244,7 @@ def _summary(con, file: FileToLoad, result: ReadResult, limit: float) -> dict:
     over = bool(result.rows_read) and quarantined / result.rows_read > limit
     return {
         "input_file": row,
-        "problem": _rejection(result, limit) if over else None,
+        "problem": rejection(result, limit) if over else None,
         "warnings": [f"{file.source.name} {file.path.name}: {w}" for w in result.warnings],
         "rows": dict.fromkeys(ROW_TABLES, 0),  # rows written per table (none when rejected)
     }
@@ -372,7 +373,7 @@ def _write_table(
 def _earlier_rows(spark: SparkSession, table: str, root: str, earlier_ids: list[int]) -> DataFrame | None:
     """The rows of the earlier files of `table` (those with rows: a file may have none of a table)."""
     paths = [f"{root}/{table}/file_id={i}" for i in sorted(set(earlier_ids))]
-    paths = [p for p in paths if path_exists(spark, p)]
+    paths = [p for p in paths if hadoop_files.exists(spark, p)]
     if not paths:
         return None
     return spark.read.option("basePath", f"{root}/{table}").parquet(*paths)
@@ -430,31 +431,11 @@ def arrow_schema(schema: T.StructType) -> pa.Schema:
     return pa.schema([pa.field(f.name, _ARROW_TYPES[f.dataType]) for f in schema.fields])
 
 
-def _hadoop_path(spark: SparkSession, uri: str):
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None, "a classic Spark session (not Spark Connect) loads files"
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
-
-
-def path_exists(spark: SparkSession, uri: str) -> bool:
-    filesystem, path = _hadoop_path(spark, uri)
-    return bool(filesystem.exists(path))
-
-
-def delete_path(spark: SparkSession, uri: str) -> None:
-    """Remove a folder (local or object store) through Spark's own file systems."""
-    filesystem, path = _hadoop_path(spark, uri)
-    filesystem.delete(path, True)
-
-
 __all__ = [
     "ROW_TABLES",
     "FileToLoad",
     "LoadedFile",
     "arrow_schema",
-    "delete_path",
     "load_files",
-    "path_exists",
     "table_schema",
 ]

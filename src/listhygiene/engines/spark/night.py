@@ -182,8 +182,9 @@ def _lock(config: Config, warehouse: Warehouse) -> Iterator[None]:
 
 def _scratch(spark: SparkSession, warehouse: Warehouse, run_id: str) -> str:
     """Where the night's models are materialized: scratch/<run_id> in the warehouse (emptied of
-    what a killed night left)."""
+    what a killed night left there, and of its loading's scratch rows)."""
     files.delete(spark, warehouse.location("scratch"))
+    files.delete(spark, warehouse.location("tables", "_loading"))
     return warehouse.location("scratch", run_id)
 
 

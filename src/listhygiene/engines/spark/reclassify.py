@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from listhygiene.engines.spark.loading import arrow_schema, delete_path, path_exists, table_schema
+from listhygiene.engines.spark import files
+from listhygiene.engines.spark.loading import arrow_schema, table_schema
 from listhygiene.rules import bounces, runner
 from listhygiene.sql import memory_connection
 
@@ -37,9 +38,9 @@ def reclassify_bounces(
     if source == target:
         raise ValueError("reclassify_bounces writes another root than it reads")
     paths = [f"{source}/bounce_events/file_id={i}" for i in sorted(set(file_ids))]
-    paths = [p for p in paths if path_exists(spark, p)]
+    paths = [p for p in paths if files.exists(spark, p)]
     for file_id in file_ids:
-        delete_path(spark, f"{target}/bounce_events/file_id={file_id}")
+        files.delete(spark, f"{target}/bounce_events/file_id={file_id}")
     if not paths:
         return 0
     schema = table_schema("bounce_events")
