@@ -97,7 +97,7 @@ def night(config: Path, as_of: str, engine: str, log: Path) -> dict:
     }
 
 
-def workspace(data_set: Path, engine: str, master: str, driver_memory: str) -> Path:
+def workspace(data_set: Path, engine: str, master: str, driver_memory: str, partitions: int | None) -> Path:
     """A copy of the data set's pipeline file with a store and an output of this engine's own, in
     a folder that gets each night's files (links) as the night comes, as run.py does."""
     text = (data_set / "pipeline.toml").read_text()
@@ -107,7 +107,8 @@ def workspace(data_set: Path, engine: str, master: str, driver_memory: str) -> P
     text = re.sub(r'(?m)^database = ".*"$', 'database = "bench-store.duckdb"', text)
     text = re.sub(r'(?m)^output = ".*"$', 'output = "bench-out"', text)
     text = text.replace("[store]\n", '[store]\nwarehouse = "bench-warehouse"\n', 1)
-    conf = f'conf = {{ "spark.driver.memory" = "{driver_memory}" }}'
+    shuffle = f', "spark.sql.shuffle.partitions" = "{partitions}"' if partitions else ""
+    conf = f'conf = {{ "spark.driver.memory" = "{driver_memory}"{shuffle} }}'
     text += f'\n[engine]\nname = "{engine}"\nmaster = "{master}"\n{conf}\n'
     (folder / "pipeline.toml").write_text(text)
     return folder / "pipeline.toml"
@@ -120,6 +121,9 @@ def main() -> None:
     parser.add_argument("--engines", default="duckdb,spark")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="2g")
+    parser.add_argument(
+        "--shuffle-partitions", type=int, help="spark.sql.shuffle.partitions (default Spark's 200)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the stores and outputs")
     args = parser.parse_args()
     data_set = args.data_set.resolve()
@@ -127,7 +131,7 @@ def main() -> None:
     as_ofs = [n["as_of"] for n in synth["nights"]][: args.nights]
     results = []
     for engine in args.engines.split(","):
-        config = workspace(data_set, engine, args.master, args.driver_memory)
+        config = workspace(data_set, engine, args.master, args.driver_memory, args.shuffle_partitions)
         for number, as_of in enumerate(as_ofs, start=1):
             for file in synth["nights"][number - 1]["files"]:
                 (config.parent / file["name"]).symlink_to(data_set / file["name"])
@@ -146,6 +150,7 @@ def main() -> None:
         "synth": synth["arguments"],
         "master": args.master,
         "driver_memory": args.driver_memory,
+        "shuffle_partitions": args.shuffle_partitions,
         "cpus": os.cpu_count(),
         "results": results,
     }
