@@ -11,6 +11,7 @@ from listhygiene import __version__, logs
 from listhygiene.cli.bounces import bounces
 from listhygiene.cli.clean import clean
 from listhygiene.cli.explain import explain
+from listhygiene.cli.export_suppressions import export_suppressions
 from listhygiene.cli.report import report
 from listhygiene.cli.run import run, runs, validate
 from listhygiene.cli.synth import synth
@@ -88,6 +89,7 @@ cli.add_command(bounces)
 cli.add_command(synth)
 cli.add_command(whatif)
 cli.add_command(report)
+cli.add_command(export_suppressions)
 
 
 def main() -> None:
