@@ -29,6 +29,7 @@ OUTPUTS = (
     "blocked_resubscribes",
     "duplicates",
     "crm_updates",
+    "consent_ledger",
     "quarantine",
 )
 # what names the workspace or the run, not the rules' result

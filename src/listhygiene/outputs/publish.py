@@ -41,6 +41,11 @@ OUTPUT_QUERIES = {
            from blocked_resubscribes""",
         "attempted_at, email, list_id nulls first, source",
     ),
+    "consent_ledger.parquet": (
+        """select email, list_id, occurred_at, kind, effect, evidence, evidence_ref, origin, source, file, row_number
+           from consent_ledger""",
+        "email, occurred_at, list_id nulls first, kind",
+    ),
     "quarantine.parquet": (
         """select f.source, f.path as file, q.row_number, q.column_name as "column", q.error, q.raw
            from quarantine q
@@ -76,6 +81,7 @@ GRAIN = {
     "suppressions.parquet": ("email", "scope", "reason"),
     "vanished.parquet": ("list_id", "email"),
     "blocked_resubscribes.parquet": ("email", "list_id", "attempted_at", "source", "evidence"),
+    "consent_ledger.parquet": ("email", "list_id", "occurred_at", "kind", "source", "file", "row_number"),
     "quarantine.parquet": ("source", "file", "row_number", "raw"),
     "crm_updates.parquet": ("source", "contact_id", "list_id", "field"),
     "duplicates.parquet": ("email", "source", "contact_id", "list_id"),
@@ -96,6 +102,7 @@ KEPT_FROM_BASIS = frozenset(
         "contact_status.parquet",
         "suppressions.parquet",
         "blocked_resubscribes.parquet",
+        "consent_ledger.parquet",
         "crm_updates.parquet",
         "duplicates.parquet",
         "sendable.parquet",

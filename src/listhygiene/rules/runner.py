@@ -36,6 +36,7 @@ RUN_MODELS = (
     "active_reasons",
     "suppressions",
     "blocked_resubscribes",
+    "consent_ledger",
     "status_reasons",
     "reported_rows",
     "contact_status",
