@@ -15,8 +15,7 @@ import pytest
 
 pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'listhygiene[spark]')")
 
-from spark_session import spark  # noqa: F401  (the shared session fixture)
-from test_spark_engine import SMALL_DATA
+from spark_session import SMALL_DATA, spark  # noqa: F401  (the shared session fixture)
 
 from conftest import copy_sample, invoke
 
@@ -45,8 +44,8 @@ def spark_pipeline(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def night_one(spark, tmp_path_factory) -> tuple[Path, Path]:  # noqa: F811
     """A folder with the sample's first night published on Spark and night two's new log beside
-    its files, and a copy of it as it is then (each test starts from that copy, put back at the
-    same place: the catalog names files and runs by their absolute paths)."""
+    its files, and a copy of it as it is then (a test starts from that copy, put back at the same
+    place: the catalog names files and runs by their absolute paths)."""
     root = tmp_path_factory.mktemp("night-one")
     config = spark_pipeline(root)
     invoke("-q", "run", "--config", config, "--as-of", NIGHT_1)
@@ -95,35 +94,38 @@ def kill_at(config: Path, point: str) -> None:
     process.wait()
 
 
-@pytest.mark.parametrize(
-    ("point", "repairs"),
-    [
-        ("loading", []),
-        ("committed", ["finished publishing run", "pointed latest at run"]),
-    ],
-)
-def test_a_killed_spark_night_leaves_the_last_run_and_the_next_publishes_the_same_rows(
-    night_one, reference, point, repairs
+def test_spark_nights_killed_mid_load_then_after_the_commit_leave_the_last_run_and_the_next_publishes_the_same_rows(
+    night_one, reference
 ):
-    tmp_path = restored(night_one)
-    config = tmp_path / "pipelines" / "sample.toml"
-    published_before = (tmp_path / "out/sample/latest").resolve()
-    kill_at(config, point)
+    """Two crashes in a row, as a bad night may bring: killed while loading (nothing committed), then
+    the retry killed after its commit (committed, not published); the next night repairs and
+    publishes what an undisturbed night does."""
+    root = restored(night_one)
+    config = root / "pipelines" / "sample.toml"
+    published_before = (root / "out/sample/latest").resolve()
 
-    # what readers see right after the crash: night one, whole
-    assert (tmp_path / "out/sample/latest").resolve() == published_before
-    assert pl.read_parquet(published_before / "sendable.parquet").height > 0
-    listing = json.loads(invoke("runs", "--config", config, "--json").output)
-    assert [r["status"] for r in listing] == ["published"] + (["committed"] if point == "committed" else [])
+    for point, statuses in (("loading", ["published"]), ("committed", ["published", "committed"])):
+        kill_at(config, point)
+        # what readers see right after the crash: night one, whole
+        assert (root / "out/sample/latest").resolve() == published_before, point
+        assert pl.read_parquet(published_before / "sendable.parquet").height > 0
+        listing = json.loads(invoke("runs", "--config", config, "--json").output)
+        assert [r["status"] for r in listing] == statuses, point
 
     rerun = invoke("run", "--config", config, "--as-of", NIGHT_2)
+    repairs = ["finished publishing run", "pointed latest at run"]
     done = [line for line in rerun.stderr.splitlines() if "repair:" in line]
     assert len(done) == len(repairs) and all(e in r for e, r in zip(repairs, done)), done
-    assert pl.read_parquet(tmp_path / "out/sample/latest/sendable.parquet").equals(reference)
+    # the repaired night (published by the repair) and the rerun both hold the undisturbed rows
+    runs = sorted((root / "out/sample/runs").iterdir())
+    assert len(runs) == 3
+    for night_two in runs[1:]:
+        assert pl.read_parquet(night_two / "sendable.parquet").equals(reference), night_two.name
+    assert (root / "out/sample/latest").resolve() == runs[-1]
     assert "sam@realty.example" in reference.filter(pl.col("list_id") == "offers")["email"].to_list()
-    # the killed night's rows were loaded once: each file once in the catalog
+    # the night killed mid-load left nothing behind: each file once in the catalog
     listing = json.loads(invoke("runs", "--config", config, "--json").output)
-    assert all(r["status"] == "published" for r in listing)
-    manifest = json.loads((tmp_path / "out/sample/latest/manifest.json").read_text())
+    assert [r["status"] for r in listing] == ["published"] * 3
+    manifest = json.loads((root / "out/sample/latest/manifest.json").read_text())
     paths = [entry["path"] for entry in manifest["inputs"]]
     assert len(paths) == len(set(paths)) and any(p.endswith(NEW_LOG) for p in paths)

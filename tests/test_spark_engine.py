@@ -13,7 +13,7 @@ pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'li
 
 from listhygiene.outputs.publish import OUTPUT_QUERIES
 from spark_nights import SAMPLE_NIGHTS, sample_pipeline, synth_pipeline
-from spark_session import spark  # noqa: F401  (the shared session fixture)
+from spark_session import SMALL_DATA, spark  # noqa: F401  (the shared session fixture)
 
 from conftest import invoke
 
@@ -25,14 +25,6 @@ HAVE_ROWS = {"sendable.parquet", "contact_status.parquet", "suppressions.parquet
 DATASETS = {
     "sample": lambda root: sample_pipeline(root),
     "synth-window-30": lambda root: synth_pipeline(root / "data", window=30),
-}
-# Settings for a few thousand rows: the cost of a night this small is Spark planning and
-# scheduling each model's stages, not the rows (they apply to the shared test session).
-SMALL_DATA = {
-    "spark.sql.adaptive.enabled": "false",
-    "spark.sql.codegen.wholeStage": "false",
-    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-    "spark.sql.shuffle.partitions": "1",
 }
 
 
