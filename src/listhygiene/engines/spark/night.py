@@ -150,7 +150,16 @@ def run(
             pipeline.publish_committed(con, run_id, staging, final, config.output / "latest")
             for pruned in publish.prune(con, config.output, config.keep_runs):
                 log.info("pruned the outputs of run %s ([store] keep_runs = %s)", pruned, config.keep_runs)
-            commit_catalog(warehouse, con, version)
+            try:
+                commit_catalog(warehouse, con, version)
+            except OSError as exc:
+                # the run is published; the catalog still says committed, which the next repair mends
+                log.warning(
+                    "run %s is published; recording it so in the catalog failed (%s): the next "
+                    "run records it",
+                    run_id,
+                    exc,
+                )
         except BaseException:
             if not committed:
                 publish.discard(staging)
