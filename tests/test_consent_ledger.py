@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -36,8 +38,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def ledgers(tmp_path_factory) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The consent ledgers of the sample's two nights (with Sam's consent letter)."""
+def published(tmp_path_factory) -> tuple[Path, pl.DataFrame, pl.DataFrame]:
+    """The sample's two nights (with Sam's consent letter): the pipeline file and both ledgers."""
     config = copy_sample(tmp_path_factory.mktemp("ledger"))
     (config.parent.parent / "data/sample/unsubscribes_consent.csv").write_text(CONSENT_LOG)
     frames = []
@@ -45,7 +47,12 @@ def ledgers(tmp_path_factory) -> tuple[pl.DataFrame, pl.DataFrame]:
         invoke("run", "--config", config, "--as-of", as_of)
         latest = (config.parent.parent / "out/sample/latest").resolve()
         frames.append(pl.read_parquet(latest / "consent_ledger.parquet"))
-    return frames[0], frames[1]
+    return config, frames[0], frames[1]
+
+
+@pytest.fixture(scope="module")
+def ledgers(published) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return published[1], published[2]
 
 
 def of(ledger: pl.DataFrame, email: str) -> list[tuple]:
@@ -203,3 +210,56 @@ def test_each_night_holds_what_happened_by_its_as_of_in_time_order(ledgers):
         assert ledger.rows() == ledger.sort("email", "occurred_at", "list_id", nulls_last=False).rows()
     assert night_2.height == 16  # the 15 of the sample, and Sam's letter
     assert set(night_2.get_column("effect")) == {"grant", "withdrawal"}
+
+
+def test_explain_shows_the_ledger_of_the_address(published):
+    config, _, night_2 = published
+    answer = json.loads(invoke("explain", "SAM@realty.example", "--config", config, "--json").stdout)
+    ledger = answer["consent_ledger"]
+    assert [
+        (c["at"], c["effect"], c["kind"], c["list_id"], c["evidence_ref"], c["lineage"]) for c in ledger
+    ] == [
+        (
+            "2026-11-19T12:30:00Z",
+            "withdrawal",
+            "unsubscribe",
+            None,
+            None,
+            "platform_unsubscribes:unsubscribes.csv row 3",
+        ),
+        (
+            "2026-11-20T19:00:00Z",
+            "grant",
+            "resubscribe",
+            "offers",
+            "letter:2026-117",
+            "platform_unsubscribes:unsubscribes_consent.csv row 1",
+        ),
+    ]
+    assert len(answer["consent_ledger"]) == night_2.filter(pl.col("email") == "sam@realty.example").height
+    text = invoke("explain", "sam@realty.example", "--config", config).stdout.splitlines()
+    start = text.index("Consent ledger (grants and withdrawals, oldest first)")
+    assert text[start + 3].split() == [
+        "2026-11-19T12:30Z",
+        "withdrawal",
+        "unsubscribe",
+        "all",
+        "lists",
+        "-",
+        "platform_unsubscribes:unsubscribes.csv",
+        "row",
+        "3",
+    ]
+    assert text[start + 4].split()[:6] == [
+        "2026-11-20T19:00Z",
+        "grant",
+        "resubscribe",
+        "offers",
+        "written_consent",
+        "letter:2026-117",
+    ]
+    # with --list, a list's own rows and the global ones
+    staff = json.loads(
+        invoke("explain", "sam@realty.example", "--config", config, "--list", "staff-news", "--json").stdout
+    )
+    assert [c["kind"] for c in staff["consent_ledger"]] == ["unsubscribe"]

@@ -67,6 +67,7 @@ def explain(
             "records": _records(con, email),
             "lists": lists,
             "blocked_resubscribes": _blocked(con, email, list_id),
+            "consent_ledger": _consent(con, email, list_id),
             "quarantined": _quarantined(con, email),
             "timeline": _timeline(con, email, list_id),
             "warnings": [],
@@ -348,6 +349,18 @@ def _blocked(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) ->
             from blocked_resubscribes
             where email = $email and ($list::varchar is null or list_id is null or list_id = $list)
             order by attempted_at, source""",
+        params={"email": email, "list": list_id},
+    ).to_dicts()
+
+
+def _consent(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -> list[dict]:
+    """The address's rows of consent_ledger.parquet as of the run: grants and withdrawals, oldest first."""
+    return con.sql(
+        f"""select list_id, {_iso("occurred_at")} as at, kind, effect, evidence, evidence_ref, origin,
+                   lineage(source, file, row_number) as lineage
+            from consent_ledger
+            where email = $email and ($list::varchar is null or list_id is null or list_id = $list)
+            order by occurred_at, list_id nulls first, kind""",
         params={"email": email, "list": list_id},
     ).to_dicts()
 

@@ -1,4 +1,4 @@
-"""The explanation of one address in words, for a terminal: records, lists, blocked attempts, timeline."""
+"""The explanation of one address in words, for a terminal: records, lists, blocked attempts, consent, timeline."""
 
 from __future__ import annotations
 
@@ -37,6 +37,27 @@ def as_text(answer: dict) -> str:
                     [
                         [short_time(b["attempted_at"]), b["list_id"] or "all lists", b["source"], b["why"]]
                         for b in answer["blocked_resubscribes"]
+                    ],
+                )
+            ),
+        ]
+    if answer.get("consent_ledger"):
+        lines += [
+            "",
+            "Consent ledger (grants and withdrawals, oldest first)",
+            *_indent(
+                table(
+                    ["when", "effect", "kind", "list", "evidence", "where"],
+                    [
+                        [
+                            short_time(c["at"]),
+                            c["effect"],
+                            c["kind"],
+                            c["list_id"] or "all lists",
+                            " ".join(e for e in (c["evidence"], c["evidence_ref"]) if e) or "-",
+                            c["lineage"],
+                        ]
+                        for c in answer["consent_ledger"]
                     ],
                 )
             ),
