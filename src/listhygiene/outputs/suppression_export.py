@@ -71,10 +71,8 @@ def export_suppressions(
     where = "" if list_id is None else "where scope = 'global' or scope = $list_id"
     # a total order, so that two exports of one run are the same bytes; hashed, it is the
     # order of the digests, which says nothing of the addresses
-    query = f"""select {columns}
-        from read_parquet({sql_literal(str(source))}, hive_partitioning = false)
-        {where}
-        order by {key}, scope, reason"""
+    rows = f"from read_parquet({sql_literal(str(source))}, hive_partitioning = false) {where}"
+    query = f"select {columns} {rows} order by {key}, scope, reason"
     params = {} if list_id is None else {"list_id": list_id}
     temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     con = duckdb.connect(":memory:")
@@ -82,9 +80,10 @@ def export_suppressions(
         con.execute("set TimeZone = 'UTC'")  # `since` in CSV as UTC, as every time listhygiene writes
         con.execute(f"copy ({query}) to {sql_literal(str(temp))} {target_format}", params)
         os.replace(temp, out)
-        counted = f"select reason, count(*) from ({query}) group by reason order by reason"
+        # counted on the run's rows (the addresses, not their digests: as many, hashed once only)
+        counted = f"select reason, count(*) {rows} group by reason order by reason"
         by_reason = dict(con.execute(counted, params).fetchall())
-        [(addresses,)] = con.execute(f"select count(distinct {key}) from ({query})", params).fetchall()
+        [(addresses,)] = con.execute(f"select count(distinct email) {rows}", params).fetchall()
     finally:
         con.close()
         temp.unlink(missing_ok=True)
