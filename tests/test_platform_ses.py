@@ -174,9 +174,11 @@ def test_explain_names_the_notification_as_the_evidence(tmp_path):
     invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")
     output = invoke("explain", "angry@example.com", "--config", config).output
     assert "because: spam complaint" in output
+    # the timeline's line of the notification (the consent ledger's section cites it too)
+    timeline = output[output.index("Timeline") :]
     [line] = [
         candidate
-        for candidate in output.splitlines()
+        for candidate in timeline.splitlines()
         if "ses:notifications-2026-11-20.jsonl row 4" in candidate
         and not candidate.strip().startswith("because")
     ]
