@@ -18,16 +18,9 @@ pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'li
 from spark_session import SMALL_DATA, spark  # noqa: F401  (the shared session fixture)
 
 from conftest import copy_sample, invoke
+from test_crash_safety import NEW_EVENTS, NEW_LOG, NIGHT_1, NIGHT_2
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-NIGHT_1 = "2026-11-20T06:00:00Z"
-NIGHT_2 = "2026-11-21T06:00:00Z"
-NEW_LOG = "unsubscribes_2026-11-21.csv"
-NEW_EVENTS = (
-    "email,occurred_at,event,list_id,source,evidence,evidence_ref\n"
-    "sam@realty.example,2026-11-21T01:00:00Z,resubscribe,offers,contact,written_consent,ticket 4411\n"
-)
 
 
 def spark_pipeline(root: Path) -> Path:

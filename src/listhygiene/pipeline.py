@@ -121,34 +121,15 @@ def run(
 
             with stage("writing outputs", stages):
                 output_counts = publish.write_outputs(con, staging, evaluation.basis)
-            finished_at = utc_now()
             con.execute(f"create or replace temp view file_duplicates as {FILE_DUPLICATES}")
-            manifest = run_manifest(
-                config,
-                run_id,
-                as_of,
-                started_at,
-                finished_at,
+            manifest = record_run(
                 con,
-                lists,
-                output_counts,
-                previous,
-                force,
-                load,
-                evaluation,
-            )
-            manifest["stages"] = stages
-            publish.write_manifest(staging, manifest)
-            # the report is in the folder before the run is committed: no run is seen without it
-            write_report(
+                config,
                 staging,
-                config.output,
-                settings=config.report,
-                drop_limit=config.policy.max_list_drop_fraction,
-            )
-            con.execute(
-                "insert into runs values (?, ?, ?, ?, 'committed', ?, ?, ?)",
-                [run_id, as_of, started_at, finished_at, force, str(final), json.dumps(manifest)],
+                final,
+                RunFacts(
+                    run_id, as_of, started_at, stages, lists, output_counts, previous, force, load, evaluation
+                ),
             )
             con.commit()
             committed = True
@@ -175,6 +156,64 @@ def run(
         },
     )
     return RunResult(run_id, as_of, final, lists, load, force, manifest)
+
+
+@dataclass
+class RunFacts:
+    """What a night found, for its manifest and its record in the store."""
+
+    run_id: str
+    as_of: datetime
+    started_at: datetime
+    stages: dict[str, float]
+    lists: list[ListCount]
+    output_counts: dict[str, int]
+    previous: tuple[str, Path] | None
+    forced: bool
+    load: LoadReport
+    evaluation: Evaluation
+
+
+def record_run(
+    con, config: Config, staging: Path, final: Path, facts: RunFacts, extra: dict | None = None
+) -> dict:
+    """The night's last steps before its commit, the same on both engines: manifest.json and
+    report.html into the staging folder (no run is ever seen without them), the run recorded as
+    committed in `con`'s runs table (the store's, or the Spark catalog's). Returns the manifest."""
+    finished_at = utc_now()
+    manifest = run_manifest(
+        config,
+        facts.run_id,
+        facts.as_of,
+        facts.started_at,
+        finished_at,
+        con,
+        facts.lists,
+        facts.output_counts,
+        facts.previous,
+        facts.forced,
+        facts.load,
+        facts.evaluation,
+    )
+    manifest.update(extra or {})
+    manifest["stages"] = facts.stages
+    publish.write_manifest(staging, manifest)
+    write_report(
+        staging, config.output, settings=config.report, drop_limit=config.policy.max_list_drop_fraction
+    )
+    con.execute(
+        "insert into runs values (?, ?, ?, ?, 'committed', ?, ?, ?)",
+        [
+            facts.run_id,
+            facts.as_of,
+            facts.started_at,
+            finished_at,
+            facts.forced,
+            str(final),
+            json.dumps(manifest),
+        ],
+    )
+    return manifest
 
 
 def publish_committed(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,7 +23,6 @@ from listhygiene.engines.spark.queries import SparkQueries
 from listhygiene.engines.spark.session import start
 from listhygiene.logs import stage
 from listhygiene.outputs import publish
-from listhygiene.outputs.report import write_report
 from listhygiene.rules import runner
 from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, prepare_run_tables, run_sources
 from listhygiene.store.loading import (
@@ -113,36 +111,11 @@ def run(
 
             with stage("writing outputs", stages):
                 output_counts = write_outputs(spark, staging, scratch)
-            finished_at = pipeline.utc_now()
             con.register("file_duplicates", queries.arrow(pipeline.FILE_DUPLICATES))
-            manifest = pipeline.run_manifest(
-                config,
-                run_id,
-                as_of,
-                started_at,
-                finished_at,
-                con,
-                lists,
-                output_counts,
-                previous,
-                force,
-                load,
-                evaluation,
+            facts = pipeline.RunFacts(
+                run_id, as_of, started_at, stages, lists, output_counts, previous, force, load, evaluation
             )
-            manifest["engine"] = "spark"
-            manifest["stages"] = stages
-            publish.write_manifest(staging, manifest)
-            # the report is in the folder before the run is committed: no run is seen without it
-            write_report(
-                staging,
-                config.output,
-                settings=config.report,
-                drop_limit=config.policy.max_list_drop_fraction,
-            )
-            con.execute(
-                "insert into runs values (?, ?, ?, ?, 'committed', ?, ?, ?)",
-                [run_id, as_of, started_at, finished_at, force, str(final), json.dumps(manifest)],
-            )
+            manifest = pipeline.record_run(con, config, staging, final, facts, extra={"engine": "spark"})
             version = commit_catalog(warehouse, con, version)
             committed = True
             checkpoint("committed")
