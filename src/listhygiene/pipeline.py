@@ -145,16 +145,7 @@ def run(
         finally:
             con.close()
             shutil.rmtree(rule_tables, ignore_errors=True)
-    log.info(
-        "published run %s",
-        run_id,
-        extra={
-            "stage": "published",
-            "run_id": run_id,
-            "as_of": manifest["as_of"],
-            "lists": manifest["lists"],
-        },
-    )
+    announce_published(manifest)
     return RunResult(run_id, as_of, final, lists, load, force, manifest)
 
 
@@ -214,6 +205,21 @@ def record_run(
         ],
     )
     return manifest
+
+
+def announce_published(manifest: dict) -> None:
+    """The log line a scheduler keys on: the run is published (its id, as-of and list counts)."""
+    run_id = manifest["run_id"]
+    log.info(
+        "published run %s",
+        run_id,
+        extra={
+            "stage": "published",
+            "run_id": run_id,
+            "as_of": manifest["as_of"],
+            "lists": manifest["lists"],
+        },
+    )
 
 
 def publish_committed(

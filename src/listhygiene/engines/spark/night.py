@@ -140,16 +140,7 @@ def run(
         finally:
             con.close()
             files.delete(spark, warehouse.location("scratch"))
-    log.info(
-        "published run %s",
-        run_id,
-        extra={
-            "stage": "published",
-            "run_id": run_id,
-            "as_of": manifest["as_of"],
-            "lists": manifest["lists"],
-        },
-    )
+    pipeline.announce_published(manifest)
     return pipeline.RunResult(run_id, as_of, final, lists, load, force, manifest)
 
 

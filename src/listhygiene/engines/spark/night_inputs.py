@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from listhygiene.config import Config
+from listhygiene.engines.spark import files
 from listhygiene.engines.spark.catalog import DATA_TABLES, Warehouse, file_ids
 from listhygiene.outputs import publish
 from listhygiene.rules import runner
@@ -121,16 +122,8 @@ def stored_rows(
     empty = con.sql(f'select * from "{table}" limit 0').to_arrow_table()
     frame = spark.createDataFrame(empty)
     location = location or warehouse.location("tables", table)
-    if not ids or not _exists(spark, location):
+    if not ids or not files.exists(spark, location):
         return frame
     stored = spark.read.parquet(location).where(F.col("file_id").isin(ids))
     # the partition column comes last on a read: the store's order, the store's types
     return stored.select(*[F.col(name).cast(frame.schema[name].dataType) for name in empty.column_names])
-
-
-def _exists(spark: SparkSession, location: str) -> bool:
-    """Whether the folder exists, asked of Spark's own file systems (local or object store)."""
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None, "a classic Spark session (not Spark Connect)"
-    path = jvm.org.apache.hadoop.fs.Path(location)
-    return bool(path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path))
