@@ -12,6 +12,9 @@ import time
 # committed: the store holds the run, its folder is not yet under runs/
 # published: the folder is under runs/, `latest` not yet switched
 POINTS = ("loading", "evaluated", "writing", "committed", "published")
+# forget (privacy/erasure.py) -- forget-prepared: the new store and files written, no journal;
+# forget-committed: the journal written, nothing renamed; forget-renaming: one file renamed
+FORGET_POINTS = ("forget-prepared", "forget-committed", "forget-renaming")
 
 
 def checkpoint(point: str) -> None:

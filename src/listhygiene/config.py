@@ -1,4 +1,10 @@
-"""The pipeline file: stores, sources, lists and policy, read from TOML and checked."""
+"""The pipeline file: stores, sources, lists and policy, read from TOML and checked.
+
+Why this module is long: every section of the pipeline file ([store], [[sources]], [lists],
+[policy], [engine], [privacy], ...) is checked here against one vocabulary, each key with a
+message naming the file, the section and the key; split by section, the rules of the file
+would be scattered over as many modules.
+"""
 
 from __future__ import annotations
 
@@ -160,6 +166,14 @@ class Config:
     engine: Engine = Engine()
     warehouse: str | None = None  # [store] warehouse: the Spark store, a local path or a URI
     report: ReportSettings = field(default_factory=ReportSettings)  # [report]: thresholds of rates
+    privacy_key_file: Path | None = None  # [privacy] key_file: the keyring of the tombstones' HMAC
+
+    @property
+    def key_file(self) -> Path:
+        """The keyring `forget` hashes tombstones with: [privacy] key_file, else <store>.key."""
+        if self.privacy_key_file is not None:
+            return self.privacy_key_file
+        return self.database.with_name(self.database.name + ".key")
 
     @property
     def database(self) -> Path:
@@ -173,7 +187,8 @@ class Config:
         return self.lists.get(list_id, MailingList(list_id))
 
 
-_TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces", "engine", "report"}
+_TOP_KEYS = {"store", "sources", "lists", "policy", "writeback", "bounces", "engine", "report", "privacy"}
+_PRIVACY_KEYS = {"key_file"}
 _STORE_KEYS = {"database", "output", "keep_runs", "incremental", "warehouse"}
 _ENGINE_KEYS = {"name", "master", "conf"}
 _SOURCE_KEYS = {
@@ -263,10 +278,20 @@ def load_config(path: str | Path, engine: str | None = None) -> Config:
         engine=engine_settings,
         warehouse=warehouse,
         report=report_settings(raw.get("report", {}), where),
+        privacy_key_file=_key_file(raw.get("privacy", {}), base, where),
     )
     if engine_settings.name == "duckdb" and database is None:
         raise _no_database(where)
     return config
+
+
+def _key_file(raw: Any, base: Path, where: str) -> Path | None:
+    """[privacy] key_file: where the tombstones' key lives, kept out of the store (docs/privacy.md)."""
+    privacy = _table({"privacy": raw}, "privacy", where)
+    _reject_unknown(privacy, _PRIVACY_KEYS, f"{where} [privacy]")
+    if "key_file" not in privacy:
+        return None
+    return (base / _string(privacy, "key_file", f"{where} [privacy]")).resolve()
 
 
 def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:

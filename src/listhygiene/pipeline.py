@@ -21,6 +21,7 @@ from listhygiene.errors import ConfigError, DropGuardTripped, environment_proble
 from listhygiene.logs import stage
 from listhygiene.outputs import publish
 from listhygiene.outputs.report import write_report
+from listhygiene.privacy import erasure
 from listhygiene.rules import bounces, incremental, runner
 from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, evaluate, run_sources
 from listhygiene.rules.reasons import PRECEDENCE
@@ -96,6 +97,7 @@ def run(
     rule_tables = store.rule_tables_dir(config.database)
     with run_lock(config.database):
         publish.check_output(config.output)
+        erasure.finish_pending(config.database, config.output)  # a killed `forget` (privacy/erasure.py)
         shutil.rmtree(rule_tables, ignore_errors=True)  # what a killed run left
         rule_tables.mkdir(parents=True)
         con = store.connect(config.database)
@@ -459,6 +461,9 @@ def run_manifest(
             for c in lists
         },
         "outputs": dict(sorted(output_counts.items())),
+        # forgotten addresses (docs/privacy.md): tonight's rows stored under a tombstone, and
+        # tombstones lifted by fresh consent
+        **({"privacy": load.held.as_manifest()} if load.held is not None else {}),
     }
 
 

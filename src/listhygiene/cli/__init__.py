@@ -12,6 +12,7 @@ from listhygiene.cli.bounces import bounces
 from listhygiene.cli.clean import clean
 from listhygiene.cli.explain import explain
 from listhygiene.cli.export_suppressions import export_suppressions
+from listhygiene.cli.forget import forget
 from listhygiene.cli.report import report
 from listhygiene.cli.run import run, runs, validate
 from listhygiene.cli.synth import synth
@@ -99,3 +100,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+cli.add_command(forget)

@@ -23,7 +23,7 @@ CATEGORIES = ("marketing", "transactional")
     type=click.Choice(CATEGORIES),
     default="marketing",
     show_default=True,
-    help="transactional honours only hard bounces and invalid addresses.",
+    help="transactional honours only erasures, hard bounces and invalid addresses.",
 )
 @click.option(
     "--out",

@@ -67,6 +67,12 @@ def basis(
         return None, f"the rules changed since run {run_id} (another listhygiene version)"
     if manifest.get("bounce_rules") != bounces.rules_in_force(con):
         return None, f"the bounce classifier rules changed since run {run_id}"
+    [(erased,)] = con.execute(
+        "select count(*) from tombstones where forgotten_at >= (select started_at from runs where run_id = ?)",
+        [run_id],
+    ).fetchall()
+    if erased:
+        return None, f"{erased} addresses were forgotten since run {run_id}"
     missing = [name for name in PREVIOUS_OUTPUTS if not (path / f"{name}.parquet").exists()]
     if missing:
         return None, f"run {run_id} has no {missing[0]}.parquet"

@@ -16,6 +16,13 @@ class Reason:
 
 REASONS: tuple[Reason, ...] = (
     Reason(
+        "forgotten",
+        "address",
+        "the address was erased on request (`forget`): only its keyed hash is kept",
+        "fresh consent after the erasure: a resubscribe with evidence, or a confirmation in the export",
+        blocks_transactional=True,
+    ),
+    Reason(
         "complaint",
         "address",
         "a spam complaint",

@@ -108,6 +108,26 @@ create table if not exists quarantine (
     email       varchar
 );
 
+-- forget (docs/privacy.md): what is left of an erased address is its tombstone, the keyed hash
+-- (HMAC-SHA256, the key outside the store) of the normalized address; its rows are kept under
+-- the pseudonym 'forgotten:' || email_hmac, without the address, its spellings or attributes
+create table if not exists tombstones (
+    email_hmac   varchar primary key,     -- lowercase hex
+    key_id       varchar not null,        -- the keyring's key that made it
+    forgotten_at timestamptz not null,
+    note         varchar,                 -- the operator's --note (a ticket number, not a name)
+    lifted_at    timestamptz,             -- fresh consent after the erasure, seen when loading
+    lifted_by    varchar                  -- where that consent came from (source:file row N)
+);
+
+-- an erased address that gave fresh consent since: in clear again, with the erasure it came
+-- back from (the rules keep it forgotten until that consent, as of any time)
+create table if not exists reconsented (
+    email        varchar not null,
+    email_hmac   varchar not null,
+    forgotten_at timestamptz not null
+);
+
 create table if not exists runs (
     run_id      varchar primary key,
     as_of       timestamptz not null,

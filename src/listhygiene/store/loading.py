@@ -22,6 +22,7 @@ from listhygiene.ingest.platforms import read_source_batches
 from listhygiene.ingest.reading import ReadResult, file_sha256
 from listhygiene.logs import step
 from listhygiene.masking import mask_addresses_in
+from listhygiene.privacy.tombstones import HeldRows, NightGuard, night_guard
 from listhygiene.rules import bounces
 from listhygiene.store.database import EVENT_IDENTITY
 
@@ -52,6 +53,7 @@ class FileLoad:
 class LoadReport:
     files: list[FileLoad] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    held: HeldRows | None = None  # rows of forgotten addresses tonight (privacy.tombstones)
 
 
 def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: datetime) -> LoadReport:
@@ -62,6 +64,7 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
     """
     report = LoadReport()
     rejected: list[str] = []
+    guard = night_guard(con, config)
     for source in config.sources:
         files = source.files()
         if not files:
@@ -69,13 +72,41 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
             continue
         for path in files:
             with step(f"loading {source.name} {path.name}"):
-                outcome, problem = _load_file(con, source, path, config, loaded_at, report)
+                outcome, problem = _load_file(con, source, path, config, loaded_at, report, guard)
             report.files.append(outcome)
             if problem:
                 rejected.append(problem)
     if rejected:
         raise inputs_failed(rejected)
+    if guard is not None:
+        report.held = settle_forgotten(con, guard)
     return report
+
+
+def settle_forgotten(con, guard: NightGuard) -> HeldRows:
+    """Store the rows held back from forgotten addresses, then mark tonight's duplicate events
+    again: a held row, stored last, may be the first of its event."""
+    held = guard.settle()
+    if held.files:
+        first = min(held.files)
+        for table in EVENT_IDENTITY:
+            later = con.execute(
+                f"select distinct file_id from {table} where file_id >= ? order by 1", [first]
+            )
+            for (file_id,) in later.fetchall():
+                mark_duplicate_events(con, table, file_id)
+        rows = sum(held.rows.values())
+        if rows:
+            log.warning(
+                "%d rows of tonight's inputs hold forgotten addresses: stored under their tombstones, "
+                "without the address (the input files still hold it; `listhygiene forget` lists them)",
+                rows,
+            )
+    if held.lifted:
+        log.warning(
+            "%d forgotten addresses gave fresh consent after their erasure: in clear again", held.lifted
+        )
+    return held
 
 
 def inputs_failed(rejected: list[str]) -> ValidationFailed:
@@ -176,7 +207,13 @@ def already_loaded(source: Source, planned: PlannedFile) -> FileLoad:
 
 
 def _load_file(
-    con, source: Source, path: Path, config: Config, loaded_at: datetime, report: LoadReport
+    con,
+    source: Source,
+    path: Path,
+    config: Config,
+    loaded_at: datetime,
+    report: LoadReport,
+    guard: NightGuard | None = None,
 ) -> tuple[FileLoad, str | None]:
     planned = plan_file(con, source, path, report)
     if planned.known is not None:
@@ -186,7 +223,7 @@ def _load_file(
     # Rows go into the store batch by batch as they are read; quarantined rows, few, are kept.
     batches, read_result = read_source_batches(path, source, sha256=sha)
     file_id = _new_file_id(con)
-    loaded, attribute_columns = insert_batches(con, batches, file_id)
+    loaded, attribute_columns = insert_batches(con, batches, file_id, guard)
     result = read_result()
     result.mtime_ns = planned.mtime_ns
     rows_loaded = sum(loaded.values())
@@ -238,7 +275,7 @@ def _load_file(
         )
         return outcome, rejection(result, limit)
 
-    finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns)
+    finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns, guard)
     checkpoint("loading")
     outcome = FileLoad(
         source.name, source.file_kind, path, sha, result.rows_read, rows_loaded, quarantined, status="loaded"
@@ -274,7 +311,7 @@ def _new_file_id(con) -> int:
 
 
 def insert_batches(
-    con, batches: Iterator[tuple[str, pl.DataFrame]], file_id: int
+    con, batches: Iterator[tuple[str, pl.DataFrame]], file_id: int, guard: NightGuard | None = None
 ) -> tuple[dict[str, int], list[str]]:
     """Insert each (kind, rows) batch as it comes; return the rows inserted by kind, and the
     extra columns of the contacts (from the first row: they all share one JSON shape)."""
@@ -290,7 +327,7 @@ def insert_batches(
                 attribute_columns = list(json.loads(rows["attributes"][0]).keys())
             if inserting is not None:
                 inserting.result()
-            inserting = inserter.submit(_insert_rows, con, kind, rows, file_id)
+            inserting = inserter.submit(_insert_rows, con, kind, rows, file_id, guard)
             loaded[kind] = loaded.get(kind, 0) + rows.height
         if inserting is not None:
             inserting.result()
@@ -305,6 +342,7 @@ def finish_file(
     loaded_at: datetime,
     loaded: dict[str, int],
     attribute_columns: list[str],
+    guard: NightGuard | None = None,
 ) -> None:
     """Once its rows are in: the file's record in input_files, its quarantined rows, and its
     events already known (from earlier files or rows) marked."""
@@ -336,18 +374,21 @@ def finish_file(
         identified = result.quarantine.with_columns(
             email=normalize_addresses(result.quarantine["email_raw"])["email"]
         )
-        new_quarantine = arrow_of(identified)  # read by name: see _insert_rows  # noqa: F841
-        con.execute(
-            'insert into quarantine select ?, row_number, "column", error, raw, contact_id, list_id, email '
-            "from new_quarantine",
-            [file_id],
-        )
+        new_quarantine = arrow_of(identified)  # read by name: see _insert_rows
+        if guard is not None:
+            guard.hold_quarantine(file_id, new_quarantine)
+        else:
+            con.execute(
+                'insert into quarantine select ?, row_number, "column", error, raw, contact_id, list_id, email '
+                "from new_quarantine",
+                [file_id],
+            )
     for kind in loaded:
         if TABLE_OF_KIND[kind] in EVENT_IDENTITY:
             mark_duplicate_events(con, TABLE_OF_KIND[kind], file_id)
 
 
-def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int) -> None:
+def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int, guard: NightGuard | None = None) -> None:
     """Insert rows of one kind of a file (addresses normalized, bounces classified)."""
     addresses = normalize_addresses(rows["email_raw"])
     batch = arrow_of(rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id)))
@@ -356,6 +397,9 @@ def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int) -> None:
     # run's transaction commits: a view dropped in a transaction lives on until then.
     new_bounces = new_rows = batch  # noqa: F841
     batch_sql = bounces.classified_bounces_sql(con) if kind == "bounces" else "select * from new_rows"
+    if guard is not None:
+        guard.insert(TABLE_OF_KIND[kind], batch_sql, file_id, batch)
+        return
     con.execute(f"insert into {TABLE_OF_KIND[kind]} by name {batch_sql}")
 
 

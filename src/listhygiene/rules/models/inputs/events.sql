@@ -65,9 +65,49 @@ bounce_log as (
     where not e.is_duplicate
 ),
 
+erasures as (
+    -- forget: an erased address is known only by its tombstone, whose pseudonym its rows carry
+    -- ('forgotten:' || keyed hash); an erased address that gave fresh consent since is in clear
+    -- again, and its erasure still stands before that consent
+    select
+        'forgotten:' || t.email_hmac as email,
+        t.forgotten_at as occurred_at
+    from tombstones t
+    union all
+    select r.email, r.forgotten_at
+    from reconsented r
+),
+
+erasure_log as (
+    select
+        e.email,
+        e.occurred_at,
+        'forget' as kind,
+        null::varchar as list_id,
+        'erasure' as origin,
+        null::varchar as evidence,
+        null::varchar as evidence_ref,
+        null::varchar as campaign_id,
+        null::varchar as bounce_class,
+        null::varchar as bounce_reason,
+        null::varchar as bounce_rule,
+        null::integer as smtp_code,
+        null::varchar as enhanced_code,
+        null::varchar as diagnostic,
+        null::varchar as note,
+        'forget' as source,
+        null::varchar as file_name,
+        null::bigint as row_number
+    from erasures e
+),
+
 usable as (
     select l.*
-    from (select * from unsubscribe_log union all by name select * from bounce_log) l, params p
+    from (
+        select * from unsubscribe_log
+        union all by name select * from bounce_log
+        union all by name select * from erasure_log
+    ) l, params p
     -- the as-of time is a wall: what happened after it does not exist for this run
     where l.occurred_at <= p.as_of
 ),

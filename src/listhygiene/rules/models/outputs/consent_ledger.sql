@@ -4,8 +4,9 @@
 -- Grants: resubscribes carrying accepted evidence (sign-up form, confirmed opt-in, written
 -- consent, with its evidence_ref), an export's confirmed_at, and do_contact (event, or the
 -- export's flag cleared). Withdrawals: unsubscribes, complaints (either log), do_not_contact
--- (event, or the export's flag set). A resubscribe without accepted evidence is no consent:
--- blocked_resubscribes lists it.
+-- (event, or the export's flag set), and erasure on request (forget: the tombstone's pseudonym,
+-- or the address in clear once fresh consent brought it back). A resubscribe without accepted
+-- evidence is no consent: blocked_resubscribes lists it.
 
 with
 
@@ -18,7 +19,7 @@ logged as (
         email,
         list_id,
         occurred_at,
-        kind,
+        case kind when 'forget' then 'erasure' else kind end as kind,
         case when kind in ('resubscribe', 'do_contact') then 'grant' else 'withdrawal' end as effect,
         evidence,
         evidence_ref,
@@ -27,7 +28,7 @@ logged as (
         file_name as file,
         row_number
     from events
-    where kind in ('unsubscribe', 'complaint', 'do_not_contact', 'do_contact')
+    where kind in ('unsubscribe', 'complaint', 'do_not_contact', 'do_contact', 'forget')
        or (kind = 'resubscribe' and evidence in (select evidence from accepted_evidence))
 ),
 

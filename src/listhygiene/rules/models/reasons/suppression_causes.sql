@@ -3,6 +3,16 @@
 
 with
 
+erasures as (
+    -- an address erased on request (forget) is kept from all mail, transactional too, until
+    -- it gives fresh consent: only its keyed hash is left to recognize it by
+    select
+        email, null::varchar as list_id, 'forgotten' as reason, occurred_at, origin, source,
+        'erased on request, ' || utc_minute(occurred_at) || ' (forget: only its keyed hash is kept)' as detail
+    from events
+    where kind = 'forget'
+),
+
 complaints as (
     -- a spam complaint stops all marketing to the address, whichever list the mail was for
     select email, null::varchar as list_id, 'complaint' as reason, occurred_at, origin, source, event_detail(e) as detail
@@ -41,7 +51,8 @@ soft_bounce_limits as (
 ),
 
 final as (
-    select * from complaints
+    select * from erasures
+    union all select * from complaints
     union all select * from hard_bounces
     union all select * from unsubscribes
     union all select * from do_not_contact_events

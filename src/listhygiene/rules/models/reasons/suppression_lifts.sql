@@ -25,6 +25,13 @@ consent as (
     where c.confirmed_at is not null and c.confirmed_at <= (select as_of from run_params)
 ),
 
+erasure_lifts as (
+    -- an erasure is lifted only by consent given after it: a sign-up, a confirmation, written
+    -- consent (the address's earlier history was erased with it)
+    select email, list_id, 'forgotten' as reason, occurred_at, null::varchar as only_origin
+    from consent
+),
+
 complaint_lifts as (
     -- a complaint is never lifted by a sign-up form: only confirmed opt-in or written consent
     select email, list_id, 'complaint' as reason, occurred_at, null::varchar as only_origin
@@ -113,7 +120,8 @@ do_contact_lifts as (
 ),
 
 all_lifts as (
-    select * from complaint_lifts
+    select * from erasure_lifts
+    union all select * from complaint_lifts
     union all select * from unsubscribe_lifts
     union all select * from crm_follow
     union all select * from deliverability_lifts

@@ -1,0 +1,435 @@
+"""`forget`: erase addresses from the store and every published run, leaving keyed-hash tombstones.
+
+Order, so that a killed `forget` leaves the old state or the new one: under the run lock, a
+new store file is built beside the store (a fresh DuckDB file holds no freed blocks of the
+erased rows) and every published file that held an address is rewritten beside itself; a
+journal naming each (new, old) pair is then written, and is the commit: the pairs are renamed
+over the old files, and the journal removed. A `forget` or a run that finds a journal finishes
+those renames first; one that finds new files without a journal removes them (finish_pending).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import mmap
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from listhygiene import store
+from listhygiene.checkpoints import checkpoint
+from listhygiene.config import Config
+from listhygiene.errors import ConfigError, ListHygieneError
+from listhygiene.ingest.normalize import normalize_addresses
+from listhygiene.masking import mask_email
+from listhygiene.privacy.keys import install_hmac, keyring_for_forget
+from listhygiene.privacy.spellings import REDACTED, bytes_pattern, spellings_of, sql_pattern
+from listhygiene.privacy.tombstones import ERASED_COLUMNS, PSEUDONYM_PREFIX
+from listhygiene.sql import sql_literal
+from listhygiene.store.lock import run_lock
+
+log = logging.getLogger("listhygiene")
+
+NEW_SUFFIX = ".forget-new"
+# the tables whose rows carry an address in `email`, replaced by the tombstone's pseudonym
+ADDRESS_TABLES = ("contact_rows", "unsubscribe_events", "bounce_events", "quarantine")
+# the published outputs whose columns after these are the export's attributes of the person
+SENDABLE_KEYS = ("list_id", "email", "contact_id")
+TEXT_SUFFIXES = {".html", ".json", ".csv", ".txt", ".md"}
+
+
+@dataclass
+class ForgetResult:
+    forgotten: list[str] = field(default_factory=list)  # masked: erased now
+    already: list[str] = field(default_factory=list)  # masked: forgotten before, nothing to do
+    store_rows: int = 0  # rows of the store now under a tombstone
+    run_files: list[Path] = field(default_factory=list)  # published files rewritten
+    input_files: list[Path] = field(default_factory=list)  # input files on disk that still hold one
+    files_scanned: int = 0  # what the proof read, byte by byte
+    seconds: float = 0.0
+
+
+class ErasureIncomplete(ListHygieneError):
+    """The proof found an address after the erasure (exit 1): a bug, never expected."""
+
+
+def journal_path(database: Path) -> Path:
+    return database.with_name(database.name + ".forget-journal")
+
+
+def forget(
+    config: Config, addresses: list[str], note: str | None = None, now: datetime | None = None
+) -> ForgetResult:
+    """Erase `addresses` (any spelling) everywhere listhygiene keeps them; see the module's docstring."""
+    if config.engine.name != "duckdb":
+        raise ConfigError(
+            "forget works on the DuckDB store ([store] database); the Spark warehouse has no "
+            "erasure yet (docs/privacy.md)."
+        )
+    started = time.monotonic()
+    # to the second, as a run's default as-of is: a run right after a forget sees it
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    normalized = normalize_addresses(pl.Series("email", addresses, dtype=pl.String))
+    targets = sorted(set(normalized["email"].to_list()) - {""})
+    if not targets:
+        raise ConfigError("forget: no address given (EMAIL arguments or --from FILE).")
+    keyring = keyring_for_forget(config.key_file)
+    result = ForgetResult()
+    database = config.database
+    with run_lock(database):
+        finish_pending(database, config.output)
+        con = store.connect(database)
+        try:
+            install_hmac(con, keyring)
+            con.execute("create temp table forget_requested (email varchar)")
+            con.executemany("insert into forget_requested values (?)", [[t] for t in targets])
+            con.execute(
+                """create temp table forget_targets as
+                   select r.email, keyed_hash(r.email, k) as email_hmac, k.key_id
+                   from forget_requested r, privacy_keys k where k.key_id = ?""",
+                [keyring.current.key_id],
+            )
+            # an address whose tombstone stands (under any key of the ring) is forgotten already
+            con.execute(
+                """create temp table forget_already as
+                   select distinct r.email from forget_requested r
+                   cross join privacy_keys k
+                   join tombstones t on t.key_id = k.key_id and t.email_hmac = keyed_hash(r.email, k)
+                   where t.lifted_at is null"""
+            )
+            already = {e for (e,) in con.execute("select email from forget_already").fetchall()}
+            con.execute("delete from forget_targets where email in (select email from forget_already)")
+            result.already = [mask_email(a) for a in sorted(already)]
+            todo = [t for t in targets if t not in already]
+            if not todo:
+                con.close()
+                result.seconds = round(time.monotonic() - started, 2)
+                return result
+            raw = _raw_spellings(con)
+            spellings = spellings_of(todo + [a for a in addresses if "@" in a], raw)
+            pattern = sql_pattern(spellings)
+            fresh = database.with_name(database.name + NEW_SUFFIX)
+            pairs: list[tuple[Path, Path]] = []
+            result.store_rows = _rebuild_store(con, fresh, pattern, now, note)
+            pairs.append((fresh, database))
+            con.execute("set preserve_insertion_order = true")
+            for old, new in _rewrite_runs(con, config.output, pattern, spellings):
+                pairs.append((new, old))
+                result.run_files.append(old)
+        finally:
+            con.close()
+        _commit(database, pairs)
+        result.forgotten = [mask_email(t) for t in todo]
+        result.files_scanned = prove_erased(database, config.output, spellings)
+        result.input_files = input_files_holding(config, spellings)
+    result.seconds = round(time.monotonic() - started, 2)
+    return result
+
+
+def _raw_spellings(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """How the inputs spelled the addresses being forgotten (their email_raw values)."""
+    rows = con.execute(
+        " union ".join(
+            f"select distinct email_raw from {table} semi join forget_targets using (email) "
+            "where email_raw is not null"
+            for table in ("contact_rows", "unsubscribe_events", "bounce_events")
+        )
+    ).fetchall()
+    return [r for (r,) in rows]
+
+
+def _scrub(column: str, data_type: str) -> str:
+    """t."column" with every spelling replaced by [forgotten] (JSON as text, then JSON again)."""
+    ref = f't."{column}"'
+    text = f"{ref}::varchar" if data_type == "JSON" else ref
+    replaced = (
+        f"regexp_replace(regexp_replace({text}, $pattern, $replacement, 'g'), $pattern, $replacement, 'g')"
+    )
+    if data_type == "JSON":
+        replaced = f"{replaced}::json"
+    return f"case when regexp_matches({text}, $pattern) then {replaced} else {ref} end"
+
+
+def _rebuild_store(
+    con: duckdb.DuckDBPyConnection, fresh: Path, pattern: str, now: datetime, note: str | None
+) -> int:
+    """Write the store into a new file with the targets' rows under their tombstones and every
+    spelling scrubbed from text; return the rows put under a tombstone."""
+    fresh.unlink(missing_ok=True)
+    [(alias,)] = con.execute("select current_database()").fetchall()
+    con.execute(f"attach {sql_literal(str(fresh))} as forget_fresh")
+    params = {"pattern": pattern, "replacement": f"\\1{REDACTED}\\3"}
+    under_tombstones = 0
+    try:
+        con.execute(f'copy from database "{alias}" to forget_fresh (schema)')
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = ? and schema_name = 'main' "
+                "order by table_name",
+                [alias],
+            ).fetchall()
+        ]
+        for table in tables:
+            columns = con.execute(
+                "select column_name, data_type from duckdb_columns() "
+                "where database_name = ? and schema_name = 'main' and table_name = ? order by column_index",
+                [alias, table],
+            ).fetchall()
+            names = [c for c, _ in columns]
+            joined = table in ADDRESS_TABLES or table == "reconsented"
+            expressions = []
+            for column, data_type in columns:
+                if table in ADDRESS_TABLES and column == "email":
+                    expressions.append(f"coalesce('{PSEUDONYM_PREFIX}' || x.email_hmac, t.email)")
+                elif table in ERASED_COLUMNS and column in ERASED_COLUMNS[table]:
+                    expressions.append(f"case when x.email is null then {_scrub(column, data_type)} end")
+                elif data_type in ("VARCHAR", "JSON"):
+                    expressions.append(_scrub(column, data_type))
+                else:
+                    expressions.append(f't."{column}"')
+            source = f'"{alias}".main."{table}" t'
+            if joined:
+                source += " left join forget_targets x on x.email = t.email"
+            where = ""
+            if table == "reconsented":
+                where = "where x.email is null"  # forgotten again: the clear address goes
+            if table == "tombstones":
+                # a lifted tombstone of an address forgotten again is replaced below
+                where = "where t.email_hmac not in (select email_hmac from forget_targets)"
+            column_list = ", ".join(f'"{c}"' for c in names)
+            con.execute(
+                f'insert into forget_fresh.main."{table}" ({column_list}) '
+                f"select {', '.join(expressions)} from {source} {where}",
+                params if "$pattern" in " ".join(expressions) else None,
+            )
+            if table in ADDRESS_TABLES:
+                [(n,)] = con.execute(
+                    f'select count(*) from "{alias}".main."{table}" semi join forget_targets using (email)'
+                ).fetchall()
+                under_tombstones += n
+        con.execute(
+            "insert into forget_fresh.main.tombstones (email_hmac, key_id, forgotten_at, note) "
+            "select email_hmac, key_id, ?, ? from forget_targets",
+            [now, note],
+        )
+        con.execute("checkpoint forget_fresh")
+    finally:
+        con.execute("detach forget_fresh")
+    return under_tombstones
+
+
+def _rewrite_runs(
+    con: duckdb.DuckDBPyConnection, output: Path, pattern: str, spellings: list[str]
+) -> Iterator[tuple[Path, Path]]:
+    """Each published file that holds a spelling, rewritten beside itself: (old, new)."""
+    runs = output / "runs"
+    if not runs.is_dir():
+        return
+    params = {"pattern": pattern, "replacement": f"\\1{REDACTED}\\3"}
+    found = bytes_pattern(spellings)
+    for folder in sorted(p for p in runs.iterdir() if p.is_dir()):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(NEW_SUFFIX)):
+            new = path.with_name(path.name + NEW_SUFFIX)
+            if path.suffix == ".parquet":
+                if _rewrite_parquet(con, path, new, params):
+                    yield path, new
+            elif path.suffix in TEXT_SUFFIXES:
+                text = path.read_bytes()
+                scrubbed = found.sub(REDACTED.encode(), text)
+                if scrubbed != text:
+                    new.write_bytes(scrubbed)
+                    yield path, new
+            elif _holds(path, found):
+                raise ErasureIncomplete(
+                    f"{path} holds a forgotten address and listhygiene cannot rewrite it."
+                )
+
+
+def _rewrite_parquet(con: duckdb.DuckDBPyConnection, path: Path, new: Path, params: dict) -> bool:
+    """Write `path` with the targets' rows under their pseudonyms and text scrubbed; False (and
+    nothing written) when it holds no spelling."""
+    source = f"read_parquet({sql_literal(str(path))}, file_row_number = true, hive_partitioning = false)"
+    columns = con.execute(
+        f"select column_name, column_type from (describe select * from {source})"
+    ).fetchall()
+    columns = [(c, t) for c, t in columns if c != "file_row_number"]
+    texts = [c for c, t in columns if t == "VARCHAR"]
+    has_email = "email" in texts
+    tests = [f'regexp_matches("{c}", $pattern)' for c in texts]
+    if has_email:
+        tests.append("email in (select email from forget_targets)")
+    if not tests:
+        return False
+    [(hits,)] = con.execute(
+        f"select count(*) from {source} where {' or '.join(tests)}", {"pattern": params["pattern"]}
+    ).fetchall()
+    if not hits:
+        return False
+    is_sendable = path.name == "sendable.parquet"
+    expressions = []
+    for column, data_type in columns:
+        if column == "email" and has_email:
+            expressions.append(f"coalesce('{PSEUDONYM_PREFIX}' || x.email_hmac, t.email) as email")
+        elif is_sendable and column not in SENDABLE_KEYS:
+            # the export's attributes of an erased person go with the address
+            expressions.append(f'case when x.email is null then t."{column}" end as "{column}"')
+        elif data_type == "VARCHAR":
+            expressions.append(f'{_scrub(column, data_type)} as "{column}"')
+        else:
+            expressions.append(f't."{column}"')
+    joined = f"{source} t" + (" left join forget_targets x on x.email = t.email" if has_email else "")
+    if not has_email:
+        expressions = [e.replace("x.email is null", "true") for e in expressions]
+    new.unlink(missing_ok=True)
+    con.execute(
+        f"copy (select {', '.join(expressions)} from {joined} order by t.file_row_number) "
+        f"to {sql_literal(str(new))} (format parquet, compression zstd)",
+        params,
+    )
+    return True
+
+
+def _commit(database: Path, pairs: list[tuple[Path, Path]]) -> None:
+    """Write the journal (the commit), then rename each new file over its old one."""
+    journal = journal_path(database)
+    staged = journal.with_name(journal.name + ".tmp")
+    for new, _ in pairs:
+        _fsync(new)
+    checkpoint("forget-prepared")
+    staged.write_text(json.dumps({"pairs": [[str(n), str(o)] for n, o in pairs]}))
+    _fsync(staged)
+    os.replace(staged, journal)
+    _fsync_dir(journal.parent)
+    checkpoint("forget-committed")
+    _apply(journal)
+
+
+def _apply(journal: Path) -> None:
+    pairs = json.loads(journal.read_text())["pairs"]
+    for new, old in pairs:
+        if Path(new).exists():
+            os.replace(new, old)
+            _fsync_dir(Path(old).parent)
+            checkpoint("forget-renaming")
+    journal.unlink()
+    _fsync_dir(journal.parent)
+
+
+def finish_pending(database: Path, output: Path) -> list[str]:
+    """Finish a `forget` killed after its commit, or remove what one killed before it left."""
+    journal = journal_path(database)
+    if journal.exists():
+        _apply(journal)
+        log.warning("finished an interrupted forget: its new files are in place")
+        return ["finished"]
+    leftovers = [database.with_name(database.name + NEW_SUFFIX), journal.with_name(journal.name + ".tmp")]
+    runs = output / "runs"
+    if runs.is_dir():
+        leftovers += list(runs.rglob(f"*{NEW_SUFFIX}"))
+    removed = []
+    for path in leftovers:
+        if path.exists():
+            path.unlink()
+            removed.append(str(path))
+    if removed:
+        log.warning("removed what an interrupted forget left (it changed nothing): %d files", len(removed))
+    return removed
+
+
+def prove_erased(database: Path, output: Path, spellings: list[str]) -> int:
+    """Scan the store file and every file under the output folder for any spelling, as bytes
+    and (Parquet, whose pages are compressed) as values; raise if one is found."""
+    found = bytes_pattern(spellings)
+    files = [database, *sorted(p for p in output.rglob("*") if p.is_file() and not p.is_symlink())]
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    try:
+        for path in files:
+            if _holds(path, found) or (path.suffix == ".parquet" and _parquet_holds(con, path, spellings)):
+                raise ErasureIncomplete(
+                    f"after the erasure {path} still holds a forgotten address: please report this "
+                    "(the store and published runs are otherwise rewritten)."
+                )
+    finally:
+        con.close()
+    return len(files)
+
+
+def _holds(path: Path, found) -> bool:
+    if path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return found.search(data) is not None
+
+
+def _parquet_holds(con: duckdb.DuckDBPyConnection, path: Path, spellings: list[str]) -> bool:
+    source = f"read_parquet({sql_literal(str(path))}, hive_partitioning = false)"
+    texts = [
+        c
+        for c, t in con.execute(
+            f"select column_name, column_type from (describe select * from {source})"
+        ).fetchall()
+        if t == "VARCHAR"
+    ]
+    if not texts:
+        return False
+    tests = " or ".join(f'regexp_matches("{c}", $pattern)' for c in texts)
+    [(hits,)] = con.execute(
+        f"select count(*) from {source} where {tests}", {"pattern": sql_pattern(spellings)}
+    ).fetchall()
+    return hits > 0
+
+
+def input_files_holding(config: Config, spellings: list[str]) -> list[Path]:
+    """The pipeline's input files on disk that still hold a spelling (never edited by listhygiene)."""
+    found = bytes_pattern(spellings)
+    holding = []
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    try:
+        for source in config.sources:
+            for path in source.files():
+                if path.suffix == ".parquet":
+                    hit = _parquet_holds(con, path, spellings)
+                elif path.suffix == ".gz":
+                    hit = _gzip_holds(path, found)
+                else:
+                    hit = _holds(path, found)
+                if hit:
+                    holding.append(path)
+    finally:
+        con.close()
+    return holding
+
+
+def _gzip_holds(path: Path, found, chunk: int = 8 << 20) -> bool:
+    """Search a gzip file's text in chunks, each with the tail of the one before."""
+    tail = b""
+    with gzip.open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            if found.search(tail + block):
+                return True
+            tail = block[-512:]
+    return False
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
