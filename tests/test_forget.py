@@ -278,3 +278,70 @@ def test_spellings_stop_at_the_edges_of_an_address():
     ]
     found = bytes_pattern(spellings)
     assert found.search(b"diana@x.com") is None and found.search(b"x;Ana@x.COM;") is not None
+
+
+@pytest.mark.parametrize("category", ["transactional", "marketing"])
+def test_clean_recognizes_a_forgotten_address_by_its_keyed_hash(tmp_path, category):
+    config = two_nights(tmp_path)
+    invoke("forget", TOM, "--config", config)
+    invoke("run", "--config", config)
+    audience = tmp_path / "audience.csv"
+    audience.write_text("email,first_name\nTom.Baker@ACME.example,Tom\nmegan@acme.example,Megan\n")
+    out, removed = tmp_path / "kept.csv", tmp_path / "removed.csv"
+    list_args = ["--list", "staff-news"] if category == "marketing" else []
+    invoke(
+        "clean",
+        audience,
+        "--config",
+        config,
+        "--category",
+        category,
+        *list_args,
+        "--out",
+        out,
+        "--removed",
+        removed,
+    )
+    assert pl.read_csv(out)["email"].to_list() == ["megan@acme.example"]
+    assert pl.read_csv(removed).select("email", "reason").rows() == [("Tom.Baker@ACME.example", "forgotten")]
+    # without the key the run's tombstones cannot be recognized: clean refuses rather than send
+    store_file(config).with_name("sample.duckdb.key").unlink()
+    result = invoke(
+        "clean",
+        audience,
+        "--config",
+        config,
+        "--category",
+        category,
+        *list_args,
+        "--out",
+        tmp_path / "k2.csv",
+        expect=2,
+    )
+    assert "privacy key file" in result.output
+
+
+def test_export_suppressions_leaves_tombstones_out(tmp_path):
+    config = two_nights(tmp_path)
+    invoke("forget", TOM, "--config", config)
+    invoke("run", "--config", config)
+    out = tmp_path / "suppressions.csv"
+    invoke("export-suppressions", "--config", config, "--hash", "none", "--out", out)
+    exported = pl.read_csv(out)
+    published = pl.read_parquet(output(config) / "latest" / "suppressions.parquet")
+    assert published.filter(pl.col("email").str.starts_with("forgotten:")).height == 2
+    assert exported.height == published.height - 2
+    assert not exported["email"].str.starts_with("forgotten:").any()
+
+
+def test_explain_finds_a_forgotten_address_by_its_tombstone(tmp_path):
+    config = two_nights(tmp_path)
+    invoke("forget", TOM, "--config", config, "--note", "DSR-2291")
+    invoke("run", "--config", config)
+    hashed = tombstone_of(config, TOM)
+    text = invoke("explain", "Tom Baker <Tom.Baker@ACME.example>", "--config", config).output
+    assert "erased on request at" in text and "(note: DSR-2291)" in text and f"forgotten:{hashed}" in text
+    answer = json.loads(invoke("-q", "explain", TOM, "--config", config, "--json").output)
+    assert answer["forgotten"]["pseudonym"] == f"forgotten:{hashed}"
+    assert [entry["reasons"][0]["reason"] for entry in answer["lists"]] == ["forgotten"]
+    assert [e["kind"] for e in answer["consent_ledger"]] == ["unsubscribe", "erasure"]

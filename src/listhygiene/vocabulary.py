@@ -70,6 +70,10 @@ KINDS = {
 }
 
 
+# Evidence that a person really asked to be mailed again (SPEC §4, Resubscription).
+RESUBSCRIBE_EVIDENCE = ("signup_form", "confirmed_optin", "written_consent")
+
+
 # The times listhygiene accepts, from any source (a column, a file name, --as-of): e-mail
 # marketing has no event before 1970 or after 2100, and a value outside is a typo or a
 # placeholder (9999-12-31) that would overflow conversions or hold `latest` for centuries.

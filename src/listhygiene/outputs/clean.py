@@ -23,6 +23,7 @@ from listhygiene.ingest.csv_files import (
     unique_names,
 )
 from listhygiene.ingest.normalize import normalize_addresses
+from listhygiene.privacy.recognition import forgotten_verdicts
 from listhygiene.rules.reasons import PRECEDENCE, REASONS
 
 log = logging.getLogger("listhygiene")
@@ -97,7 +98,9 @@ def clean(
         _check_list(run, marketing_list, config)
     audience = read_audience(Path(audience_path), email_column)
     _check_csv_can_hold(audience, out, removed)
-    decided = decide(audience, run, marketing_list)
+    decided = decide(
+        audience, run, marketing_list, key_file=config.key_file if config.database_file else None
+    )
     kept = decided.filter(pl.col("reason").is_null())
     dropped = decided.filter(pl.col("reason").is_not_null())
     _write_both(audience, kept, dropped, out, removed)
@@ -315,10 +318,14 @@ def _email_position(header: list[str], wanted: str | None, path: Path) -> int:
 # --- deciding ---------------------------------------------------------------------------------
 
 
-def decide(audience: Audience, run: Path, marketing_list: str | None) -> pl.DataFrame:
+def decide(
+    audience: Audience, run: Path, marketing_list: str | None, key_file: Path | None = None
+) -> pl.DataFrame:
     """The audience's rows in file order (row from 1), with reason and detail where not to be sent.
 
     Marketing mail goes to the members of `marketing_list`; None decides for transactional mail.
+    An address erased on request is known to the run only by its tombstone: the audience's
+    addresses are hashed with the keyring of `key_file` to recognize it (forgotten_verdicts).
     """
     raw = audience.frame.get_column(audience.frame.columns[audience.email_column]).cast(
         pl.String, strict=False
@@ -337,6 +344,7 @@ def decide(audience: Audience, run: Path, marketing_list: str | None) -> pl.Data
     no_address = pl.col("email").is_null() | (pl.col("email") == "")
     # transactional mail also goes to addresses the run does not know, if valid and not bounced
     not_member = ~pl.col("member").fill_null(False) if marketing else pl.lit(False)
+    verdicts = forgotten_verdicts(run, addresses, verdicts, key_file)
     judged = addresses.join(verdicts, on="email", how="left", maintain_order="left").with_columns(
         pl.when(no_address | ~pl.col("email_valid"))
         .then(pl.lit("invalid_address"))

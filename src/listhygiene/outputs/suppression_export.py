@@ -68,7 +68,11 @@ def export_suppressions(
     if out.suffix.lower() == ".csv":
         columns = columns.replace("since", f"{CSV_SINCE} as since")
     key = "email_sha256" if digest == "sha256" else "email"
-    where = "" if list_id is None else "where scope = 'global' or scope = $list_id"
+    # a forgotten address is known only by its tombstone (a keyed hash no partner can match):
+    # it stays out of the file, as does every row of it (docs/privacy.md)
+    where = "where not starts_with(email, 'forgotten:')" + (
+        "" if list_id is None else " and (scope = 'global' or scope = $list_id)"
+    )
     # a total order, so that two exports of one run are the same bytes; hashed, it is the
     # order of the digests, which says nothing of the addresses
     rows = f"from read_parquet({sql_literal(str(source))}, hive_partitioning = false) {where}"

@@ -19,6 +19,9 @@ from listhygiene.errors import ConfigError
 _LINE = re.compile(r"^(?P<key_id>[A-Za-z0-9_.-]{1,40})\s+(?P<secret>[0-9a-f]{64})$")
 _BLOCK = 64  # SHA-256's block size: HMAC pads the key to it
 
+# What a forgotten address's rows carry instead of it: this prefix and its keyed hash.
+PSEUDONYM_PREFIX = "forgotten:"
+
 
 @dataclass(frozen=True)
 class Key:

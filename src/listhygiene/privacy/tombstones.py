@@ -9,12 +9,12 @@ import duckdb
 
 from listhygiene.config import Config
 from listhygiene.errors import ConfigError
-from listhygiene.privacy.keys import install_hmac, read_keyring
-from listhygiene.rules.reasons import RESUBSCRIBE_EVIDENCE
+from listhygiene.privacy.keys import PSEUDONYM_PREFIX, install_hmac, read_keyring
+from listhygiene.vocabulary import RESUBSCRIBE_EVIDENCE
 
 log = logging.getLogger("listhygiene")
 
-PSEUDONYM_PREFIX = "forgotten:"
+__all__ = ["ERASED_COLUMNS", "PSEUDONYM_PREFIX", "HeldRows", "NightGuard", "night_guard"]
 
 # What a row of a forgotten address keeps: its facts (when, which event, which list, the
 # bounce's class), never the address, how it was spelled, or what the export said of the person.

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from listhygiene.vocabulary import RESUBSCRIBE_EVIDENCE
+
+__all__ = ["BY_NAME", "COMPLAINT_EVIDENCE", "PRECEDENCE", "REASONS", "RESUBSCRIBE_EVIDENCE", "Reason"]
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -100,7 +104,5 @@ REASONS: tuple[Reason, ...] = (
 BY_NAME = {r.name: r for r in REASONS}
 PRECEDENCE = {r.name: i for i, r in enumerate(REASONS, start=1)}
 
-# Evidence that a person really asked to be mailed again (SPEC §4, Resubscription).
-RESUBSCRIBE_EVIDENCE = ("signup_form", "confirmed_optin", "written_consent")
 # A spam complaint needs stronger proof than a sign-up form.
 COMPLAINT_EVIDENCE = ("confirmed_optin", "written_consent")

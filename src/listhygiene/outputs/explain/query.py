@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -15,6 +15,7 @@ from listhygiene.errors import ConfigError, LockHeld
 from listhygiene.ingest.normalize import normalize_address
 from listhygiene.masking import mask_email
 from listhygiene.outputs.explain.lifting import lifting_condition
+from listhygiene.privacy.keys import PSEUDONYM_PREFIX, read_keyring
 from listhygiene.rules.reasons import BY_NAME
 from listhygiene.sql import memory_connection
 
@@ -54,6 +55,9 @@ def explain(
     con = open_store() if open_store else _open_store_copy(config.database)
     try:
         run = _run(con, run_id)
+        forgotten = _tombstone(con, config, email)
+        if forgotten is not None:
+            email = forgotten["pseudonym"]
         _copy_address(con, email, run["inputs"])
         evaluate(con, config, datetime.fromisoformat(run["as_of_exact"]))
         log.info("explaining %s as of run %s", mask_email(email), run["run_id"])
@@ -72,12 +76,38 @@ def explain(
             "timeline": _timeline(con, email, list_id),
             "warnings": [],
         }
+        if forgotten is not None:
+            result["forgotten"] = forgotten
     finally:
         con.close()
     result["warnings"] = (
         _disagreements(run, email, lists) + _config_warning(config, run) + _causes_not_found(lists)
     )
     return result
+
+
+def _tombstone(con: duckdb.DuckDBPyConnection, config: Config, email: str) -> dict | None:
+    """The standing tombstone of an address erased on request (forget), if any: the rows kept of
+    it are under its pseudonym. Found by hashing the one address with each key of the keyring."""
+    keyring = read_keyring(config.key_file) if config.database_file is not None else None
+    if keyring is None:
+        return None
+    hashes = [key.hmac(email) for key in keyring.keys]
+    try:
+        row = con.execute(
+            f"select email_hmac, forgotten_at, note from {STORE_ALIAS}.tombstones "
+            "where email_hmac in (select unnest(?::varchar[])) and lifted_at is null",
+            [hashes],
+        ).fetchone()
+    except duckdb.CatalogException:  # a store from before forget existed
+        return None
+    if row is None:
+        return None
+    return {
+        "pseudonym": PSEUDONYM_PREFIX + row[0],
+        "forgotten_at": row[1].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "note": row[2],
+    }
 
 
 def _normalized(query: str) -> tuple[str, bool]:

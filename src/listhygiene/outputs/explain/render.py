@@ -8,6 +8,13 @@ from listhygiene.text_table import table
 def as_text(answer: dict) -> str:
     """The explanation as plain text: one section each for records, lists, blocked attempts, timeline."""
     lines = [_heading(answer)]
+    if answer.get("forgotten"):
+        erased = answer["forgotten"]
+        note = f" (note: {erased['note']})" if erased.get("note") else ""
+        lines.append(
+            f"erased on request at {erased['forgotten_at']}{note}: listhygiene keeps only its keyed hash, "
+            f"as {erased['pseudonym']}; what follows is what is kept under it."
+        )
     if not answer["known"]:
         lines.append(
             f"listhygiene holds no contact record and no event for {answer['email']} as of "
