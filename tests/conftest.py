@@ -40,3 +40,12 @@ def read(run_dir: Path, name: str) -> pl.DataFrame:
 
 def latest(config: Path) -> Path:
     return (config.parent.parent / "out" / "sample" / "latest").resolve()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The Spark tests run in one worker (pytest-xdist's loadgroup), sharing one Spark session;
+    the others are spread over the workers (pyproject's addopts: -n 2 --dist loadgroup)."""
+    for item in items:
+        if item.path.name.startswith("test_spark_"):
+            item.add_marker(pytest.mark.xdist_group("spark"))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import mmap
 import os
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Config
 from listhygiene.errors import ConfigError, ListHygieneError
 from listhygiene.ingest.normalize import normalize_addresses
+from listhygiene.logs import stage
 from listhygiene.masking import mask_email
 from listhygiene.privacy.keys import install_hmac, keyring_for_forget
 from listhygiene.privacy.spellings import REDACTED, bytes_pattern, spellings_of, sql_pattern
@@ -44,6 +44,39 @@ ADDRESS_TABLES = ("contact_rows", "unsubscribe_events", "bounce_events", "quaran
 # the published outputs whose columns after these are the export's attributes of the person
 SENDABLE_KEYS = ("list_id", "email", "contact_id")
 TEXT_SUFFIXES = {".html", ".json", ".csv", ".txt", ".md"}
+# Columns whose values come from a closed vocabulary or are made by listhygiene (list ids,
+# statuses, event kinds, reasons, hashes): no address can be in them, and they are not searched.
+# Every other text column is, in tables and outputs to come as well.
+CLOSED_COLUMNS = {
+    "contact_rows": {"list_id", "status", "status_raw"},
+    "unsubscribe_events": {"event", "list_id", "origin", "evidence"},
+    "bounce_events": {
+        "event",
+        "bounce_type",
+        "enhanced_code",
+        "bounce_class",
+        "bounce_reason",
+        "bounce_rule",
+    },
+    "quarantine": {"column_name", "list_id"},
+    "input_files": {"source", "kind", "sha256", "format"},
+    "runs": {"run_id", "status"},
+    "store_meta": {"key"},
+    "tombstones": {"email_hmac", "key_id"},
+    # published outputs
+    "*.parquet": {
+        "list_id",
+        "reason",
+        "scope",
+        "source",
+        "kind",
+        "effect",
+        "evidence",
+        "origin",
+        "previous_run_id",
+    },
+}
+INLINE_TARGETS = 200  # up to this many addresses, matched by a literal list (no join, no re-sort)
 
 
 @dataclass
@@ -55,6 +88,7 @@ class ForgetResult:
     input_files: list[Path] = field(default_factory=list)  # input files on disk that still hold one
     files_scanned: int = 0  # what the proof read, byte by byte
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per step
 
 
 class ErasureIncomplete(ListHygieneError):
@@ -118,18 +152,23 @@ def forget(
             pattern = sql_pattern(spellings)
             fresh = database.with_name(database.name + NEW_SUFFIX)
             pairs: list[tuple[Path, Path]] = []
-            result.store_rows = _rebuild_store(con, fresh, pattern, now, note)
+            with stage("forget: the store rebuilt", result.stages):
+                result.store_rows = _rebuild_store(con, fresh, pattern, now, note)
             pairs.append((fresh, database))
             con.execute("set preserve_insertion_order = true")
-            for old, new in _rewrite_runs(con, config.output, pattern, spellings):
-                pairs.append((new, old))
-                result.run_files.append(old)
+            with stage("forget: published runs rewritten", result.stages):
+                for old, new in _rewrite_runs(con, config.output, pattern, spellings):
+                    pairs.append((new, old))
+                    result.run_files.append(old)
         finally:
             con.close()
-        _commit(database, pairs)
+        with stage("forget: committed", result.stages):
+            _commit(database, pairs)
         result.forgotten = [mask_email(t) for t in todo]
-        result.files_scanned = prove_erased(database, config.output, spellings)
-        result.input_files = input_files_holding(config, spellings)
+        with stage("forget: the proof", result.stages):
+            result.files_scanned = prove_erased(database, config.output, spellings)
+        with stage("forget: input files searched", result.stages):
+            result.input_files = input_files_holding(config, spellings)
     result.seconds = round(time.monotonic() - started, 2)
     return result
 
@@ -147,7 +186,8 @@ def _raw_spellings(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _scrub(column: str, data_type: str) -> str:
-    """t."column" with every spelling replaced by [forgotten] (JSON as text, then JSON again)."""
+    """t."column" with every spelling replaced by [forgotten] (JSON as text, then JSON again).
+    An address holds an '@': a value without one is passed over before the pattern is tried."""
     ref = f't."{column}"'
     text = f"{ref}::varchar" if data_type == "JSON" else ref
     replaced = (
@@ -155,7 +195,24 @@ def _scrub(column: str, data_type: str) -> str:
     )
     if data_type == "JSON":
         replaced = f"{replaced}::json"
-    return f"case when regexp_matches({text}, $pattern) then {replaced} else {ref} end"
+    return (
+        f"case when contains({text}, '@') and regexp_matches({text}, $pattern) then {replaced} else {ref} end"
+    )
+
+
+def _targets(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str, dict]:
+    """How a statement over rows `t` with an `email` column recognizes the addresses being
+    forgotten: (is_target, pseudonym, join, parameters). A few are written into the statement,
+    so a scan keeps its order; many are joined (the caller then restores the order)."""
+    rows = con.execute("select email, email_hmac from forget_targets order by email").fetchall()
+    if len(rows) > INLINE_TARGETS:
+        join = " left join forget_targets x on x.email = t.email"
+        return "x.email is not null", f"coalesce('{PSEUDONYM_PREFIX}' || x.email_hmac, t.email)", join, {}
+    params = {f"target_{i}": email for i, (email, _) in enumerate(rows)}
+    params |= {f"pseudonym_{i}": PSEUDONYM_PREFIX + hashed for i, (_, hashed) in enumerate(rows)}
+    listed = ", ".join(f"$target_{i}" for i in range(len(rows)))
+    cases = " ".join(f"when $target_{i} then $pseudonym_{i}" for i in range(len(rows)))
+    return f"t.email in ({listed})", f"case t.email {cases} else t.email end", "", params
 
 
 def _rebuild_store(
@@ -167,6 +224,7 @@ def _rebuild_store(
     [(alias,)] = con.execute("select current_database()").fetchall()
     con.execute(f"attach {sql_literal(str(fresh))} as forget_fresh")
     params = {"pattern": pattern, "replacement": f"\\1{REDACTED}\\3"}
+    is_target, pseudonym, join, target_params = _targets(con)
     under_tombstones = 0
     try:
         con.execute(f'copy from database "{alias}" to forget_fresh (schema)')
@@ -186,31 +244,30 @@ def _rebuild_store(
             ).fetchall()
             names = [c for c, _ in columns]
             joined = table in ADDRESS_TABLES or table == "reconsented"
+            closed = CLOSED_COLUMNS.get(table, set())
             expressions = []
             for column, data_type in columns:
                 if table in ADDRESS_TABLES and column == "email":
-                    expressions.append(f"coalesce('{PSEUDONYM_PREFIX}' || x.email_hmac, t.email)")
+                    expressions.append(pseudonym)
                 elif table in ERASED_COLUMNS and column in ERASED_COLUMNS[table]:
-                    expressions.append(f"case when x.email is null then {_scrub(column, data_type)} end")
-                elif data_type in ("VARCHAR", "JSON"):
+                    expressions.append(f"case when not ({is_target}) then {_scrub(column, data_type)} end")
+                elif data_type in ("VARCHAR", "JSON") and column not in closed:
                     expressions.append(_scrub(column, data_type))
                 else:
                     expressions.append(f't."{column}"')
             source = f'"{alias}".main."{table}" t'
             if joined:
-                source += " left join forget_targets x on x.email = t.email"
+                source += join
             where = ""
             if table == "reconsented":
-                where = "where x.email is null"  # forgotten again: the clear address goes
+                where = f"where not ({is_target})"  # forgotten again: the clear address goes
             if table == "tombstones":
                 # a lifted tombstone of an address forgotten again is replaced below
                 where = "where t.email_hmac not in (select email_hmac from forget_targets)"
             column_list = ", ".join(f'"{c}"' for c in names)
-            con.execute(
-                f'insert into forget_fresh.main."{table}" ({column_list}) '
-                f"select {', '.join(expressions)} from {source} {where}",
-                params if "$pattern" in " ".join(expressions) else None,
-            )
+            statement = f"select {', '.join(expressions)} from {source} {where}"
+            used = {k: v for k, v in (params | target_params).items() if f"${k}" in statement}
+            con.execute(f'insert into forget_fresh.main."{table}" ({column_list}) {statement}', used or None)
             if table in ADDRESS_TABLES:
                 [(n,)] = con.execute(
                     f'select count(*) from "{alias}".main."{table}" semi join forget_targets using (email)'
@@ -255,45 +312,48 @@ def _rewrite_runs(
 
 
 def _rewrite_parquet(con: duckdb.DuckDBPyConnection, path: Path, new: Path, params: dict) -> bool:
-    """Write `path` with the targets' rows under their pseudonyms and text scrubbed; False (and
-    nothing written) when it holds no spelling."""
+    """Write `path` with the targets' rows under their pseudonyms and text scrubbed, rows in the
+    same order; False (and nothing written) when it holds no spelling."""
     source = f"read_parquet({sql_literal(str(path))}, file_row_number = true, hive_partitioning = false)"
     columns = con.execute(
         f"select column_name, column_type from (describe select * from {source})"
     ).fetchall()
     columns = [(c, t) for c, t in columns if c != "file_row_number"]
-    texts = [c for c, t in columns if t == "VARCHAR"]
-    has_email = "email" in texts
-    tests = [f'regexp_matches("{c}", $pattern)' for c in texts]
+    closed = CLOSED_COLUMNS["*.parquet"]
+    texts = [c for c, t in columns if t == "VARCHAR" and c not in closed and c != "email"]
+    has_email = any(c == "email" for c, _ in columns)
+    is_target, pseudonym, join, target_params = _targets(con)
+    if not has_email:
+        is_target, pseudonym, join, target_params = "false", "t.email", "", {}
+    tests = [f'contains(t."{c}", \'@\') and regexp_matches(t."{c}", $pattern)' for c in texts]
     if has_email:
-        tests.append("email in (select email from forget_targets)")
+        tests.append(is_target)
     if not tests:
         return False
-    [(hits,)] = con.execute(
-        f"select count(*) from {source} where {' or '.join(tests)}", {"pattern": params["pattern"]}
-    ).fetchall()
+    test = f"select count(*) from {source} t{join} where {' or '.join(tests)}"
+    used = {k: v for k, v in (params | target_params).items() if f"${k}" in test}
+    [(hits,)] = con.execute(test, used or None).fetchall()
     if not hits:
         return False
     is_sendable = path.name == "sendable.parquet"
     expressions = []
     for column, data_type in columns:
         if column == "email" and has_email:
-            expressions.append(f"coalesce('{PSEUDONYM_PREFIX}' || x.email_hmac, t.email) as email")
+            expressions.append(f"{pseudonym} as email")
         elif is_sendable and column not in SENDABLE_KEYS:
             # the export's attributes of an erased person go with the address
-            expressions.append(f'case when x.email is null then t."{column}" end as "{column}"')
-        elif data_type == "VARCHAR":
+            expressions.append(f'case when not ({is_target}) then t."{column}" end as "{column}"')
+        elif column in texts:
             expressions.append(f'{_scrub(column, data_type)} as "{column}"')
         else:
             expressions.append(f't."{column}"')
-    joined = f"{source} t" + (" left join forget_targets x on x.email = t.email" if has_email else "")
-    if not has_email:
-        expressions = [e.replace("x.email is null", "true") for e in expressions]
+    # a join does not keep the file's order: it is restored (a literal list keeps it)
+    order = " order by t.file_row_number" if join else ""
+    statement = f"select {', '.join(expressions)} from {source} t{join}{order}"
+    used = {k: v for k, v in (params | target_params).items() if f"${k}" in statement}
     new.unlink(missing_ok=True)
     con.execute(
-        f"copy (select {', '.join(expressions)} from {joined} order by t.file_row_number) "
-        f"to {sql_literal(str(new))} (format parquet, compression zstd)",
-        params,
+        f"copy ({statement}) to {sql_literal(str(new))} (format parquet, compression zstd)", used or None
     )
     return True
 
@@ -364,11 +424,38 @@ def prove_erased(database: Path, output: Path, spellings: list[str]) -> int:
     return len(files)
 
 
-def _holds(path: Path, found) -> bool:
-    if path.stat().st_size == 0:
-        return False
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return found.search(data) is not None
+def _holds(path: Path, found, chunk: int = 64 << 20) -> bool:
+    """Whether the file's bytes hold a spelling, in any ASCII letter case.
+
+    Read in chunks (each with the tail of the one before), lower-cased, and searched for each
+    spelling with bytes.find (memchr-fast); only a find is checked against the pattern's edges.
+    """
+    needles = sorted({n.lower() for n in found.needles}, key=len)
+    if len(needles) > 64:  # many addresses at once: one pass of the pattern instead
+        return _holds_by_pattern(path, found.pattern, chunk)
+    overlap = max(len(n) for n in needles) + 2
+    tail = b""
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            text = (tail + block).lower()
+            for needle in needles:
+                at = text.find(needle)
+                while at >= 0:
+                    if found.pattern.search(text, max(at - 1, 0), at + len(needle) + 2):
+                        return True
+                    at = text.find(needle, at + 1)
+            tail = block[-overlap:]
+    return False
+
+
+def _holds_by_pattern(path: Path, pattern, chunk: int) -> bool:
+    tail = b""
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            if pattern.search(tail + block):
+                return True
+            tail = block[-512:]
+    return False
 
 
 def _parquet_holds(con: duckdb.DuckDBPyConnection, path: Path, spellings: list[str]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # Characters that may stand beside an address inside a longer one: a spelling found next to
 # one of them is part of another address (ana@x.com in diana@x.com), not the one forgotten.
@@ -39,10 +40,25 @@ def sql_pattern(spellings: list[str]) -> str:
     return f"(?i)(^|[^{_LOCAL_CHARS}])({alternation})($|[^{_DOMAIN_CHARS}.]|\\.$|\\.[^{_DOMAIN_CHARS}])"
 
 
-def bytes_pattern(spellings: list[str]) -> re.Pattern[bytes]:
+@dataclass(frozen=True)
+class BytesSpellings:
+    """The spellings as UTF-8 (for a fast search) and the pattern that checks a find's edges."""
+
+    needles: tuple[bytes, ...]
+    pattern: re.Pattern[bytes]
+
+    def search(self, data: bytes) -> re.Match[bytes] | None:
+        return self.pattern.search(data)
+
+    def sub(self, replacement: bytes, data: bytes) -> bytes:
+        return self.pattern.sub(replacement, data)
+
+
+def bytes_pattern(spellings: list[str]) -> BytesSpellings:
     """The same, for a byte scan (Python re, UTF-8), with lookarounds instead of groups."""
-    alternation = b"|".join(re.escape(s.encode("utf-8")) for s in spellings)
-    return re.compile(
+    encoded = tuple(s.encode("utf-8") for s in spellings)
+    alternation = b"|".join(re.escape(s) for s in encoded)
+    pattern = re.compile(
         b"(?<!["
         + _LOCAL_CHARS.encode()
         + b"])(?:"
@@ -54,3 +70,4 @@ def bytes_pattern(spellings: list[str]) -> re.Pattern[bytes]:
         + b"])",
         re.IGNORECASE,
     )
+    return BytesSpellings(encoded, pattern)
