@@ -16,7 +16,7 @@ from listhygiene.errors import ConfigError
 from listhygiene.thresholds import ReportSettings, report_settings
 from listhygiene.vocabulary import KINDS as COLUMNS_OF_KIND
 
-KINDS = ("contacts", "unsubscribes", "bounces")
+KINDS = ("contacts", "unsubscribes", "bounces", "suppressions")
 # Formats whose files are read by their own reader (src/listhygiene/platforms/); their files
 # may yield rows of several kinds, so `kind` is optional for them.
 PLATFORM_FORMATS = ("ses", "sendgrid", "mailgun", "postmark", "mailchimp", "dsn")
