@@ -470,9 +470,11 @@ def test_every_store_table_an_input_view_reads_is_restricted_where_it_is_read(vi
     reads = re.findall(r"\b(?:from|join)\s+(\w+)", runner.model_sql(view))
     store_tables = [name for name in reads if name in runner.STORE_INPUTS]
     assert store_tables, view
-    filtered = re.findall(
-        r"\(select \* from (\w+) semi join dirty_addresses using \(email\)\) as \w+", restricted
-    )
+    filtered = [
+        table
+        for table, restriction in re.findall(r"\(select \* from (\w+) (.*?)\) as \w+", restricted)
+        if restriction == runner.DIRTY_ROWS[table]
+    ]
     assert filtered == store_tables
 
 

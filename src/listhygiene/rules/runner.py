@@ -63,7 +63,7 @@ VIEW_MODELS = frozenset({"events", "contact_records", "suppression_records"})
 STORE_INPUTS = ("unsubscribe_events", "bounce_events", "contact_rows", "suppression_rows", "quarantine")
 # How each keeps to the dirty addresses' rows: by address; a suppression list's hashed rows by
 # the hash of a dirty address (a hashed row names no address until a model matches it).
-_DIRTY_ROWS = dict.fromkeys(STORE_INPUTS, "semi join dirty_addresses using (email)") | {
+DIRTY_ROWS = dict.fromkeys(STORE_INPUTS, "semi join dirty_addresses using (email)") | {
     "suppression_rows": "where email in (select email from dirty_addresses) "
     "or email_sha256 in (select sha256(email) from dirty_addresses)"
 }
@@ -159,7 +159,7 @@ def only_dirty_sql(name: str) -> str:
                 f"models/{name}.sql reads {table} without an alias; "
                 f"an incremental night needs one to restrict it (`from {table} t`)"
             )
-        return f"{keyword} (select * from {table} {_DIRTY_ROWS[table.lower()]}) as {alias}"
+        return f"{keyword} (select * from {table} {DIRTY_ROWS[table.lower()]}) as {alias}"
 
     sql, count = _STORE_INPUT.subn(restricted, model_sql(name))
     if count == 0:
@@ -228,10 +228,13 @@ def build_all(
 
 
 def models_read(*sql: str) -> frozenset[str]:
-    """The run models named in SQL text (comments aside): what that SQL reads."""
+    """The run models named in SQL text (comments and string literals aside): what that SQL reads.
+
+    A literal may spell a model's name without reading it (kind = 'suppressions')."""
     words = set()
     for text in sql:
-        words |= set(re.findall(r"[a-z_][a-z0-9_]*", re.sub(r"--[^\n]*", "", text).lower()))
+        code = re.sub(r"'[^']*'", "''", re.sub(r"--[^\n]*", "", text))
+        words |= set(re.findall(r"[a-z_][a-z0-9_]*", code.lower()))
     return frozenset(words & set(RUN_MODELS))
 
 

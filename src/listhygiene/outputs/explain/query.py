@@ -170,13 +170,21 @@ def _copy_address(con: duckdb.DuckDBPyConnection, email: str, inputs: list[tuple
                 where e.email = ? and e.file_id in (select file_id from input_files)""",
             [email],
         )
+    # a suppression list's rows naming the address, in clear or by its hash
+    con.execute(
+        f"""create table suppression_rows as select s.* from {STORE_ALIAS}.suppression_rows s
+            where (s.email = $email or s.email_sha256 = sha256($email))
+              and s.file_id in (select file_id from input_files)""",
+        {"email": email},
+    )
     con.execute(f"set search_path = 'memory,{STORE_ALIAS}'")
 
 
 def _known(con: duckdb.DuckDBPyConnection, email: str) -> bool:
     [(n,)] = con.execute(
         "select (select count(*) from contact_records where email = $e) + "
-        "(select count(*) from events where email = $e)",
+        "(select count(*) from events where email = $e) + "
+        "(select count(*) from external_suppressions where email = $e)",
         {"e": email},
     ).fetchall()
     return n > 0
@@ -404,6 +412,17 @@ def _timeline(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -
             from contact_records
             where email = $email
         )
+        list_rows as (
+            -- the snapshots of do-not-mail lists holding the address now (the row cited)
+            select since as occurred_at, 'suppression_list' as kind, list_id, origin, source,
+                   file_name, row_number,
+                   null as campaign_id, null as bounce_class, null as bounce_reason,
+                   null as bounce_rule, null::integer as smtp_code, null as enhanced_code,
+                   null as diagnostic, null as evidence, null as evidence_ref, list_reason as note,
+                   null as contact_id, detail
+            from external_suppressions
+            where email = $email
+        )
         select {_iso("occurred_at")} as at, kind,
                case when list_id is not null then list_id
                     when kind = 'export' then 'no list' else 'global' end as scope,
@@ -412,7 +431,8 @@ def _timeline(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -
                campaign_id, contact_id, bounce_class, bounce_reason, bounce_rule, smtp_code,
                enhanced_code, diagnostic, evidence, evidence_ref, note, detail,
                json(platform) as platform
-        from (select * from log_events union all by name select * from export_rows)
+        from (select * from log_events union all by name select * from export_rows
+              union all by name select * from list_rows)
         where $list::varchar is null or list_id is null or list_id = $list
         order by occurred_at, kind = 'export' desc, source, file_name, row_number
         """,

@@ -35,13 +35,13 @@ holdings as (
     -- every row of every usable snapshot, by the address it names
     select
         r.email, r.list_id, r.source, r.seq, r.is_latest, r.snapshot_at, r.occurred_at,
-        r.reason, r.lineage, r.file_id, r.row_number, false as is_hashed
+        r.reason, r.lineage, r.file_id, r.file_name, r.row_number, false as is_hashed
     from suppression_records r
     where r.email is not null
     union all
     select
         h.email, r.list_id, r.source, r.seq, r.is_latest, r.snapshot_at, r.occurred_at,
-        r.reason, r.lineage, r.file_id, r.row_number, true as is_hashed
+        r.reason, r.lineage, r.file_id, r.file_name, r.row_number, true as is_hashed
     from suppression_records r
     join hashed_addresses h on h.email_sha256 = r.email_sha256
 ),
@@ -53,7 +53,7 @@ in_force as (
         source, email, list_id,
         arg_min(
             {occurred_at: occurred_at, snapshot_at: snapshot_at, reason: reason, lineage: lineage,
-             is_hashed: is_hashed},
+             is_hashed: is_hashed, file_name: file_name, row_number: row_number},
             {undated: occurred_at is null, occurred_at: occurred_at, file_id: file_id, row_number: row_number}
         ) as cited
     from holdings
@@ -86,7 +86,9 @@ listed_since as (
 dated as (
     select
         f.source, f.email, f.list_id, f.cited,
-        coalesce(least(f.cited.occurred_at, f.cited.snapshot_at), s.first_listed_at) as since
+        case when f.cited.occurred_at is not null
+             then least(f.cited.occurred_at, f.cited.snapshot_at)  -- least() would skip a null
+             else s.first_listed_at end as since
     from in_force f
     join listed_since s
       on s.source = f.source and s.email = f.email and s.list_id is not distinct from f.list_id
@@ -108,7 +110,11 @@ final as (
                 case when cited.is_hashed then 'matched by SHA-256' end
             ), '') || ')',
             'since ' || utc_minute(since)
-        ) || ' (' || cited.lineage || ')' as detail
+        ) || ' (' || cited.lineage || ')' as detail,
+        -- the row cited, for explain's timeline
+        cited.file_name,
+        cited.row_number,
+        cited.reason as list_reason
     from dated
 )
 
