@@ -411,7 +411,7 @@ def _timeline(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -
                    ) || ' (' || lineage || ')' as detail
             from contact_records
             where email = $email
-        )
+        ),
         list_rows as (
             -- the snapshots of do-not-mail lists holding the address now (the row cited)
             select since as occurred_at, 'suppression_list' as kind, list_id, origin, source,
