@@ -70,7 +70,10 @@ def test_partner_and_service_lists_suppress_until_the_partner_drops_an_address(t
         "dee@example.com,,,\n"
     )
     pl.DataFrame(
-        {"email_sha256": [sha("bob@example.com"), sha("nobody@example.com"), "12ab"], "list_id": ["deals"] * 3}
+        {
+            "email_sha256": [sha("bob@example.com"), sha("nobody@example.com"), "12ab"],
+            "list_id": ["deals"] * 3,
+        }
     ).write_parquet(tmp_path / "service" / "hashed_2026-11-18.parquet")
 
     invoke("-q", "run", "--config", config, "--as-of", "2026-11-20T06:00:00Z")

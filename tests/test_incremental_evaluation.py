@@ -445,9 +445,16 @@ def test_a_new_snapshot_of_a_suppression_list_evaluates_the_addresses_on_either_
     people = "".join(f"C{n},{n}@example.com,offers,subscribed,,,{n}\n" for n in ("ann", "bob", "cy"))
     two_snapshots(twins, steady + people)
     bob = hashlib.sha256(b"bob@example.com").hexdigest()
-    twins.add("dnm_2026-11-19.csv", f"email,email_sha256,list_id\nann@example.com,,\n,{bob},offers\ndee@example.com,,\n")
+    twins.add(
+        "dnm_2026-11-19.csv",
+        f"email,email_sha256,list_id\nann@example.com,,\n,{bob},offers\ndee@example.com,,\n",
+    )
     twins.night(NIGHT_1)
-    assert sorted(twins.latest("suppressions")["email"]) == ["ann@example.com", "bob@example.com", "dee@example.com"]
+    assert sorted(twins.latest("suppressions")["email"]) == [
+        "ann@example.com",
+        "bob@example.com",
+        "dee@example.com",
+    ]
     # tonight's list drops ann and dee and adds cy; a late snapshot without bob arrives with it,
     # which breaks bob's run of snapshots: he is listed since tonight's (equal outputs say so)
     twins.add("dnm_2026-11-21.csv", f"email,email_sha256,list_id\n,{bob},offers\ncy@example.com,,\n")

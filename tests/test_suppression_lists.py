@@ -145,7 +145,13 @@ def test_it_ranks_below_hard_bounce_and_above_unsubscribed():
     s = members().suppression_list("2026-11-02", {"email": A}, {"email": B})
     s.unsubscribes({"email": A, "occurred_at": "2026-11-02"})
     s.bounces(
-        {"email": B, "occurred_at": "2026-11-02", "campaign_id": "C-1", "smtp_code": 550, "enhanced_code": "5.1.1"}
+        {
+            "email": B,
+            "occurred_at": "2026-11-02",
+            "campaign_id": "C-1",
+            "smtp_code": 550,
+            "enhanced_code": "5.1.1",
+        }
     )
     result = s.evaluate("2026-11-03")
     assert result.reasons(A, "news") == ["external_suppression", "unsubscribed"]
@@ -172,8 +178,16 @@ def test_a_malformed_hash_is_quarantined_with_its_reason_and_row(tmp_path):
     assert result.rows["email_sha256"].to_list() == [sha(A)]  # trimmed and lower-cased
     quarantine = result.quarantine.select("row_number", "column", "error").rows()
     assert quarantine == [
-        (2, "email_sha256", "email_sha256 'not-a-hash' is not a SHA-256 in hex (expected 64 characters 0-9, a-f)"),
-        (3, "email_sha256", f"email_sha256 '{sha(B)[:63]}g' is not a SHA-256 in hex (expected 64 characters 0-9, a-f)"),
+        (
+            2,
+            "email_sha256",
+            "email_sha256 'not-a-hash' is not a SHA-256 in hex (expected 64 characters 0-9, a-f)",
+        ),
+        (
+            3,
+            "email_sha256",
+            f"email_sha256 '{sha(B)[:63]}g' is not a SHA-256 in hex (expected 64 characters 0-9, a-f)",
+        ),
         (4, "email", "the row holds no address: email and email_sha256 are both empty"),
     ]
     assert result.snapshot_at.isoformat() == "2026-11-21T00:00:00+00:00"

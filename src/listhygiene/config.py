@@ -300,6 +300,11 @@ def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
                 f"{here}: a Mailchimp audience export is a contacts snapshot; "
                 'leave kind out (or set kind = "contacts").'
             )
+        if kind == "suppressions" and file_format in PLATFORM_FORMATS:
+            raise ConfigError(
+                f"{here}: a suppressions source reads CSV or Parquet files with an email or "
+                f"email_sha256 column; format {file_format!r} does not apply."
+            )
         if any(s.name == name for s in sources):
             raise ConfigError(f"{here}: source name {name!r} is used twice; names must be unique.")
         sources.append(

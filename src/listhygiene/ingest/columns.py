@@ -67,7 +67,9 @@ def match_columns(
         raise missing_column_error(path, missing[0], headers, known)
     either = ONE_OF_COLUMNS.get(kind, ())
     if either and not any(name in found for name in either):
-        raise missing_column_error(path, " or ".join(repr(name) for name in either), headers, known, quoted=True)
+        raise missing_column_error(
+            path, " or ".join(repr(name) for name in either), headers, known, quoted=True
+        )
     for position, header in enumerate(headers):
         if REPLACED_BYTES in header:
             raise InputError(

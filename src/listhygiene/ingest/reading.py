@@ -26,7 +26,6 @@ from listhygiene.ingest.csv_files import (
 )
 from listhygiene.ingest.parquet_files import parquet_batches, unreadable_parquet
 from listhygiene.ingest.parsing import PARSERS, snapshot_of
-from listhygiene.ingest.schemas import UTC_MICROS
 from listhygiene.ingest.quarantine import (
     QUARANTINE_SCHEMA,
     ragged_rows,
@@ -35,6 +34,7 @@ from listhygiene.ingest.quarantine import (
     split_bad_rows,
     undecodable_rows,
 )
+from listhygiene.ingest.schemas import UTC_MICROS
 from listhygiene.vocabulary import KINDS
 
 ACCEPTED_FORMATS = (".csv", ".csv.gz", ".parquet")

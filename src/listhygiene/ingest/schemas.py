@@ -169,7 +169,6 @@ BOUNCES = pa.DataFrameSchema(
 )
 
 
-
 def sha256_hex(*, name: str) -> pa.Check:
     """A check that a hashed address is 64 lowercase hex characters (nulls are another check's)."""
 
@@ -195,9 +194,7 @@ def not_both(*, name: str) -> pa.Check:
     """A check that a suppression row does not name its address both ways (which one is meant?)."""
 
     def not_both_ways(data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(
-            pl.col("email_raw").is_null() | pl.col("email_sha256_raw").is_null()
-        )
+        return data.lazyframe.select(pl.col("email_raw").is_null() | pl.col("email_sha256_raw").is_null())
 
     return pa.Check(not_both_ways, name=name)
 
@@ -219,7 +216,12 @@ SUPPRESSIONS = pa.DataFrameSchema(
     name="suppressions",
 )
 
-SCHEMAS = {"contacts": CONTACTS, "unsubscribes": UNSUBSCRIBES, "bounces": BOUNCES, "suppressions": SUPPRESSIONS}
+SCHEMAS = {
+    "contacts": CONTACTS,
+    "unsubscribes": UNSUBSCRIBES,
+    "bounces": BOUNCES,
+    "suppressions": SUPPRESSIONS,
+}
 
 FAILURE_CASE_COLUMNS = {
     "index": pl.Int64,

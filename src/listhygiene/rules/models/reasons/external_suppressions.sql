@@ -19,7 +19,7 @@ known_addresses as (
     select email from events where kind <> 'delivery'
 ),
 
-hashes as (
+listed_hashes as (
     select distinct email_sha256 from suppression_records where email_sha256 is not null
 ),
 
@@ -28,7 +28,7 @@ hashed_addresses as (
     -- a list holds hashes at all (an empty build side ends the join before it probes)
     select k.email, h.email_sha256
     from known_addresses k
-    join hashes h on h.email_sha256 = sha256(k.email)
+    join listed_hashes h on h.email_sha256 = sha256(k.email)
 ),
 
 holdings as (
