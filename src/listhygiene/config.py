@@ -1,4 +1,10 @@
-"""The pipeline file: stores, sources, lists and policy, read from TOML and checked."""
+"""The pipeline file: stores, sources, lists and policy, read from TOML and checked.
+
+Why this module is long: every section of the pipeline file ([store], [[sources]], [lists],
+[policy], [engine], [privacy], ...) is checked here against one vocabulary, each key with a
+message naming the file, the section and the key; split by section, the rules of the file
+would be scattered over as many modules.
+"""
 
 from __future__ import annotations
 
