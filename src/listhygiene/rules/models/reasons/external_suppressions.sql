@@ -54,7 +54,8 @@ in_force as (
         arg_min(
             {occurred_at: occurred_at, snapshot_at: snapshot_at, reason: reason, lineage: lineage,
              is_hashed: is_hashed, file_name: file_name, row_number: row_number},
-            {undated: occurred_at is null, occurred_at: occurred_at, file_id: file_id, row_number: row_number}
+            -- an undated row last: a null field sorts after every value in a struct
+            {occurred_at: occurred_at, file_id: file_id, row_number: row_number}
         ) as cited
     from holdings
     where is_latest
