@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ SOURCES = {
     "contacts": Source("crm", "contacts", "crm/*.csv"),
     "unsubscribes": Source("unsubs", "unsubscribes", "unsubs/*.csv"),
     "bounces": Source("bounces", "bounces", "bounces/*.csv"),
+    "suppressions": Source("acme", "suppressions", "acme/*.csv"),
 }
 
 COLUMNS = {
@@ -55,12 +57,20 @@ COLUMNS = {
         "enhanced_code": pl.String,
         "diagnostic": pl.String,
     },
+    "suppressions": {
+        "email_raw": pl.String,
+        "email_sha256": pl.String,
+        "list_id": pl.String,
+        "reason": pl.String,
+        "occurred_at": pl.Datetime("us", "UTC"),
+    },
 }
 
 DEFAULTS = {
     "contacts": {"status": "subscribed", "do_not_contact": False, "attributes": "{}"},
     "unsubscribes": {"event": "unsubscribe", "origin": "contact"},
     "bounces": {"event": "bounce"},
+    "suppressions": {},
 }
 
 
@@ -107,12 +117,16 @@ class Scenario:
     def bounces(self, *rows: dict) -> Scenario:
         return self._file("bounces", rows)
 
-    def _file(self, kind: str, rows, snapshot_at=None) -> Scenario:
+    def suppression_list(self, snapshot_at: str, *rows: dict, source: str = "acme") -> Scenario:
+        """A snapshot of a do-not-mail list; each row a dict with email or email_sha256."""
+        return self._file("suppressions", rows, ts(snapshot_at), source=source)
+
+    def _file(self, kind: str, rows, snapshot_at=None, source: str | None = None) -> Scenario:
         columns = COLUMNS[kind]
         records = []
         for row in rows:
             record = {**DEFAULTS[kind], **row}
-            record["email_raw"] = record.pop("email")
+            record["email_raw"] = record.pop("email", None)
             for name in ("occurred_at", "confirmed_at", "exported_at"):
                 if isinstance(record.get(name), str):
                     record[name] = ts(record[name])
@@ -122,9 +136,12 @@ class Scenario:
         )
         frame = frame.with_row_index("row_number", offset=1).with_columns(pl.col("row_number").cast(pl.Int64))
         n = next(self._files)
+        origin = SOURCES[kind] if source is None else Source(source, kind, f"{source}/*.csv")
+        if origin not in self.config.sources:
+            self.config = replace(self.config, sources=(*self.config.sources, origin))
         result = ReadResult(
             path=Path(f"{kind}_{n}.csv"),
-            source=SOURCES[kind].name,
+            source=origin.name,
             kind=kind,
             sha256=f"{n:064x}",
             size=0,
@@ -133,7 +150,7 @@ class Scenario:
             quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA),
             snapshot_at=snapshot_at,
         )
-        insert_file(self.con, SOURCES[kind], result, ts("2026-01-01"))
+        insert_file(self.con, origin, result, ts("2026-01-01"))
         return self
 
     def evaluate(self, as_of: str) -> Evaluation:

@@ -31,3 +31,35 @@ def synth_pipeline(data: Path, window: int | None = None) -> tuple[Path, list[st
         assert count == 1, "the synth pipeline sets soft_bounce_window_days once"
         config.write_text(text)
     return config, nights
+
+
+def suppression_lists_pipeline(root: Path) -> tuple[Path, list[str]]:
+    """Contacts and two suppression lists (a partner's in clear, a service's hashed, in Parquet),
+    over two nights: the partner's second list drops one address and lists another."""
+    import hashlib
+
+    import polars as pl
+
+    root.mkdir(parents=True)
+    (root / "pipeline.toml").write_text(
+        '[store]\ndatabase = "state/store.duckdb"\noutput = "out"\n'
+        '[[sources]]\nname = "crm"\nkind = "contacts"\npath = "contacts_*.csv"\n'
+        '[[sources]]\nname = "acme"\nkind = "suppressions"\npath = "dnm_*.csv"\n'
+        '[[sources]]\nname = "service"\nkind = "suppressions"\npath = "hashed_*.parquet"\n'
+        "[policy]\nmax_list_drop_fraction = 1.0\n"
+    )
+    people = [f"p{i}@example.com" for i in range(12)]
+    (root / "contacts_2026-11-19.csv").write_text(
+        "contact_id,email,list_id\n"
+        + "".join(f"C{i},{email},{('news', 'deals')[i % 2]}\n" for i, email in enumerate(people))
+    )
+    (root / "dnm_2026-11-19.csv").write_text(
+        "email,list_id,reason,occurred_at\n"
+        "P0@Example.com,,asked,2026-11-01T09:00:00Z\np1@example.com,deals,,\nstranger@example.com,,,\n"
+    )
+    (root / "dnm_2026-11-20.csv").write_text("email,list_id\np1@example.com,deals\np2@example.com,\n")
+    hashed = [hashlib.sha256(e.encode()).hexdigest() for e in (people[3], people[4], "ghost@example.com")]
+    pl.DataFrame({"email_sha256": hashed, "list_id": [None, "news", None]}).write_parquet(
+        root / "hashed_2026-11-18.parquet"
+    )
+    return root / "pipeline.toml", ["2026-11-19T12:00:00Z", "2026-11-20T12:00:00Z"]

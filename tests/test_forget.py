@@ -345,3 +345,28 @@ def test_explain_finds_a_forgotten_address_by_its_tombstone(tmp_path):
     assert answer["forgotten"]["pseudonym"] == f"forgotten:{hashed}"
     assert [entry["reasons"][0]["reason"] for entry in answer["lists"]] == ["forgotten"]
     assert [e["kind"] for e in answer["consent_ledger"]] == ["unsubscribe", "erasure"]
+
+
+def test_forget_erases_a_partner_lists_clear_row_and_keeps_the_address_suppressed(tmp_path):
+    config = copy_sample(tmp_path)
+    text = config.read_text().replace(
+        "[lists.newsletter]",
+        '[[sources]]\nname = "acme"\nkind = "suppressions"\npath = "../data/sample/dnm_*.csv"\n\n[lists.newsletter]',
+    )
+    config.write_text(text)
+    (tmp_path / "data" / "sample" / "dnm_2026-11-20.csv").write_text(
+        "email,reason\nTom Baker <TOM.BAKER@acme.example>,asked our partner\nmegan@acme.example,\n"
+    )
+    for as_of in (NIGHT_1, NIGHT_2):
+        invoke("run", "--config", config, "--as-of", as_of)
+    invoke("forget", TOM, "--config", config)
+    assert values_holding(config, TOM) == []
+    con = duckdb.connect(str(store_file(config)), read_only=True)
+    try:
+        rows = con.execute(
+            "select email, email_raw, email_sha256, reason from suppression_rows order by row_number"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows[0] == (f"forgotten:{tombstone_of(config, TOM)}", None, None, None)
+    assert rows[1][0] == "megan@acme.example"

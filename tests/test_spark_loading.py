@@ -59,6 +59,11 @@ kind = "bounces"
 path = "sample/bounces.csv"
 
 [[sources]]
+name = "partner"
+kind = "suppressions"
+path = "partner/dnm_*.csv"
+
+[[sources]]
 name = "ses"
 format = "ses"
 path = "ses/*.jsonl"
@@ -104,6 +109,14 @@ def pipeline(root: Path, max_quarantine_fraction: float = 0.5) -> Config:
     (root / "resent" / "unsubscribes.csv").write_text("".join([*lines, lines[1]]))
     bounces = (root / "sample" / "bounces.csv").read_text().splitlines(keepends=True)
     (root / "resent" / "bounces.csv").write_text("".join([bounces[0], *reversed(bounces[1:])]))
+    # a partner's do-not-mail list: in clear, hashed, and a malformed hash (quarantined)
+    (root / "partner").mkdir()
+    (root / "partner" / "dnm_2026-11-21.csv").write_text(
+        "email,email_sha256,list_id,reason,occurred_at\n"
+        "Ann <ANN@example.com>,,,asked,2026-11-01T09:00:00Z\n"
+        f",{'ab' * 32},offers,,\n"
+        ",not-a-hash,,,\n"
+    )
     (root / "pipeline.toml").write_text(PIPELINE % max_quarantine_fraction)
     return load_config(root / "pipeline.toml")
 
@@ -155,7 +168,7 @@ def test_files_loaded_on_spark_give_duckdb_s_rows(spark, tmp_path):  # noqa: F81
     files = planned(config)
     warehouse = tmp_path / "warehouse"
     # two loads, as two nights: the second's events are compared with the first's files
-    first, second = files[:5], files[5:]
+    first, second = files[:6], files[6:]
     loaded = load_files(spark, config, first, str(warehouse), {})
     # a crashed load left partitions under the second load's ids, some of tables it has no rows of
     for table in ROW_TABLES:

@@ -22,7 +22,7 @@ from listhygiene.errors import ConfigError
 from listhygiene.thresholds import ReportSettings, report_settings
 from listhygiene.vocabulary import KINDS as COLUMNS_OF_KIND
 
-KINDS = ("contacts", "unsubscribes", "bounces")
+KINDS = ("contacts", "unsubscribes", "bounces", "suppressions")
 # Formats whose files are read by their own reader (src/listhygiene/platforms/); their files
 # may yield rows of several kinds, so `kind` is optional for them.
 PLATFORM_FORMATS = ("ses", "sendgrid", "mailgun", "postmark", "mailchimp", "dsn")
@@ -324,6 +324,11 @@ def _sources(raw: Any, base: Path, where: str) -> tuple[Source, ...]:
             raise ConfigError(
                 f"{here}: a Mailchimp audience export is a contacts snapshot; "
                 'leave kind out (or set kind = "contacts").'
+            )
+        if kind == "suppressions" and file_format in PLATFORM_FORMATS:
+            raise ConfigError(
+                f"{here}: a suppressions source reads CSV or Parquet files with an email or "
+                f"email_sha256 column; format {file_format!r} does not apply."
             )
         if any(s.name == name for s in sources):
             raise ConfigError(f"{here}: source name {name!r} is used twice; names must be unique.")

@@ -67,7 +67,19 @@ KINDS = {
         ),
         keeps_extra_columns=False,
     ),
+    # A do-not-mail list kept elsewhere (a partner's, a suppression service's), a snapshot like
+    # an export: each row names an address in clear (email) or hashed (email_sha256). Neither
+    # column is required alone; a file must have one of them (ONE_OF_COLUMNS).
+    "suppressions": KindSpec(
+        required=(),
+        optional=("email", "email_sha256", "list_id", "reason", "occurred_at"),
+        output=("row_number", "email_raw", "email_sha256", "list_id", "reason", "occurred_at"),
+        keeps_extra_columns=False,
+    ),
 }
+
+# Kinds whose files must have at least one of these columns (the header check names them all).
+ONE_OF_COLUMNS = {"suppressions": ("email", "email_sha256")}
 
 
 # Evidence that a person really asked to be mailed again (SPEC §4, Resubscription).

@@ -10,7 +10,7 @@ from listhygiene.config import Mapping
 from listhygiene.errors import InputError
 from listhygiene.ingest.csv_files import REPLACED_BYTES, RawTable, unique_names
 from listhygiene.masking import mask_addresses_in
-from listhygiene.vocabulary import KINDS
+from listhygiene.vocabulary import KINDS, ONE_OF_COLUMNS
 
 # What to do when a file's bytes do not decode (a Latin-1 or Windows-1252 export read as UTF-8).
 ENCODING_HINT = (
@@ -65,6 +65,11 @@ def match_columns(
     missing = [name for name in spec.required if name not in found]
     if missing:
         raise missing_column_error(path, missing[0], headers, known)
+    either = ONE_OF_COLUMNS.get(kind, ())
+    if either and not any(name in found for name in either):
+        raise missing_column_error(
+            path, " or ".join(repr(name) for name in either), headers, known, quoted=True
+        )
     for position, header in enumerate(headers):
         if REPLACED_BYTES in header:
             raise InputError(
@@ -78,8 +83,11 @@ def match_columns(
     return positions, extras
 
 
-def missing_column_error(path: Path, column: str, headers: list[str], known: tuple[str, ...]) -> InputError:
-    """InputError naming the missing column and the columns found, with a hint about why."""
+def missing_column_error(
+    path: Path, column: str, headers: list[str], known: tuple[str, ...], *, quoted: bool = False
+) -> InputError:
+    """InputError naming the missing column (or columns, already `quoted`) and the columns found,
+    with a hint about why."""
     # a file without a header row shows its first data row here: never print an address of it
     shown = [mask_addresses_in(repr(h.strip()[:40])) for h in headers[:20]] + (
         ["…"] if len(headers) > 20 else []
@@ -109,7 +117,7 @@ def missing_column_error(path: Path, column: str, headers: list[str], known: tup
             "ignoring surrounding spaces)."
         )
     return InputError(
-        f"required column {column!r} is missing; columns found: {found}.",
+        f"required column {column if quoted else repr(column)} is missing; columns found: {found}.",
         file=str(path),
         column=column,
         hint=hint,

@@ -247,10 +247,27 @@ def parse_bounces(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
     )
 
 
+def parse_suppressions(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
+    """Rows of a do-not-mail list: the address as read, or its hash trimmed and lower-cased."""
+    raw = text.select(
+        "row_number",
+        _present("email").alias("email_raw"),
+        _present("email_sha256").alias("email_sha256_raw"),
+        _trimmed("list_id").alias("list_id"),
+        _trimmed("reason").alias("reason"),
+        _present("occurred_at").alias("occurred_at_raw"),
+    )
+    return raw.with_columns(
+        email_sha256=pl.col("email_sha256_raw").str.strip_chars().str.to_lowercase(),
+        occurred_at=timestamps(raw["occurred_at_raw"], time_zone),
+    )
+
+
 PARSERS: dict[str, Callable[[pl.DataFrame, str], pl.DataFrame]] = {
     "contacts": parse_contacts,
     "unsubscribes": parse_unsubscribes,
     "bounces": parse_bounces,
+    "suppressions": parse_suppressions,
 }
 
 

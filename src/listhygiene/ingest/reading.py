@@ -1,4 +1,4 @@
-"""Read a contacts export, unsubscribe log or bounce log, batch by batch, into canonical and quarantined rows."""
+"""Read a contacts export, unsubscribe log, bounce log or suppression list, batch by batch, into canonical and quarantined rows."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from listhygiene.ingest.quarantine import (
     split_bad_rows,
     undecodable_rows,
 )
+from listhygiene.ingest.schemas import UTC_MICROS
 from listhygiene.vocabulary import KINDS
 
 ACCEPTED_FORMATS = (".csv", ".csv.gz", ".parquet")
@@ -222,9 +223,20 @@ class InputBatches:
             rows_read=rows_read,
             rows=rows.clear(),
             quarantine=pl.concat(quarantined),
-            snapshot_at=snapshot_of(pl.concat(latest), path) if kind == "contacts" else None,
+            snapshot_at=_snapshot_at(kind, latest, path),
             warnings=warnings,
         )
+
+
+def _snapshot_at(kind: str, latest: list[pl.DataFrame], path: Path) -> datetime | None:
+    """A snapshot file's time: a contacts export's (exported_at, else its name), a suppression
+    list's (the date in its name; rows' occurred_at say since when, not when the list was taken).
+    None for logs, and for a snapshot file whose time is its loading."""
+    if kind == "contacts":
+        return snapshot_of(pl.concat(latest), path)
+    if kind == "suppressions":
+        return snapshot_of(pl.DataFrame({"exported_at": []}, schema={"exported_at": UTC_MICROS}), path)
+    return None
 
 
 def _validate_batch(
@@ -278,6 +290,14 @@ def _empty_result(
             f"a {what} contacts export would make every contact vanish; refusing to use it.",
             file=str(path),
             hint="Check that the export finished, then re-run the export.",
+        )
+    if kind == "suppressions":
+        # the newest file of a list is the whole list: an empty one would lift every address on it
+        raise InputError(
+            f"a {what} suppression list would lift every suppression of its source; refusing to use it.",
+            file=str(path),
+            hint="Check that the file arrived whole; a list that is really empty is a file with "
+            "its header row and no rows.",
         )
     label = "unsubscribe log" if kind == "unsubscribes" else "bounce log"
     table = RawTable([], pl.DataFrame(schema={"extra_fields": pl.Int32}))

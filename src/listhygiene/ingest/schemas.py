@@ -32,7 +32,12 @@ FAILURE_TEXT = {
     "smtp_code": "{column} {value} holds no SMTP reply code (expected a 3-digit code 2xx-5xx)",
     "enhanced_code": "{column} {value} holds no enhanced status code (expected one like 5.1.1)",
     "in_range": "{column} {value} is not an SMTP reply code (expected 200-599)",
+    "sha256_hex": "{column} {value} is not a SHA-256 in hex (expected 64 characters 0-9, a-f)",
+    "one_address": "the row holds no address: email and email_sha256 are both empty",
+    "not_both": "the row holds both email and email_sha256; give one of them per row",
 }
+# A hashed address: SHA-256 of the normalized address as lowercase hex (after trim and lower-case).
+SHA256_HEX = r"^[0-9a-f]{64}$"
 LONGEST_VALUE_SHOWN = 80
 
 
@@ -163,7 +168,60 @@ BOUNCES = pa.DataFrameSchema(
     name="bounces",
 )
 
-SCHEMAS = {"contacts": CONTACTS, "unsubscribes": UNSUBSCRIBES, "bounces": BOUNCES}
+
+def sha256_hex(*, name: str) -> pa.Check:
+    """A check that a hashed address is 64 lowercase hex characters (nulls are another check's)."""
+
+    def hex_digest(data: PolarsData) -> pl.LazyFrame:
+        digest = pl.col(data.key)
+        return data.lazyframe.select(digest.is_null() | digest.str.contains(SHA256_HEX))
+
+    return pa.Check(hex_digest, name=name)
+
+
+def one_address(*, name: str) -> pa.Check:
+    """A check that a suppression row names its address in clear or hashed: one of them."""
+
+    def either(data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            pl.col("email_raw").is_not_null() | pl.col("email_sha256_raw").is_not_null()
+        )
+
+    return pa.Check(either, name=name)
+
+
+def not_both(*, name: str) -> pa.Check:
+    """A check that a suppression row does not name its address both ways (which one is meant?)."""
+
+    def not_both_ways(data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("email_raw").is_null() | pl.col("email_sha256_raw").is_null())
+
+    return pa.Check(not_both_ways, name=name)
+
+
+SUPPRESSIONS = pa.DataFrameSchema(
+    {
+        "row_number": pa.Column(pl.Int64, nullable=False),
+        # one of email and email_sha256 per row: the checks on email_raw say which is missing
+        "email_raw": text_column(
+            checks=[one_address(name="one_address"), not_both(name="not_both")], file_column="email"
+        ),
+        "email_sha256": text_column(checks=[sha256_hex(name="sha256_hex")], raw="email_sha256_raw"),
+        "list_id": text_column(),
+        "reason": text_column(),
+        "occurred_at": timestamp_column("occurred_at_raw", nullable=True),
+        "email_sha256_raw": raw_text_column(),
+        "occurred_at_raw": raw_text_column(),
+    },
+    name="suppressions",
+)
+
+SCHEMAS = {
+    "contacts": CONTACTS,
+    "unsubscribes": UNSUBSCRIBES,
+    "bounces": BOUNCES,
+    "suppressions": SUPPRESSIONS,
+}
 
 FAILURE_CASE_COLUMNS = {
     "index": pl.Int64,

@@ -10,7 +10,6 @@ those renames first; one that finds new files without a journal removes them (fi
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
@@ -26,11 +25,12 @@ import polars as pl
 from listhygiene import store
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Config
-from listhygiene.errors import ConfigError, ListHygieneError
+from listhygiene.errors import ConfigError
 from listhygiene.ingest.normalize import normalize_addresses
 from listhygiene.logs import stage
 from listhygiene.masking import mask_email
 from listhygiene.privacy.keys import install_hmac, keyring_for_forget
+from listhygiene.privacy.proof import ErasureIncomplete, holds, input_files_holding, prove_erased
 from listhygiene.privacy.spellings import REDACTED, bytes_pattern, spellings_of, sql_pattern
 from listhygiene.privacy.tombstones import ERASED_COLUMNS, PSEUDONYM_PREFIX
 from listhygiene.sql import sql_literal
@@ -40,7 +40,7 @@ log = logging.getLogger("listhygiene")
 
 NEW_SUFFIX = ".forget-new"
 # the tables whose rows carry an address in `email`, replaced by the tombstone's pseudonym
-ADDRESS_TABLES = ("contact_rows", "unsubscribe_events", "bounce_events", "quarantine")
+ADDRESS_TABLES = ("contact_rows", "unsubscribe_events", "bounce_events", "quarantine", "suppression_rows")
 # the published outputs whose columns after these are the export's attributes of the person
 SENDABLE_KEYS = ("list_id", "email", "contact_id")
 TEXT_SUFFIXES = {".html", ".json", ".csv", ".txt", ".md"}
@@ -63,6 +63,7 @@ CLOSED_COLUMNS = {
     "runs": {"run_id", "status"},
     "store_meta": {"key"},
     "tombstones": {"email_hmac", "key_id"},
+    "suppression_rows": {"list_id"},
     # published outputs
     "*.parquet": {
         "list_id",
@@ -89,10 +90,6 @@ class ForgetResult:
     files_scanned: int = 0  # what the proof read, byte by byte
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # seconds per step
-
-
-class ErasureIncomplete(ListHygieneError):
-    """The proof found an address after the erasure (exit 1): a bug, never expected."""
 
 
 def journal_path(database: Path) -> Path:
@@ -179,7 +176,7 @@ def _raw_spellings(con: duckdb.DuckDBPyConnection) -> list[str]:
         " union ".join(
             f"select distinct email_raw from {table} semi join forget_targets using (email) "
             "where email_raw is not null"
-            for table in ("contact_rows", "unsubscribe_events", "bounce_events")
+            for table in ("contact_rows", "unsubscribe_events", "bounce_events", "suppression_rows")
         )
     ).fetchall()
     return [r for (r,) in rows]
@@ -305,7 +302,7 @@ def _rewrite_runs(
                 if scrubbed != text:
                     new.write_bytes(scrubbed)
                     yield path, new
-            elif _holds(path, found):
+            elif holds(path, found):
                 raise ErasureIncomplete(
                     f"{path} holds a forgotten address and listhygiene cannot rewrite it."
                 )
@@ -403,110 +400,6 @@ def finish_pending(database: Path, output: Path) -> list[str]:
     if removed:
         log.warning("removed what an interrupted forget left (it changed nothing): %d files", len(removed))
     return removed
-
-
-def prove_erased(database: Path, output: Path, spellings: list[str]) -> int:
-    """Scan the store file and every file under the output folder for any spelling, as bytes
-    and (Parquet, whose pages are compressed) as values; raise if one is found."""
-    found = bytes_pattern(spellings)
-    files = [database, *sorted(p for p in output.rglob("*") if p.is_file() and not p.is_symlink())]
-    con = duckdb.connect()
-    con.execute("set enable_progress_bar = false")
-    try:
-        for path in files:
-            if _holds(path, found) or (path.suffix == ".parquet" and _parquet_holds(con, path, spellings)):
-                raise ErasureIncomplete(
-                    f"after the erasure {path} still holds a forgotten address: please report this "
-                    "(the store and published runs are otherwise rewritten)."
-                )
-    finally:
-        con.close()
-    return len(files)
-
-
-def _holds(path: Path, found, chunk: int = 64 << 20) -> bool:
-    """Whether the file's bytes hold a spelling, in any ASCII letter case.
-
-    Read in chunks (each with the tail of the one before), lower-cased, and searched for each
-    spelling with bytes.find (memchr-fast); only a find is checked against the pattern's edges.
-    """
-    needles = sorted({n.lower() for n in found.needles}, key=len)
-    if len(needles) > 64:  # many addresses at once: one pass of the pattern instead
-        return _holds_by_pattern(path, found.pattern, chunk)
-    overlap = max(len(n) for n in needles) + 2
-    tail = b""
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            text = (tail + block).lower()
-            for needle in needles:
-                at = text.find(needle)
-                while at >= 0:
-                    if found.pattern.search(text, max(at - 1, 0), at + len(needle) + 2):
-                        return True
-                    at = text.find(needle, at + 1)
-            tail = block[-overlap:]
-    return False
-
-
-def _holds_by_pattern(path: Path, pattern, chunk: int) -> bool:
-    tail = b""
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            if pattern.search(tail + block):
-                return True
-            tail = block[-512:]
-    return False
-
-
-def _parquet_holds(con: duckdb.DuckDBPyConnection, path: Path, spellings: list[str]) -> bool:
-    source = f"read_parquet({sql_literal(str(path))}, hive_partitioning = false)"
-    texts = [
-        c
-        for c, t in con.execute(
-            f"select column_name, column_type from (describe select * from {source})"
-        ).fetchall()
-        if t == "VARCHAR"
-    ]
-    if not texts:
-        return False
-    tests = " or ".join(f'regexp_matches("{c}", $pattern)' for c in texts)
-    [(hits,)] = con.execute(
-        f"select count(*) from {source} where {tests}", {"pattern": sql_pattern(spellings)}
-    ).fetchall()
-    return hits > 0
-
-
-def input_files_holding(config: Config, spellings: list[str]) -> list[Path]:
-    """The pipeline's input files on disk that still hold a spelling (never edited by listhygiene)."""
-    found = bytes_pattern(spellings)
-    holding = []
-    con = duckdb.connect()
-    con.execute("set enable_progress_bar = false")
-    try:
-        for source in config.sources:
-            for path in source.files():
-                if path.suffix == ".parquet":
-                    hit = _parquet_holds(con, path, spellings)
-                elif path.suffix == ".gz":
-                    hit = _gzip_holds(path, found)
-                else:
-                    hit = _holds(path, found)
-                if hit:
-                    holding.append(path)
-    finally:
-        con.close()
-    return holding
-
-
-def _gzip_holds(path: Path, found, chunk: int = 8 << 20) -> bool:
-    """Search a gzip file's text in chunks, each with the tail of the one before."""
-    tail = b""
-    with gzip.open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            if found.search(tail + block):
-                return True
-            tail = block[-512:]
-    return False
 
 
 def _fsync(path: Path) -> None:

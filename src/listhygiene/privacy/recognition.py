@@ -1,12 +1,14 @@
-"""Forgotten addresses in an audience file, recognized by their keyed hash (for `clean`)."""
+"""Forgotten addresses recognized by their keyed hash: in an audience (`clean`), in a query (`explain`)."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from listhygiene.config import Config
 from listhygiene.errors import ConfigError
 from listhygiene.privacy.keys import PSEUDONYM_PREFIX, install_hmac, read_keyring
 
@@ -54,3 +56,27 @@ def forgotten_verdicts(
         .unique("email")
     )
     return pl.concat([verdicts, forgotten.select(verdicts.columns)], how="vertical_relaxed")
+
+
+def standing_tombstone(con: duckdb.DuckDBPyConnection, config: Config, email: str, store: str) -> dict | None:
+    """The standing tombstone of an address erased on request (forget), if any: the rows kept of
+    it are under its pseudonym. Found by hashing the one address with each key of the keyring."""
+    keyring = read_keyring(config.key_file) if config.database_file is not None else None
+    if keyring is None:
+        return None
+    hashes = [key.hmac(email) for key in keyring.keys]
+    try:
+        row = con.execute(
+            f"select email_hmac, forgotten_at, note from {store}.tombstones "
+            "where email_hmac in (select unnest(?::varchar[])) and lifted_at is null",
+            [hashes],
+        ).fetchone()
+    except duckdb.CatalogException:  # a store from before forget existed
+        return None
+    if row is None:
+        return None
+    return {
+        "pseudonym": PSEUDONYM_PREFIX + row[0],
+        "forgotten_at": row[1].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "note": row[2],
+    }

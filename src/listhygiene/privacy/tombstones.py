@@ -23,6 +23,7 @@ ERASED_COLUMNS = {
     "unsubscribe_events": {"email_raw": "null", "evidence_ref": "null", "reason": "null", "platform": "null"},
     "bounce_events": {"email_raw": "null", "diagnostic": "null", "platform": "null"},
     "quarantine": {"raw": "null"},
+    "suppression_rows": {"email_raw": "null", "email_sha256": "null", "reason": "null"},
 }
 
 

@@ -120,6 +120,7 @@ def prepare(con: duckdb.DuckDBPyConnection, on: Basis) -> tuple[int | None, str]
     """
     con.execute(runner.model_sql("_macros"))
     runner.build(con, "contact_files")
+    runner.build(con, "suppression_files")
     columns = publish.sendable_columns(con)
     if columns != on.sendable_columns:
         return None, f"the contact attributes changed (sendable.parquet: {on.sendable_columns} -> {columns})"

@@ -40,6 +40,16 @@ REASONS: tuple[Reason, ...] = (
         "a delivery, or a confirmed opt-in, after it",
         blocks_transactional=True,
     ),
+    # A legal do-not-mail list like an unsubscribe, but kept outside (a partner's, an
+    # affiliate's): below hard_bounce, since an address that does not exist is the more basic
+    # fact. Its rows say every list (scope "address") or one list; it never stops transactional mail.
+    Reason(
+        "external_suppression",
+        "address",
+        "the address is on a suppressions input (a do-not-mail list kept elsewhere), on every "
+        "list or on the list its row names",
+        "leaving that list: the source's newest snapshot no longer holding it",
+    ),
     Reason(
         "unsubscribed",
         "address",

@@ -21,12 +21,15 @@ from listhygiene.sql import sql_literal
 RUN_MODELS = (
     "events",
     "contact_files",
+    "suppression_files",
+    "suppression_records",
     "held_records",
     "contact_records",
     "memberships",
     "primary_records",
     "duplicates",
     "soft_bounce_streaks",
+    "external_suppressions",
     "suppression_causes",
     "candidates",
     "last_deliveries",
@@ -48,7 +51,7 @@ RUN_MODELS = (
 # (every log event; every usable contact row). Materialized they would copy every row with every
 # column (diagnostics, attributes, lineage text) into memory; as views each model reading them
 # scans the store's compressed columns it needs, and lineage text is made only for rows shown.
-VIEW_MODELS = frozenset({"events", "contact_records"})
+VIEW_MODELS = frozenset({"events", "contact_records", "suppression_records"})
 
 
 # An incremental night restricts the rules' two input views to the addresses of dirty_addresses;
@@ -57,7 +60,13 @@ VIEW_MODELS = frozenset({"events", "contact_records"})
 # before the view's joins and union: a filter on the whole view made DuckDB read and shape
 # every stored event before probing its address (1M store: 2.96 s against 0.68 s for events).
 # A view names each with an alias (`from bounce_events e`); only_dirty_sql checks it does.
-STORE_INPUTS = ("unsubscribe_events", "bounce_events", "contact_rows")
+STORE_INPUTS = ("unsubscribe_events", "bounce_events", "contact_rows", "suppression_rows", "quarantine")
+# How each keeps to the dirty addresses' rows: by address; a suppression list's hashed rows by
+# the hash of a dirty address (a hashed row names no address until a model matches it).
+DIRTY_ROWS = dict.fromkeys(STORE_INPUTS, "semi join dirty_addresses using (email)") | {
+    "suppression_rows": "where email in (select email from dirty_addresses) "
+    "or email_sha256 in (select sha256(email) from dirty_addresses)"
+}
 _STORE_INPUT = re.compile(
     rf"\b(from|join)\s+({'|'.join(STORE_INPUTS)})\b(?:\s+(?:as\s+)?(\w+))?", re.IGNORECASE
 )
@@ -150,7 +159,7 @@ def only_dirty_sql(name: str) -> str:
                 f"models/{name}.sql reads {table} without an alias; "
                 f"an incremental night needs one to restrict it (`from {table} t`)"
             )
-        return f"{keyword} (select * from {table} semi join dirty_addresses using (email)) as {alias}"
+        return f"{keyword} (select * from {table} {DIRTY_ROWS[table.lower()]}) as {alias}"
 
     sql, count = _STORE_INPUT.subn(restricted, model_sql(name))
     if count == 0:
@@ -219,10 +228,13 @@ def build_all(
 
 
 def models_read(*sql: str) -> frozenset[str]:
-    """The run models named in SQL text (comments aside): what that SQL reads."""
+    """The run models named in SQL text (comments and string literals aside): what that SQL reads.
+
+    A literal may spell a model's name without reading it (kind = 'suppressions')."""
     words = set()
     for text in sql:
-        words |= set(re.findall(r"[a-z_][a-z0-9_]*", re.sub(r"--[^\n]*", "", text).lower()))
+        code = re.sub(r"'[^']*'", "''", re.sub(r"--[^\n]*", "", text))
+        words |= set(re.findall(r"[a-z_][a-z0-9_]*", code.lower()))
     return frozenset(words & set(RUN_MODELS))
 
 

@@ -9,7 +9,7 @@ import duckdb
 from listhygiene.errors import ConfigError, LockHeld
 from listhygiene.sql import sql_literal
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Loaded rows keep their file and row number, so every event can say where it came from.
 SCHEMA = """
@@ -20,14 +20,15 @@ create sequence if not exists input_file_ids start 1;
 create table if not exists input_files (
     file_id           integer primary key,
     source            varchar not null,   -- the pipeline source name
-    kind              varchar not null,   -- contacts | unsubscribes | bounces
+    kind              varchar not null,   -- contacts | unsubscribes | bounces | suppressions
     path              varchar not null,
     sha256            varchar not null,
     size              bigint not null,
     rows_read         bigint not null,
     rows_loaded       bigint not null,
     rows_quarantined  bigint not null,
-    snapshot_at       timestamptz,        -- contacts: exported_at, else a date in the file name
+    snapshot_at       timestamptz,        -- contacts: exported_at, else a date in the file name;
+                                          -- suppressions: a date in the file name
     loaded_at         timestamptz not null,
     attribute_columns varchar[],          -- contacts: extra columns, in header order
     format            varchar,            -- null: canonical columns; else the source's format
@@ -93,6 +94,20 @@ create table if not exists bounce_events (
     is_duplicate  boolean not null default false,
     event_ref     varchar,
     platform      json
+);
+
+-- the rows of do-not-mail lists kept elsewhere (v6): each file is the whole list as of its
+-- snapshot time; a row names its address in clear (email) or hashed (email_sha256)
+create table if not exists suppression_rows (
+    file_id      integer not null,
+    row_number   bigint not null,
+    email_raw    varchar,
+    email        varchar,                 -- normalized; null for a hashed row
+    email_valid  boolean,
+    email_sha256 varchar,                 -- lowercase hex SHA-256 of the normalized address
+    list_id      varchar,                 -- null = every list
+    reason       varchar,                 -- the list's own words, kept for the detail
+    occurred_at  timestamptz              -- since when the list holds it, when it says
 );
 
 create table if not exists quarantine (
@@ -247,6 +262,8 @@ MIGRATIONS = {
     alter table quarantine add column if not exists list_id varchar;
     alter table quarantine add column if not exists email varchar;
     """,
+    # suppression lists (the suppressions input kind): the table SCHEMA creates is all it needs
+    6: "select 1;",
     # the uniqueness of a file becomes (source, content, path): the table is rebuilt
     4: """
     create table input_files_v4 as select * from input_files;

@@ -32,7 +32,11 @@ TABLE_OF_KIND = {
     "contacts": "contact_rows",
     "unsubscribes": "unsubscribe_events",
     "bounces": "bounce_events",
+    "suppressions": "suppression_rows",
 }
+# Kinds whose files are snapshots (the whole of something as of the file's time), not logs:
+# the same content under a new name is a new snapshot, loaded again.
+SNAPSHOT_KINDS = ("contacts", "suppressions")
 
 
 @dataclass
@@ -127,6 +131,11 @@ def no_files(source: Source, report: LoadReport) -> None:
             "pipeline file or that tonight's export arrived.",
         )
     message = f"{source.file_kind} source {source.name!r} matches no file ({source.path}): no events from it."
+    if source.file_kind == "suppressions":
+        message = (
+            f"suppressions source {source.name!r} matches no file ({source.path}): its newest "
+            "list already loaded, if any, stays in force."
+        )
     report.warnings.append(message)
     log.warning(message)
 
@@ -160,7 +169,7 @@ def plan_file(con, source: Source, path: Path, report: LoadReport) -> PlannedFil
         # A log's content is loaded once, wherever it turns up again. A contacts file is a part
         # of the snapshot its name or folder dates: the same content under a new name (tonight's
         # unchanged part of an export) is loaded again as part of tonight's snapshot.
-        same_place = " and path = ?" if source.file_kind == "contacts" else ""
+        same_place = " and path = ?" if source.file_kind in SNAPSHOT_KINDS else ""
         known = con.execute(
             "select rows_read, rows_loaded, rows_quarantined from input_files "
             f"where source = ? and sha256 = ?{same_place}",
@@ -181,7 +190,7 @@ def plan_file(con, source: Source, path: Path, report: LoadReport) -> PlannedFil
             f"version {versions + 1}"
             + (
                 " (it replaces the earlier versions of this snapshot)"
-                if source.file_kind == "contacts"
+                if source.file_kind in SNAPSHOT_KINDS
                 else " (events already loaded are counted once)"
             )
         )

@@ -29,7 +29,7 @@ from listhygiene.sql import memory_connection, sql_literal
 from listhygiene.store import create_schema
 
 CATALOG_TABLES = ("store_meta", "input_files", "runs")
-DATA_TABLES = ("contact_rows", "unsubscribe_events", "bounce_events", "quarantine")
+DATA_TABLES = ("contact_rows", "unsubscribe_events", "bounce_events", "suppression_rows", "quarantine")
 _VERSION = re.compile(r"^v(\d{10})\.duckdb$")
 KEEP_VERSIONS = 5  # older versions are removed once a newer one is written
 

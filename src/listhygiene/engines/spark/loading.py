@@ -36,7 +36,7 @@ except ImportError as missing:  # pragma: no cover - the spark extra is not inst
 log = logging.getLogger("listhygiene")
 
 # The store's tables of rows, each kept at <tables_root>/<table>/file_id=<N>/part-*.parquet.
-ROW_TABLES = ("contact_rows", "unsubscribe_events", "bounce_events", "quarantine")
+ROW_TABLES = ("contact_rows", "unsubscribe_events", "bounce_events", "suppression_rows", "quarantine")
 # The value of the `table` column of the rows that carry a file's summary (one per file).
 SUMMARY = "input_files"
 # input_files' columns the executors send; loaded_at is the committing driver's to set.

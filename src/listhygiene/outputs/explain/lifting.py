@@ -59,6 +59,12 @@ def lifting_condition(
     if reason in ("source_unsubscribed", "source_cleaned"):
         on = f"on {list_id}" if not active["is_global"] else "on its row with no list (the whole contact)"
         return f"the {active['source']} export showing another status {on}"
+    if reason == "external_suppression":
+        on = "from every list" if active["is_global"] else f"from {list_id}"
+        return (
+            f"the {active['source']} suppression list dropping the address {on}: a newer snapshot "
+            "of that list without it (nothing listhygiene receives otherwise lifts it)"
+        )
     if reason == "invalid_address":
         return "a corrected address in the export: this address cannot be mailed as it is"
     if reason == "unconfirmed":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -15,7 +15,7 @@ from listhygiene.errors import ConfigError, LockHeld
 from listhygiene.ingest.normalize import normalize_address
 from listhygiene.masking import mask_email
 from listhygiene.outputs.explain.lifting import lifting_condition
-from listhygiene.privacy.keys import PSEUDONYM_PREFIX, read_keyring
+from listhygiene.privacy.recognition import standing_tombstone
 from listhygiene.rules.reasons import BY_NAME
 from listhygiene.sql import memory_connection
 
@@ -55,7 +55,7 @@ def explain(
     con = open_store() if open_store else _open_store_copy(config.database)
     try:
         run = _run(con, run_id)
-        forgotten = _tombstone(con, config, email)
+        forgotten = standing_tombstone(con, config, email, STORE_ALIAS)
         if forgotten is not None:
             email = forgotten["pseudonym"]
         _copy_address(con, email, run["inputs"])
@@ -84,30 +84,6 @@ def explain(
         _disagreements(run, email, lists) + _config_warning(config, run) + _causes_not_found(lists)
     )
     return result
-
-
-def _tombstone(con: duckdb.DuckDBPyConnection, config: Config, email: str) -> dict | None:
-    """The standing tombstone of an address erased on request (forget), if any: the rows kept of
-    it are under its pseudonym. Found by hashing the one address with each key of the keyring."""
-    keyring = read_keyring(config.key_file) if config.database_file is not None else None
-    if keyring is None:
-        return None
-    hashes = [key.hmac(email) for key in keyring.keys]
-    try:
-        row = con.execute(
-            f"select email_hmac, forgotten_at, note from {STORE_ALIAS}.tombstones "
-            "where email_hmac in (select unnest(?::varchar[])) and lifted_at is null",
-            [hashes],
-        ).fetchone()
-    except duckdb.CatalogException:  # a store from before forget existed
-        return None
-    if row is None:
-        return None
-    return {
-        "pseudonym": PSEUDONYM_PREFIX + row[0],
-        "forgotten_at": row[1].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "note": row[2],
-    }
 
 
 def _normalized(query: str) -> tuple[str, bool]:
@@ -200,13 +176,21 @@ def _copy_address(con: duckdb.DuckDBPyConnection, email: str, inputs: list[tuple
                 where e.email = ? and e.file_id in (select file_id from input_files)""",
             [email],
         )
+    # a suppression list's rows naming the address, in clear or by its hash
+    con.execute(
+        f"""create table suppression_rows as select s.* from {STORE_ALIAS}.suppression_rows s
+            where (s.email = $email or s.email_sha256 = sha256($email))
+              and s.file_id in (select file_id from input_files)""",
+        {"email": email},
+    )
     con.execute(f"set search_path = 'memory,{STORE_ALIAS}'")
 
 
 def _known(con: duckdb.DuckDBPyConnection, email: str) -> bool:
     [(n,)] = con.execute(
         "select (select count(*) from contact_records where email = $e) + "
-        "(select count(*) from events where email = $e)",
+        "(select count(*) from events where email = $e) + "
+        "(select count(*) from external_suppressions where email = $e)",
         {"e": email},
     ).fetchall()
     return n > 0
@@ -433,6 +417,17 @@ def _timeline(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -
                    ) || ' (' || lineage || ')' as detail
             from contact_records
             where email = $email
+        ),
+        list_rows as (
+            -- the snapshots of do-not-mail lists holding the address now (the row cited)
+            select since as occurred_at, 'suppression_list' as kind, list_id, origin, source,
+                   file_name, row_number,
+                   null as campaign_id, null as bounce_class, null as bounce_reason,
+                   null as bounce_rule, null::integer as smtp_code, null as enhanced_code,
+                   null as diagnostic, null as evidence, null as evidence_ref, list_reason as note,
+                   null as contact_id, detail
+            from external_suppressions
+            where email = $email
         )
         select {_iso("occurred_at")} as at, kind,
                case when list_id is not null then list_id
@@ -442,7 +437,8 @@ def _timeline(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -
                campaign_id, contact_id, bounce_class, bounce_reason, bounce_rule, smtp_code,
                enhanced_code, diagnostic, evidence, evidence_ref, note, detail,
                json(platform) as platform
-        from (select * from log_events union all by name select * from export_rows)
+        from (select * from log_events union all by name select * from export_rows
+              union all by name select * from list_rows)
         where $list::varchar is null or list_id is null or list_id = $list
         order by occurred_at, kind = 'export' desc, source, file_name, row_number
         """,

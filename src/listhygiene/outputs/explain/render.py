@@ -179,7 +179,7 @@ def _bounce_words(event: dict) -> str:
 
 
 def _what(event: dict) -> str:
-    if event["kind"] == "export":
+    if event["kind"] in ("export", "suppression_list"):  # the detail without its lineage
         return event["detail"].rsplit(" (", 1)[0]
     parts = [
         event["diagnostic"] and f'"{event["diagnostic"]}"',

@@ -207,8 +207,67 @@ quarantined_in_new_snapshots as (
     ) h on h.source = f.source and h.contact_id = r.contact_id and h.list_id is not distinct from r.list_id
 ),
 
+new_list_files as (
+    -- suppressions files usable tonight and not last night: a new snapshot of a list, or a
+    -- late one (an older snapshot moves since when an address is listed: external_suppressions)
+    select u.file_id, u.source
+    from usable_files u, params p
+    where u.kind = 'suppressions' and u.snapshot_at <= p.as_of
+      and (u.file_id not in (select file_id from previous_inputs) or u.snapshot_at > p.previous_as_of)
+),
+
+previous_latest_lists as (
+    -- the snapshot of each list in force last night
+    select file_id, source
+    from (
+        select u.file_id, u.source, u.snapshot_at,
+               max(u.snapshot_at) over (partition by u.source) as newest
+        from usable_files u, params p
+        where u.kind = 'suppressions' and u.snapshot_at <= p.previous_as_of
+          and u.file_id in (select file_id from previous_inputs)
+    )
+    where snapshot_at = newest
+),
+
+changed_list_files as (
+    -- of each list with a new file tonight: the new files, tonight's newest and last night's
+    -- newest snapshot. Every address they hold may have joined or left the list, or have its
+    -- since moved (a late snapshot without it breaks its run of snapshots)
+    select file_id from new_list_files
+    union
+    select l.file_id from suppression_files l
+    where l.is_latest and l.source in (select source from new_list_files)
+    union
+    select p.file_id from previous_latest_lists p
+    where p.source in (select source from new_list_files)
+),
+
+changed_list_rows as (
+    select s.email, s.email_sha256 from suppression_rows s semi join changed_list_files using (file_id)
+    union all
+    -- a quarantined row naming its address is on the list all the same (suppression_records)
+    select q.email, null as email_sha256 from quarantine q semi join changed_list_files using (file_id)
+),
+
+on_changed_lists as (
+    select email from changed_list_rows
+    union all
+    -- a hashed row names a known address (of the exports or the logs): every address new
+    -- tonight is dirty by another part, so last night's are all a hash can name anew
+    select distinct k.email
+    from (
+        select email from previous_contact_status
+        union all
+        select email from previous_suppressions
+        union all
+        select email from events where event <> 'delivered'
+    ) k
+    where sha256(k.email) in (select email_sha256 from changed_list_rows where email_sha256 is not null)
+),
+
 final as (
     select email from changed_rows
+    union select email from on_changed_lists
     union select email from quarantined_in_new_snapshots
     union select email from repeated_records
     union select email from in_late_snapshots

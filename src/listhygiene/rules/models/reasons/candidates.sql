@@ -1,6 +1,6 @@
 -- candidates: every (address, list) the run evaluates: each membership ever exported; each
--- address of the exports or of an event other than a delivery on its own (list_id null: the
--- address as a whole, for suppressions and for contacts on no list); and pairs a list
+-- address of the exports, of an event other than a delivery or of a suppression list on its
+-- own (list_id null: the address as a whole, for suppressions and for contacts on no list); and pairs a list
 -- unsubscribe names for an address not on that list, so that the suppression is kept even
 -- before the address joins.
 
@@ -19,6 +19,10 @@ addresses as (
     -- bounce): an address seen only in deliveries has nothing to evaluate. Deliveries are most
     -- of the events, which this union would otherwise deduplicate (5M contacts: 30M rows)
     select email from events where kind <> 'delivery'
+    union
+    -- an address on a do-not-mail list in clear, even one the exports and logs never named:
+    -- its suppression is kept before it joins a list
+    select email from external_suppressions
 ),
 
 list_causes_of_non_members as (

@@ -44,6 +44,13 @@ do_not_contact_events as (
     where kind = 'do_not_contact'
 ),
 
+external_lists as (
+    -- on a do-not-mail list kept elsewhere (external_suppressions): in force while the newest
+    -- snapshot of that list holds it, so leaving the list is its only lift (none below)
+    select email, list_id, 'external_suppression' as reason, since as occurred_at, origin, source, detail
+    from external_suppressions
+),
+
 soft_bounce_limits as (
     select s.email, null::varchar as list_id, 'soft_bounce_limit' as reason, s.occurred_at,
            'bounce_log' as origin, s.source, s.detail
@@ -55,6 +62,7 @@ final as (
     union all select * from complaints
     union all select * from hard_bounces
     union all select * from unsubscribes
+    union all select * from external_lists
     union all select * from do_not_contact_events
     union all select * from soft_bounce_limits
 )
