@@ -163,7 +163,8 @@ def forget(
             _commit(database, pairs)
         result.forgotten = [mask_email(t) for t in todo]
         with stage("forget: the proof", result.stages):
-            result.files_scanned = prove_erased(database, config.output, spellings)
+            searched = _searched_unchanged(config.output, result.run_files)
+            result.files_scanned = prove_erased(database, config.output, spellings, searched)
         with stage("forget: input files searched", result.stages):
             result.input_files = input_files_holding(config, spellings)
     result.seconds = round(time.monotonic() - started, 2)
@@ -279,6 +280,14 @@ def _rebuild_store(
     finally:
         con.execute("detach forget_fresh")
     return under_tombstones
+
+
+def _searched_unchanged(output: Path, rewritten: list[Path]) -> set[Path]:
+    """The published Parquet files _rewrite_runs searched and found clean (not rewritten)."""
+    runs = output / "runs"
+    if not runs.is_dir():
+        return set()
+    return {p for p in runs.rglob("*.parquet") if p not in set(rewritten)}
 
 
 def _rewrite_runs(
