@@ -230,3 +230,41 @@ def test_a_bounce_mailbox_loads_through_run_and_its_bounces_suppress(tmp_path):
     explained = invoke("explain", "eve@gmail.example", "--config", config).output
     assert "mbox:bounces.mbox row 2" in explained
     assert "550-5.1.1" in explained or "5.1.1" in explained
+
+
+def maildir_pipeline(tmp_path: Path, good_copies: int) -> Path:
+    """The sample with a Maildir source at the sample's own quarantine limit (5%): the fixture's
+    messages (two of them quarantined) and `good_copies` more copies of its bounces."""
+    config = copy_sample(tmp_path)
+    maildir = tmp_path / "mail" / "Maildir"
+    shutil.copytree(MAILDIR, maildir)
+    bounces = [p for p in sorted(maildir.glob("*/*")) if b"Action: failed" in p.read_bytes()]
+    for i in range(good_copies):
+        original = bounces[i % len(bounces)]
+        (maildir / "cur" / f"17648{i:05d}.M{i}P2.mx:2,S").write_bytes(
+            f"X-Copy: {i}\n".encode() + original.read_bytes()
+        )
+    config.write_text(
+        config.read_text()
+        + '\n[[sources]]\nname = "maildir"\nformat = "dsn"\npath = "../mail/Maildir/*/*"\n'
+        + f"campaign_verp = '{VERP}'\n"
+    )
+    return config
+
+
+@pytest.mark.slow
+def test_the_quarantine_guard_judges_a_maildirs_messages_together(tmp_path):
+    # 2 stray messages among 60 bounces: 3% of the mailbox, under the 5% limit (judged per
+    # file, each stray message would be a whole file quarantined and fail the night)
+    config = maildir_pipeline(tmp_path / "many", good_copies=60)
+    invoke("run", "--config", config, "--as-of", "2026-11-30T06:00:00Z")
+    manifest = json.loads((latest(config) / "manifest.json").read_text())
+    entries = [i for i in manifest["inputs"] if i["source"] == "maildir"]
+    assert sum(e["rows_quarantined"] for e in entries) == 2
+    assert sum(e["rows_loaded"] for e in entries) == 95  # 6 of the fixture, 89 of the copies' recipients
+    # the fixture alone: 2 stray of 7 rows: the night fails, naming the source and the files
+    config = maildir_pipeline(tmp_path / "few", good_copies=0)
+    result = invoke("run", "--config", config, "--as-of", "2026-11-30T06:00:00Z", expect=3)
+    assert (
+        "source maildir: 2 of 8 rows of tonight's 8 messages quarantined (25.0%, limit 5.0%" in result.output
+    )

@@ -51,6 +51,7 @@ class FileLoad:
     rows_loaded: int
     rows_quarantined: int
     status: str  # loaded | already_loaded | rejected
+    one_message: bool = False  # a mailbox file of one message: the guard judges them together
 
 
 @dataclass
@@ -74,17 +75,36 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
         if not files:
             no_files(source, report)
             continue
+        outcomes = []
         for path in files:
             with step(f"loading {source.name} {path.name}"):
                 outcome, problem = _load_file(con, source, path, config, loaded_at, report, guard)
-            report.files.append(outcome)
+            outcomes.append(outcome)
             if problem:
                 rejected.append(problem)
+        report.files += outcomes
+        rejected += mailbox_rejection(source, outcomes, config.policy.max_quarantine_fraction)
     if rejected:
         raise inputs_failed(rejected)
     if guard is not None:
         report.held = settle_forgotten(con, guard)
     return report
+
+
+def mailbox_rejection(source: Source, outcomes: list[FileLoad], limit: float) -> list[str]:
+    """The quarantine guard over a mailbox's one-message files (a Maildir, .eml files) loaded
+    tonight, judged together: one stray message is not a whole file of bounces gone bad."""
+    messages = [o for o in outcomes if o.one_message and o.status == "loaded"]
+    read = sum(o.rows_read for o in messages)
+    quarantined = sum(o.rows_quarantined for o in messages)
+    if not read or quarantined / read <= limit:
+        return []
+    first = ", ".join(o.path.name for o in messages if o.rows_quarantined)
+    return [
+        f"source {source.name}: {quarantined} of {read} rows of tonight's {len(messages)} messages "
+        f"quarantined ({quarantined / read:.1%}, limit {limit:.1%}, the messages judged together); "
+        f"first: {first[:300]}"
+    ]
 
 
 def settle_forgotten(con, guard: NightGuard) -> HeldRows:
@@ -267,7 +287,8 @@ def _load_file(
     )
 
     limit = config.policy.max_quarantine_fraction
-    if result.rows_read and quarantined / result.rows_read > limit:
+    one_message = source.format == "dsn" and result.records_read == 1  # judged in mailbox_rejection
+    if not one_message and result.rows_read and quarantined / result.rows_read > limit:
         # Its rows went in as they were read: take them out (load_sources raises, and the run
         # rolls back all the same).
         for kind in loaded:
@@ -287,7 +308,15 @@ def _load_file(
     finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns, guard)
     checkpoint("loading")
     outcome = FileLoad(
-        source.name, source.file_kind, path, sha, result.rows_read, rows_loaded, quarantined, status="loaded"
+        source.name,
+        source.file_kind,
+        path,
+        sha,
+        result.rows_read,
+        rows_loaded,
+        quarantined,
+        status="loaded",
+        one_message=one_message,
     )
     return outcome, None
 
