@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings as hypothesis_settings
 
 from listhygiene.cli import cli
 
@@ -40,6 +41,12 @@ def read(run_dir: Path, name: str) -> pl.DataFrame:
 
 def latest(config: Path) -> Path:
     return (config.parent.parent / "out" / "sample" / "latest").resolve()
+
+
+# Hypothesis's per-example deadline (200 ms) measures the machine, not the code: with the suite
+# spread over both cores, a slow example is a busy core. Each test's own max_examples still holds.
+hypothesis_settings.register_profile("listhygiene", deadline=None)
+hypothesis_settings.load_profile("listhygiene")
 
 
 @pytest.hookimpl(tryfirst=True)
