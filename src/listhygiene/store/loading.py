@@ -288,25 +288,7 @@ def _load_file(
 
     limit = config.policy.max_quarantine_fraction
     one_message = source.format == "dsn" and result.records_read == 1  # judged in mailbox_rejection
-    if not one_message and result.rows_read and quarantined / result.rows_read > limit:
-        # Its rows went in as they were read: take them out (load_sources raises, and the run
-        # rolls back all the same).
-        for kind in loaded:
-            con.execute(f"delete from {TABLE_OF_KIND[kind]} where file_id = ?", [file_id])
-        outcome = FileLoad(
-            source.name,
-            source.file_kind,
-            path,
-            sha,
-            result.rows_read,
-            rows_loaded,
-            quarantined,
-            status="rejected",
-        )
-        return outcome, rejection(result, limit)
-
-    finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns, guard)
-    checkpoint("loading")
+    rejected = not one_message and result.rows_read and quarantined / result.rows_read > limit
     outcome = FileLoad(
         source.name,
         source.file_kind,
@@ -315,9 +297,18 @@ def _load_file(
         result.rows_read,
         rows_loaded,
         quarantined,
-        status="loaded",
+        status="rejected" if rejected else "loaded",
         one_message=one_message,
     )
+    if rejected:
+        # Its rows went in as they were read: take them out (load_sources raises, and the run
+        # rolls back all the same).
+        for kind in loaded:
+            con.execute(f"delete from {TABLE_OF_KIND[kind]} where file_id = ?", [file_id])
+        return outcome, rejection(result, limit)
+
+    finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns, guard)
+    checkpoint("loading")
     return outcome, None
 
 
