@@ -42,14 +42,7 @@ def start(engine: Engine) -> SparkSession:
         # local workers run this interpreter (listhygiene installed), not the first python3 on PATH
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # a batch job's stderr is its log: no progress bars unless the pipeline file asks for them
-    defaults = {
-        "spark.ui.showConsoleProgress": "false",
-        # Spark sizes a Parquet input by its file, compressed: a model's 8 MB file of repeated
-        # addresses and list ids is hundreds of MB in memory, under the 10 MB broadcast
-        # threshold all the same. A 5M night failed so ("not enough memory to build and broadcast
-        # the table", driver 2g). Counted ten times, only truly small models are broadcast.
-        "spark.sql.sources.fileCompressionFactor": "10",
-    }
+    defaults = {"spark.ui.showConsoleProgress": "false"}
     for key, value in {**defaults, **engine.conf, **SQL_SETTINGS}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -21,10 +21,12 @@ members as (
 
 contacts_on_no_list as (
     -- an address of the exports on no list, ever: reported as the address as a whole
+    -- (an anti join, not `not in`: Spark runs `not in` over a subquery as a broadcast of the
+    -- whole subquery, and memberships at 5M contacts does not fit a 2 GB driver)
     select p.email, p.list_id, false as on_list, p.contact_id, p.file_id, p.row_number
     from primary_records p
     where p.list_id is null
-      and p.email not in (select email from memberships)
+      and not exists (select 1 from memberships m where m.email = p.email)
 ),
 
 final as (
