@@ -308,7 +308,7 @@ def move_into_place(staging: Path, final: Path) -> None:
     """Move a finished run from staging under runs/ in one rename, made durable."""
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staging, final)
-    _sync_dir(final.parent)
+    sync_dir(final.parent)
     checkpoint("published")
 
 
@@ -319,7 +319,7 @@ def point_latest(latest: Path, target: Path) -> None:
         link_tmp.unlink()
     os.symlink(os.path.relpath(target, latest.parent), link_tmp)
     os.replace(link_tmp, latest)
-    _sync_dir(latest.parent)
+    sync_dir(latest.parent)
 
 
 def repair(con: duckdb.DuckDBPyConnection, output: Path) -> list[str]:
@@ -341,7 +341,7 @@ def repair(con: duckdb.DuckDBPyConnection, output: Path) -> list[str]:
         if staged.name in committed and not final.exists():
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged, final)
-            _sync_dir(final.parent)
+            sync_dir(final.parent)
             done.append(f"finished publishing run {staged.name}, interrupted after its commit")
         else:
             shutil.rmtree(staged, ignore_errors=True)
@@ -382,7 +382,7 @@ def prune(con: duckdb.DuckDBPyConnection, output: Path, keep: int | None) -> lis
     return old
 
 
-def _sync_dir(folder: Path) -> None:
+def sync_dir(folder: Path) -> None:
     """Make a rename durable: flush the folder's entry table to disk."""
     fd = os.open(folder, os.O_RDONLY)
     try:

@@ -29,6 +29,7 @@ from listhygiene.errors import ConfigError
 from listhygiene.ingest.normalize import normalize_addresses
 from listhygiene.logs import stage
 from listhygiene.masking import mask_email
+from listhygiene.outputs.publish import sync_dir
 from listhygiene.privacy.keys import install_hmac, keyring_for_forget
 from listhygiene.privacy.proof import ErasureIncomplete, holds, input_files_holding, prove_erased
 from listhygiene.privacy.spellings import REDACTED, bytes_pattern, spellings_of, sql_pattern
@@ -374,7 +375,7 @@ def _commit(database: Path, pairs: list[tuple[Path, Path]]) -> None:
     staged.write_text(json.dumps({"pairs": [[str(n), str(o)] for n, o in pairs]}))
     _fsync(staged)
     os.replace(staged, journal)
-    _fsync_dir(journal.parent)
+    sync_dir(journal.parent)
     checkpoint("forget-committed")
     _apply(journal)
 
@@ -384,10 +385,10 @@ def _apply(journal: Path) -> None:
     for new, old in pairs:
         if Path(new).exists():
             os.replace(new, old)
-            _fsync_dir(Path(old).parent)
+            sync_dir(Path(old).parent)
             checkpoint("forget-renaming")
     journal.unlink()
-    _fsync_dir(journal.parent)
+    sync_dir(journal.parent)
 
 
 def finish_pending(database: Path, output: Path) -> list[str]:
@@ -414,11 +415,3 @@ def finish_pending(database: Path, output: Path) -> list[str]:
 def _fsync(path: Path) -> None:
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -67,9 +67,10 @@ def holds(path: Path, found, chunk: int = 64 << 20) -> bool:
     return False
 
 
-def _holds_by_pattern(path: Path, pattern, chunk: int) -> bool:
+def _holds_by_pattern(path: Path, pattern, chunk: int, opener=open) -> bool:
+    """Search a file's bytes (`opener` gzip.open: its text) in chunks, each with the tail of the one before."""
     tail = b""
-    with open(path, "rb") as handle:
+    with opener(path, "rb") as handle:
         while block := handle.read(chunk):
             if pattern.search(tail + block):
                 return True
@@ -107,7 +108,7 @@ def input_files_holding(config: Config, spellings: list[str]) -> list[Path]:
                 if path.suffix == ".parquet":
                     hit = _parquet_holds(con, path, spellings)
                 elif path.suffix == ".gz":
-                    hit = _gzip_holds(path, found)
+                    hit = _holds_by_pattern(path, found.pattern, 8 << 20, gzip.open)
                 else:
                     hit = holds(path, found)
                 if hit:
@@ -115,14 +116,3 @@ def input_files_holding(config: Config, spellings: list[str]) -> list[Path]:
     finally:
         con.close()
     return holding
-
-
-def _gzip_holds(path: Path, found, chunk: int = 8 << 20) -> bool:
-    """Search a gzip file's text in chunks, each with the tail of the one before."""
-    tail = b""
-    with gzip.open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            if found.search(tail + block):
-                return True
-            tail = block[-512:]
-    return False
