@@ -146,16 +146,16 @@ def show_nights(folder: Path, workspace: Path, nights: list[dict]) -> None:
 def new_workspace(folder: Path, name: str, evaluation: str = "incremental") -> Path:
     """A fresh folder with the data set's pipeline.toml: no files, no store, no outputs yet.
 
-    With evaluation "incremental" the pipeline gets `[store] incremental = true`, as a nightly
-    schedule would have it (docs/incremental.md): the second night evaluates only the
-    addresses whose inputs changed. "full" evaluates every address every night.
+    With evaluation "incremental" the pipeline stays as `synth` wrote it: nights are incremental
+    by default (docs/incremental.md), so the second night evaluates only the addresses whose
+    inputs changed. "full" adds `[store] incremental = false`: every address every night.
     """
     workspace = DATA / name
     shutil.rmtree(workspace, ignore_errors=True)
     workspace.mkdir(parents=True)
     text = (folder / "pipeline.toml").read_text()
-    if evaluation == "incremental":
-        text = text.replace("[store]\n", "[store]\nincremental = true\n", 1)
+    if evaluation == "full":
+        text = text.replace("[store]\n", "[store]\nincremental = false\n", 1)
     (workspace / "pipeline.toml").write_text(text)
     return workspace
 
@@ -418,8 +418,8 @@ def parse_args() -> argparse.Namespace:
         "--evaluation",
         choices=("incremental", "full"),
         default="incremental",
-        help="the nights' pipeline: incremental (default: [store] incremental = true, "
-        "as scheduled nights run) or full (every address every night)",
+        help="the nights' pipeline: incremental (default: the pipeline as synth writes it, "
+        "as scheduled nights run) or full ([store] incremental = false: every address every night)",
     )
     parser.add_argument(
         "--memory-limit",

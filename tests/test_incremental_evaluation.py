@@ -1,4 +1,4 @@
-"""[store] incremental = true: a night that re-evaluates only the changed addresses publishes what a full night would."""
+"""Incremental nights (the default): a night that re-evaluates only the changed addresses publishes what a full night would."""
 
 from __future__ import annotations
 
@@ -77,13 +77,15 @@ class Twins:
 
     def __init__(self, root: Path, pipeline: str | None = None):
         self.incremental, self.full = root / "incremental", root / "full"
-        for folder, flag in ((self.incremental, "incremental = true"), (self.full, "")):
+        # the incremental twin runs the pipeline as written (incremental is the default), the
+        # full twin has it switched off
+        for folder, flag in ((self.incremental, ""), (self.full, "incremental = false")):
             folder.mkdir(parents=True)
             (folder / "pipeline.toml").write_text(pipeline or PIPELINE.format(incremental=flag))
-        if pipeline:  # a pipeline given whole: the incremental twin gets the flag added
-            text = (self.incremental / "pipeline.toml").read_text()
-            (self.incremental / "pipeline.toml").write_text(
-                text.replace("[store]\n", "[store]\nincremental = true\n", 1)
+        if pipeline:  # a pipeline given whole: the full twin gets the flag added
+            text = (self.full / "pipeline.toml").read_text()
+            (self.full / "pipeline.toml").write_text(
+                text.replace("[store]\n", "[store]\nincremental = false\n", 1)
             )
 
     def add(self, name: str, text: str | None = None, source: Path | None = None) -> None:
@@ -573,6 +575,20 @@ def test_run_full_evaluates_every_address_and_the_next_night_builds_on_it(twins)
     assert audit["evaluation"]["mode"] == "full" and audit["evaluation"]["why"] == "run --full"
     twins.add("contacts_2026-11-22.csv", CONTACTS + STEADY)
     assert twins.night("2026-11-22T06:00:00Z")["evaluation"]["basis_run_id"] == audit["run_id"]
+
+
+def test_incremental_is_the_default_and_switched_off_by_the_pipeline_file(twins):
+    """A pipeline file without the key runs incremental nights; `incremental = false` full ones."""
+    two_snapshots(twins, STEADY)
+    twins.night(NIGHT_1)
+    assert "incremental" not in (twins.incremental / "pipeline.toml").read_text()
+    assert twins.night(NIGHT_2)["evaluation"]["mode"] == "incremental"
+    assert twins.manifest(twins.full)["evaluation"] == {
+        "mode": "full",
+        "basis_run_id": None,
+        "addresses_evaluated": None,
+        "why": "[store] incremental = false",
+    }
 
 
 def test_a_re_exported_file_the_last_run_used_means_a_full_night(twins):

@@ -161,7 +161,8 @@ class Config:
     digest: str = ""
     writeback: Writeback = Writeback()
     keep_runs: int | None = None  # None: keep every published run's outputs
-    incremental: bool = False  # re-evaluate only the addresses whose inputs changed (docs/incremental.md)
+    # re-evaluate only the addresses whose inputs changed (docs/incremental.md); `run --full` audits
+    incremental: bool = True
     bounce_rules: Path | None = None  # [bounces] rules: extends or overrides the package's rules
     engine: Engine = Engine()
     warehouse: str | None = None  # [store] warehouse: the Spark store, a local path or a URI
@@ -258,7 +259,7 @@ def load_config(path: str | Path, engine: str | None = None) -> Config:
             f"{where} [store]: keep_runs must be a whole number ≥ 1 "
             f"(the latest run is always kept), got {keep_runs!r}."
         )
-    incremental = _flag(store, "incremental", f"{where} [store]")
+    incremental = _flag(store, "incremental", f"{where} [store]", default=True)
 
     sources = _sources(raw.get("sources"), base, where)
     lists = _lists(raw.get("lists", {}), where)
@@ -533,9 +534,9 @@ def _string(raw: dict, key: str, where: str) -> str:
     return value
 
 
-def _flag(raw: dict, key: str, where: str) -> bool:
-    """An optional true/false key (false when absent); anything else is an error."""
-    value = raw.get(key, False)
+def _flag(raw: dict, key: str, where: str, *, default: bool = False) -> bool:
+    """An optional true/false key (`default` when absent); anything else is an error."""
+    value = raw.get(key, default)
     if not isinstance(value, bool):
         raise ConfigError(f"{where}: {key} must be true or false, got {value!r}.")
     return value

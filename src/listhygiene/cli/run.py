@@ -24,7 +24,7 @@ from listhygiene.errors import ConfigError, ValidationFailed
 @click.option(
     "--full",
     is_flag=True,
-    help="Evaluate every address, even with [store] incremental = true (an audit night).",
+    help="Evaluate every address (an audit night); nights are incremental by default.",
 )
 def run(config_path: str, engine: str | None, as_of: datetime | None, force: bool, full: bool) -> None:
     """The nightly job: load new input files, validate, reconcile, publish a run.

@@ -104,16 +104,20 @@ def undecodable_rows(table: RawTable) -> pl.DataFrame:
         *(f"field {len(table.headers) + i + 1}" for i in range(len(text_columns) - len(table.headers))),
     ]
     first_damaged = pl.coalesce(pl.when(hit).then(pl.lit(name)) for hit, name in zip(damaged, names))
-    return table.frame.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
-        first_damaged.alias("column"),
+    # the few damaged rows first, then their message: no text is made for the other rows
+    found = table.frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"), first_damaged.alias("column")
+    ).filter(pl.col("column").is_not_null())
+    return found.select(
+        "index",
+        "column",
         pl.format(
             "bytes that are not valid in the file's encoding (in column {}) were replaced; {}",
-            first_damaged,
+            pl.col("column"),
             pl.lit(ENCODING_HINT),
         ).alias("error"),
         pl.lit(-2, dtype=pl.Int64).alias("rank"),
-    ).filter(pl.col("column").is_not_null())
+    )
 
 
 def _quarantine_rows(

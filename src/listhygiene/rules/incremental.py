@@ -47,7 +47,7 @@ def basis(
 ) -> tuple[Basis | None, str]:
     """The previous run to build on, or None and why tonight is evaluated in full."""
     if not config.incremental:
-        return None, "[store] incremental is off"
+        return None, "[store] incremental = false"
     if full:
         return None, "run --full"
     if previous is None:
