@@ -7,9 +7,10 @@ import shutil
 import subprocess
 import sys
 
-import duckdb
 import polars as pl
 import pytest
+
+from listhygiene import store
 
 from conftest import copy_sample, invoke, read
 
@@ -597,9 +598,7 @@ def test_nothing_published_yet_exits_2(tmp_path):
     result = invoke("explain", "tom.baker@acme.example", "--config", config, expect=2)
     assert "does not exist yet" in result.stderr
     (tmp_path / "state").mkdir()
-    duckdb.connect(str(tmp_path / "state/sample.duckdb")).execute(
-        "create table runs (run_id varchar, as_of timestamptz, status varchar, path varchar, manifest json)"
-    ).close()
+    store.connect(tmp_path / "state/sample.duckdb").close()  # a store whose first night failed
     assert (
         "no run has been published yet"
         in invoke("explain", "tom.baker@acme.example", "--config", config, expect=2).stderr

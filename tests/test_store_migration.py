@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from listhygiene import store
+
+from conftest import copy_sample, invoke
+
+NIGHT_1 = "2026-11-20T06:00:00Z"
 
 
 def test_a_version_1_store_is_brought_up_to_date_without_losing_rows(tmp_path):
@@ -47,3 +53,42 @@ def test_a_version_1_store_is_brought_up_to_date_without_losing_rows(tmp_path):
         ]
     finally:
         con.close()
+
+
+def _as_schema_5(database: Path) -> None:
+    """The store as listhygiene wrote it before suppression lists (schema 5): no suppression_rows."""
+    with duckdb.connect(str(database)) as con:
+        con.execute("drop table suppression_rows")
+        con.execute("update store_meta set value = '5' where key = 'schema_version'")
+
+
+def test_readers_of_an_older_store_say_the_next_run_upgrades_it(tmp_path):
+    """explain and runs open the store read-only: they cannot upgrade it, so they say what to do
+    (exit 2, no traceback) instead of failing on a table the older store does not have; whatif
+    upgrades only its private copy; the next night upgrades the store."""
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_1)
+    database = tmp_path / "state" / "sample.duckdb"
+    _as_schema_5(database)
+    before = database.read_bytes()
+
+    for args in (["explain", "tom.baker@acme.example"], ["runs"]):
+        error = invoke(*args, "--config", config, expect=2).stderr
+        assert "written by an older listhygiene (store schema 5, this version reads schema" in error
+        assert "the next `listhygiene run --config ...` upgrades it" in error
+    invoke("whatif", "--config", config, "--out", tmp_path / "whatif")
+    assert database.read_bytes() == before  # readers never change the store
+
+    invoke("run", "--config", config, "--as-of", NIGHT_1)
+    assert "tom.baker@acme.example" in invoke("explain", "tom.baker@acme.example", "--config", config).stdout
+
+
+def test_a_store_from_a_newer_listhygiene_is_refused_by_readers(tmp_path):
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_1)
+    with duckdb.connect(str(tmp_path / "state" / "sample.duckdb")) as con:
+        con.execute(
+            "update store_meta set value = ? where key = 'schema_version'", [str(store.SCHEMA_VERSION + 1)]
+        )
+    error = invoke("runs", "--config", config, expect=2).stderr
+    assert "written by a newer listhygiene" in error and "upgrade listhygiene" in error

@@ -82,6 +82,7 @@ def whatif(
             con.execute("set TimeZone = 'UTC'")
             con.execute("set enable_progress_bar = false")
             store.tune_engine(con, copy)
+            store.create_schema(con)  # a private copy: an older store's is upgraded, never the store
             _keep_inputs_of(con, basis)
             check_lists(overrides, config, _lists_in_exports(con))
             started = time.perf_counter()

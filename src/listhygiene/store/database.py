@@ -178,7 +178,13 @@ def connect(database: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")  # our own display and logs report progress
     tune_engine(con, database)
-    if not read_only:
+    if read_only:
+        try:
+            require_current_schema(con, database)
+        except ConfigError:
+            con.close()
+            raise
+    else:
         create_schema(con)
     return con
 
@@ -277,6 +283,29 @@ AFTER_MIGRATION = {
     drop table input_files_v4;
     """,
 }
+
+
+def require_current_schema(con: duckdb.DuckDBPyConnection, database: Path, alias: str | None = None) -> None:
+    """ConfigError unless the store (attached as `alias`, or the connection's own) is at this
+    version's schema: a read-only reader cannot upgrade it, and would fail on a missing table."""
+    prefix = f"{alias}." if alias else ""
+    try:
+        [(version,)] = con.execute(
+            f"select value::integer from {prefix}store_meta where key = 'schema_version'"
+        ).fetchall()
+    except (duckdb.CatalogException, ValueError):
+        version = 0
+    if version < SCHEMA_VERSION:
+        raise ConfigError(
+            f"store {database} was written by an older listhygiene (store schema {version}, this "
+            f"version reads schema {SCHEMA_VERSION}): the next `listhygiene run --config ...` "
+            "upgrades it, then run this command again."
+        )
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"store {database} was written by a newer listhygiene (store schema {version}, this "
+            f"version reads up to {SCHEMA_VERSION}): upgrade listhygiene to read it."
+        )
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -18,6 +18,7 @@ from listhygiene.outputs.explain.lifting import lifting_condition
 from listhygiene.privacy.recognition import standing_tombstone
 from listhygiene.rules.reasons import BY_NAME
 from listhygiene.sql import memory_connection
+from listhygiene.store.database import require_current_schema
 
 log = logging.getLogger("listhygiene")
 
@@ -110,6 +111,11 @@ def _open_store_copy(database: Path) -> duckdb.DuckDBPyConnection:
                 "and must wait: try again when the run has finished."
             ) from None
         raise ConfigError(f"store {database} cannot be opened: {exc}") from None
+    try:
+        require_current_schema(con, database, STORE_ALIAS)
+    except ConfigError:
+        con.close()
+        raise
     return con
 
 
