@@ -470,6 +470,193 @@ def test_receivers_replies_are_read_in_context(smtp_code, enhanced_code, bounce_
     )
 
 
+# Wording families added for issue 23's held-aside parts (rules 2026.12.2). Each reply is written
+# for this test, not copied from a corpus; the rule named is the one that must read it, so removing
+# the family from its rule fails here.
+FAMILIES = [
+    # the sender's side
+    ("", "450 4.2.1 The recipient is receiving mail too quickly", "block", "rate_limited", "rate-limited"),
+    ("", "554 5.7.0 Submission quota reached, message not sent", "block", "rate_limited", "rate-limited"),
+    ("", "421 Please slow down", "block", "rate_limited", "rate-limited"),
+    ("", "550 Your address is on the recipient's Blocked Senders list", "block", "blocklisted", "blocklisted"),
+    ("", "550 5.7.1 Mail is not accepted from this IP", "block", "blocklisted", "blocklisted"),
+    ("5.1.1", "550 5.1.1 <someone@example.com>: unauthorized sender", "block", "policy", "sender-must-verify"),
+    (
+        "",
+        "550 5.7.129 You don't have permission to send to this group",
+        "block",
+        "policy",
+        "sender-must-verify",
+    ),
+    ("", "553 This list only accepts mail from approved senders", "block", "policy", "sender-must-verify"),
+    ("", "550 You are not allowed to send mail to this address", "block", "policy", "sender-must-verify"),
+    ("", "550 Messages without a Date: header are not accepted", "block", "malformed_message", "malformed-message"),
+    ("", "552 Message has lines too long for transport", "block", "malformed_message", "malformed-message"),
+    ("", "554 Rejected: overlong header line", "block", "malformed_message", "malformed-message"),
+    ("", "554 Message is not RFC 5322 compliant", "block", "malformed_message", "malformed-message"),
+    ("", "554 Message rejected: RFC5322 violation", "block", "malformed_message", "malformed-message"),
+    ("", "550 Message violates RFC 5322", "block", "malformed_message", "malformed-message"),
+    ("", "Connected to 192.0.2.1 but sender was rejected.", "block", "sender_rejected", "sender-rejected"),
+    ("", "451 Deferred: unresolvable envelope sender domain", "block", "sender_rejected", "sender-rejected"),
+    ("", "550 Sender domain cannot be resolved", "block", "sender_rejected", "sender-rejected"),
+    ("", "You weren't recognized as a valid sender", "block", "sender_rejected", "sender-rejected"),
+    ("", "553 Invalid sender", "block", "sender_rejected", "sender-rejected"),
+    # delay notices
+    ("", "The following addresses have yet to be delivered", "soft", "delayed", "delay-notice"),
+    ("", "Votre message n'a pas encore été remis à son destinataire", "soft", "delayed", "delay-notice"),
+    ("", "Die Nachricht wurde noch nicht zugestellt", "soft", "delayed", "delay-notice"),
+    ("", "Su mensaje aún no se ha entregado", "soft", "delayed", "delay-notice"),
+    ("", "A sua mensagem ainda não foi entregue", "soft", "delayed", "delay-notice"),
+    ("", "Il messaggio non è ancora stato recapitato", "soft", "delayed", "delay-notice"),
+    ("", "Uw bericht is nog niet bezorgd", "soft", "delayed", "delay-notice"),
+    ("", "Zustellung verzögert", "soft", "delayed", "delay-notice"),
+    ("", "Bezorging vertraagd", "soft", "delayed", "delay-notice"),
+    ("", "Remise différée", "soft", "delayed", "delay-notice"),
+    ("", "Entrega retrasada", "soft", "delayed", "delay-notice"),
+    ("", "Entrega atrasada", "soft", "delayed", "delay-notice"),
+    ("", "Consegna ritardata", "soft", "delayed", "delay-notice"),
+    ("", "No action is required on your part", "soft", "delayed", "delay-notice"),
+    # a temporary state of the recipient
+    ("", "User's mail file is full", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 Account does not have enough space", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 Boîte aux lettres saturée", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 Speicherplatz erschöpft", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 Ha excedido su cuota", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 A caixa excedeu a cota", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 La casella ha superato la quota", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 Postvak vol", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 Message exceeds maximum fixed size", "soft", "message_too_big", "message-too-big"),
+    ("", "Connection dropped by remote host", "soft", "network_error", "network-error"),
+    ("", "The remote server dropped the connection", "soft", "network_error", "network-error"),
+    ("", "Connected to 192.0.2.1 but connection died.", "soft", "network_error", "network-error"),
+    ("", "421 mx.example.net Error: timeout exceeded", "soft", "network_error", "network-error"),
+    ("", "Could not initiate SMTP conversation with any hosts", "soft", "network_error", "network-error"),
+    (
+        "",
+        "The recipient's email system refused to accept a connection from your email system",
+        "soft",
+        "network_error",
+        "network-error",
+    ),
+    (
+        "",
+        "host mx.example.net[192.0.2.1] refused to talk to me: 421 not accepting connections now",
+        "soft",
+        "network_error",
+        "greeting-refused-transient",
+    ),
+    ("", "mail forwarding loop for someone@example.com", "soft", "system_error", "receiving-system-error"),
+    ("", "config error: host loops back to me (MX problem?)", "soft", "system_error", "receiving-system-error"),
+    ("", "Loop detected", "soft", "system_error", "receiving-system-error"),
+    ("", "Recipient address is ambiguous", "soft", "system_error", "receiving-system-error"),
+    ("", "Multiple matches found in the directory", "soft", "system_error", "receiving-system-error"),
+    ("", "local delivery failed", "soft", "system_error", "receiving-system-error"),
+    (
+        "",
+        "Child process of local_delivery transport returned 75",
+        "soft",
+        "system_error",
+        "receiving-system-error",
+    ),
+    (
+        "",
+        "Sorry, I couldn't find any host by that name.",
+        "soft",
+        "system_error",
+        "receiving-system-error",
+    ),
+    (
+        "",
+        "Recipient name not unique",
+        "soft",
+        "system_error",
+        "receiving-system-error",
+    ),
+    ("", "450 Mailbox busy, try sending it later", "soft", "temporary_failure", "try-again-later"),
+    ("", "451 Service temporairement indisponible", "soft", "temporary_failure", "try-again-later"),
+    ("", "451 Servizio temporaneamente non disponibile", "soft", "temporary_failure", "try-again-later"),
+    ("", "451 Dienst tijdelijk niet beschikbaar", "soft", "temporary_failure", "try-again-later"),
+    ("", "451 Servicio temporalmente no disponible", "soft", "temporary_failure", "try-again-later"),
+    ("", "451 Serviço temporariamente indisponível", "soft", "temporary_failure", "try-again-later"),
+    ("", "Please deliver the message at a later time", "soft", "temporary_failure", "try-again-later"),
+    # the address
+    ("", "Domain mx.example.net does not accept mail (nullMX)", "hard", "domain_unknown", "domain-unknown"),
+    ("", "The recipient domain publishes a null MX", "hard", "domain_unknown", "domain-unknown"),
+    ("", "The domain example.org does not accept mail", "hard", "domain_unknown", "domain-unknown"),
+    ("", "The domain example.org couldn't be found", "hard", "domain_unknown", "domain-unknown"),
+    ("", "Sorry, I couldn't find a mail exchanger or IP address.", "hard", "domain_unknown", "domain-unknown"),
+    ("", "The domain name in the email address is incorrect", "hard", "domain_unknown", "domain-unknown"),
+    (
+        "",
+        "550 Recipient address rejected: need fully-qualified address",
+        "hard",
+        "invalid_address",
+        "address-syntax",
+    ),
+    ("", "The email address you entered couldn't be found", "hard", "user_unknown", "user-unknown"),
+    ("", "someone wasn't found at example.com", "hard", "user_unknown", "user-unknown"),
+    ("", "The recipient's address was not found", "hard", "user_unknown", "user-unknown"),
+    ("", "550 User is not registered", "hard", "user_unknown", "user-unknown"),
+    ("", "550 Recipient not present in directory", "hard", "user_unknown", "user-unknown"),
+    ("", "The e-mail address is incorrect", "hard", "user_unknown", "user-unknown"),
+    ("", "550 E-mailadres niet gevonden", "hard", "user_unknown", "user-unknown-languages"),
+    ("", "550 Destinatario no encontrado", "hard", "user_unknown", "user-unknown-languages"),
+    ("", "550 Destinatário não encontrado", "hard", "user_unknown", "user-unknown-languages"),
+    ("", "550 Utente non trovato", "hard", "user_unknown", "user-unknown-languages"),
+    ("", "550 Adresse non trouvée", "hard", "user_unknown", "user-unknown-languages"),
+    ("", "550 Domaine inexistant", "hard", "user_unknown", "user-unknown-languages"),
+    ("", "550 Adresse du destinataire non valide", "hard", "user_unknown", "user-unknown-languages"),
+    ("", "550 Indirizzo non valido", "hard", "user_unknown", "user-unknown-languages"),
+    ("", "550 Ontvanger ongeldig", "hard", "user_unknown", "user-unknown-languages"),
+    ("", "550 This account is expired", "hard", "moved", "mailbox-expired"),
+    # a mailbox suspended or disabled, in the other languages and RFC 3463's own words
+    ("", "550 Conta desativada", "soft", "mailbox_disabled", "mailbox-suspended"),
+    ("", "550 Casella disattivata", "soft", "mailbox_disabled", "mailbox-suspended"),
+    ("", "550 Account gedeactiveerd", "soft", "mailbox_disabled", "mailbox-suspended"),
+    ("", "550 Cuenta deshabilitada", "soft", "mailbox_disabled", "mailbox-suspended"),
+    ("", "550 Account disabilitato", "soft", "mailbox_disabled", "mailbox-suspended"),
+    ("", "550 Casella sospesa", "soft", "mailbox_disabled", "mailbox-suspended"),
+    ("", "550 Account uitgeschakeld", "soft", "mailbox_disabled", "mailbox-suspended"),
+    ("", "550 Account geblokkeerd", "soft", "mailbox_disabled", "mailbox-suspended"),
+    ("", "The recipient's mailbox is not accepting messages", "soft", "mailbox_disabled", "mailbox-suspended"),
+    # weaker words, read after the codes
+    ("", "550 mailbox someone@example.com unavailable", "hard", "user_unknown", "recipient-rejected"),
+    (
+        "",
+        "550 permanent failure for one or more recipients (someone@example.com:blocked)",
+        "block",
+        "policy",
+        "policy",
+    ),
+    ("", "550 Envelope rejected", "block", "policy", "policy"),
+    ("", "554 Message refusé", "block", "policy", "policy"),
+    ("", "The recipient's email provider rejected it", "block", "policy", "policy"),
+    # RFC 3463 codes by subject and detail
+    ("5.1.4", "", "soft", "system_error", "code-ambiguous-recipient"),
+    ("5.5.3", "", "block", "rate_limited", "code-too-many-recipients"),
+    ("5.5.2", "", "block", "protocol_error", "code-protocol"),
+    ("5.5.0", "550 5.5.0 Requested action not taken: mailbox unavailable", "hard", "user_unknown", "user-unknown"),
+]
+
+
+@pytest.mark.parametrize(("enhanced_code", "diagnostic", "bounce_class", "reason", "rule"), FAMILIES)
+def test_each_wording_family_is_read_by_its_rule(enhanced_code, diagnostic, bounce_class, reason, rule):
+    row = classify({"enhanced_code": enhanced_code or None, "diagnostic": diagnostic or None}).row(0, named=True)
+    assert (row["bounce_class"], row["bounce_reason"], row["bounce_rule"]) == (bounce_class, reason, rule)
+
+
+def test_a_report_quoted_as_text_is_not_a_format_complaint():
+    """'Final-Recipient: rfc822;' names an address type; only a complaint about RFC 5322 / 822
+    compliance is one (a WorkMail bounce carries its report fields as text)."""
+    row = classify(
+        {
+            "diagnostic": "Technical report: Reporting-MTA: dns; mx.example.net Action: failed "
+            "Final-Recipient: rfc822; someone@example.com Diagnostic-Code: smtp; 550 5.1.1 user unknown"
+        }
+    ).row(0, named=True)
+    assert (row["bounce_class"], row["bounce_rule"]) == ("hard", "user-unknown")
+
+
 @pytest.mark.parametrize(
     "diagnostic, smtp, enhanced, expected",
     [

@@ -81,6 +81,8 @@ def part(request, tmp_path_factory) -> tuple[str, pl.DataFrame]:
 
 def test_the_classifier_meets_the_targets_on_each_part(part):
     name, verdicts = part
+    if verdicts.height == 0:
+        pytest.skip(f"the {name} part has no rows")
     result, target = figures(verdicts), TARGETS[name]
     misses = verdicts.filter(pl.col("bounce_class") != pl.col("expected")).select(
         "family", "expected", "bounce_class", "bounce_rule", "diagnostic"
