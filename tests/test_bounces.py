@@ -478,9 +478,21 @@ FAMILIES = [
     ("", "450 4.2.1 The recipient is receiving mail too quickly", "block", "rate_limited", "rate-limited"),
     ("", "554 5.7.0 Submission quota reached, message not sent", "block", "rate_limited", "rate-limited"),
     ("", "421 Please slow down", "block", "rate_limited", "rate-limited"),
-    ("", "550 Your address is on the recipient's Blocked Senders list", "block", "blocklisted", "blocklisted"),
+    (
+        "",
+        "550 Your address is on the recipient's Blocked Senders list",
+        "block",
+        "blocklisted",
+        "blocklisted",
+    ),
     ("", "550 5.7.1 Mail is not accepted from this IP", "block", "blocklisted", "blocklisted"),
-    ("5.1.1", "550 5.1.1 <someone@example.com>: unauthorized sender", "block", "policy", "sender-must-verify"),
+    (
+        "5.1.1",
+        "550 5.1.1 <someone@example.com>: unauthorized sender",
+        "block",
+        "policy",
+        "sender-must-verify",
+    ),
     (
         "",
         "550 5.7.129 You don't have permission to send to this group",
@@ -490,7 +502,13 @@ FAMILIES = [
     ),
     ("", "553 This list only accepts mail from approved senders", "block", "policy", "sender-must-verify"),
     ("", "550 You are not allowed to send mail to this address", "block", "policy", "sender-must-verify"),
-    ("", "550 Messages without a Date: header are not accepted", "block", "malformed_message", "malformed-message"),
+    (
+        "",
+        "550 Messages without a Date: header are not accepted",
+        "block",
+        "malformed_message",
+        "malformed-message",
+    ),
     ("", "552 Message has lines too long for transport", "block", "malformed_message", "malformed-message"),
     ("", "554 Rejected: overlong header line", "block", "malformed_message", "malformed-message"),
     ("", "554 Message is not RFC 5322 compliant", "block", "malformed_message", "malformed-message"),
@@ -546,7 +564,13 @@ FAMILIES = [
         "greeting-refused-transient",
     ),
     ("", "mail forwarding loop for someone@example.com", "soft", "system_error", "receiving-system-error"),
-    ("", "config error: host loops back to me (MX problem?)", "soft", "system_error", "receiving-system-error"),
+    (
+        "",
+        "config error: host loops back to me (MX problem?)",
+        "soft",
+        "system_error",
+        "receiving-system-error",
+    ),
     ("", "Loop detected", "soft", "system_error", "receiving-system-error"),
     ("", "Recipient address is ambiguous", "soft", "system_error", "receiving-system-error"),
     ("", "Multiple matches found in the directory", "soft", "system_error", "receiving-system-error"),
@@ -584,7 +608,13 @@ FAMILIES = [
     ("", "The recipient domain publishes a null MX", "hard", "domain_unknown", "domain-unknown"),
     ("", "The domain example.org does not accept mail", "hard", "domain_unknown", "domain-unknown"),
     ("", "The domain example.org couldn't be found", "hard", "domain_unknown", "domain-unknown"),
-    ("", "Sorry, I couldn't find a mail exchanger or IP address.", "hard", "domain_unknown", "domain-unknown"),
+    (
+        "",
+        "Sorry, I couldn't find a mail exchanger or IP address.",
+        "hard",
+        "domain_unknown",
+        "domain-unknown",
+    ),
     ("", "The domain name in the email address is incorrect", "hard", "domain_unknown", "domain-unknown"),
     (
         "",
@@ -618,7 +648,13 @@ FAMILIES = [
     ("", "550 Casella sospesa", "soft", "mailbox_disabled", "mailbox-suspended"),
     ("", "550 Account uitgeschakeld", "soft", "mailbox_disabled", "mailbox-suspended"),
     ("", "550 Account geblokkeerd", "soft", "mailbox_disabled", "mailbox-suspended"),
-    ("", "The recipient's mailbox is not accepting messages", "soft", "mailbox_disabled", "mailbox-suspended"),
+    (
+        "",
+        "The recipient's mailbox is not accepting messages",
+        "soft",
+        "mailbox_disabled",
+        "mailbox-suspended",
+    ),
     # weaker words, read after the codes
     ("", "550 mailbox someone@example.com unavailable", "hard", "user_unknown", "recipient-rejected"),
     (
@@ -635,7 +671,13 @@ FAMILIES = [
     ("", "550 Account closed due to inactivity", "hard", "moved", "mailbox-expired"),
     ("", "550 Account expired", "hard", "moved", "mailbox-expired"),
     ("", "501 Sender address is not in our list of domains", "block", "sender_rejected", "sender-rejected"),
-    ("", "550 MAIL FROM does not match the header From: mismatch", "block", "sender_rejected", "sender-rejected"),
+    (
+        "",
+        "550 MAIL FROM does not match the header From: mismatch",
+        "block",
+        "sender_rejected",
+        "sender-rejected",
+    ),
     ("", "554 Rejected: mismatches client IP", "block", "sender_rejected", "sender-rejected"),
     ("", "550 Sender domain publishes a null MX", "block", "sender_rejected", "sender-rejected"),
     ("", "535 AUTH failed", "block", "auth_failure", "authentication-failed"),
@@ -656,17 +698,41 @@ FAMILIES = [
     ("", "Cannot open the mailbox file for writing", "soft", "system_error", "receiving-system-error"),
     ("", "error writing file", "soft", "system_error", "receiving-system-error"),
     ("", "451 I/O error", "soft", "system_error", "receiving-system-error"),
-    ("", "Unable to switch to the maildir: input/output error", "soft", "system_error", "receiving-system-error"),
-    ("", "The lowest numbered MX record points to local host", "soft", "system_error", "receiving-system-error"),
+    (
+        "",
+        "Unable to switch to the maildir: input/output error",
+        "soft",
+        "system_error",
+        "receiving-system-error",
+    ),
+    (
+        "",
+        "The lowest numbered MX record points to local host",
+        "soft",
+        "system_error",
+        "receiving-system-error",
+    ),
     ("", "No valid MX hosts found", "hard", "domain_unknown", "domain-unknown"),
     ("", "550 Mailbox ( someone@example.com ) not found", "hard", "user_unknown", "user-unknown"),
     ("", "550 Sorry, that person does not have an account here", "hard", "user_unknown", "user-unknown"),
     ("", "550 User is not a member of this domain", "hard", "user_unknown", "user-unknown"),
     ("", "503 All recipients are invalid", "hard", "user_unknown", "user-unknown"),
     ("", "450 mailbox no exist", "hard", "user_unknown", "user-unknown"),
-    ("5.7.1", "550 5.7.1 Requested action not taken: mailbox not available", "hard", "user_unknown", "user-unknown"),
+    (
+        "5.7.1",
+        "550 5.7.1 Requested action not taken: mailbox not available",
+        "hard",
+        "user_unknown",
+        "user-unknown",
+    ),
     ("", "550 User account not activated", "soft", "mailbox_disabled", "mailbox-disabled"),
-    ("", "550 Relaying to someone@example.com prohibited by administrator", "soft", "relay_denied", "relay-denied"),
+    (
+        "",
+        "550 Relaying to someone@example.com prohibited by administrator",
+        "soft",
+        "relay_denied",
+        "relay-denied",
+    ),
     ("", "550 Not local host example.com, not a gateway", "soft", "relay_denied", "relay-denied"),
     ("", "500 Unauthorized relay message rejected", "soft", "relay_denied", "relay-denied"),
     ("", "550 Local users only", "soft", "relay_denied", "relay-denied"),
@@ -684,13 +750,21 @@ FAMILIES = [
     ("5.1.4", "", "soft", "system_error", "code-ambiguous-recipient"),
     ("5.5.3", "", "block", "rate_limited", "code-too-many-recipients"),
     ("5.5.2", "", "block", "protocol_error", "code-protocol"),
-    ("5.5.0", "550 5.5.0 Requested action not taken: mailbox unavailable", "hard", "user_unknown", "user-unknown"),
+    (
+        "5.5.0",
+        "550 5.5.0 Requested action not taken: mailbox unavailable",
+        "hard",
+        "user_unknown",
+        "user-unknown",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("enhanced_code", "diagnostic", "bounce_class", "reason", "rule"), FAMILIES)
 def test_each_wording_family_is_read_by_its_rule(enhanced_code, diagnostic, bounce_class, reason, rule):
-    row = classify({"enhanced_code": enhanced_code or None, "diagnostic": diagnostic or None}).row(0, named=True)
+    row = classify({"enhanced_code": enhanced_code or None, "diagnostic": diagnostic or None}).row(
+        0, named=True
+    )
     assert (row["bounce_class"], row["bounce_reason"], row["bounce_rule"]) == (bounce_class, reason, rule)
 
 

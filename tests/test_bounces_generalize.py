@@ -63,15 +63,14 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
     }
 
 
-# The targets hold on the part the rules were tuned on. The held-aside part (PHPMailer-BMH's
-# sample replies and fixtures, Dada Mail's, osandum/bounce-parser's, Exim's test suite's and
-# django-anymail's bounces, RFC 5321 / 3463 replies; labelled before the rules ever saw them) is
-# measured, not tuned on: its floors are what it measured, so a change that makes the rules
-# generalize worse fails here. The corpus README has the figures and the history of the parts
-# held aside before it.
+# The targets hold on the part the rules were tuned on. The held-aside part (the bounce
+# replies that mail providers' and hosters' help pages quote, labelled before the rules ever saw
+# them) is measured, not tuned on: its floors are what it measured under rules 2026.12.3, so a
+# change that makes the rules generalize worse fails here. The corpus README has the figures
+# and the history of the parts held aside before it.
 TARGETS = {
     "tuning": {"hard_recall": 0.97, "false_hard": 0.02, "class_agreement": 0.92},
-    "held_aside": {"hard_recall": 0.808, "false_hard": 0.012, "class_agreement": 0.814},
+    "held_aside": {"hard_recall": 0.833, "false_hard": 0.0, "class_agreement": 0.803},
 }
 
 
