@@ -94,6 +94,16 @@ def test_agreement_with_sisimai_meets_the_targets(verdicts):
     assert result["class_agreement"] >= 0.85, (result, misses)
 
 
+def test_agreement_with_sisimai_is_no_worse_than_measured(verdicts):
+    """Issue 23: tuning the rules on other corpora must not cost agreement here. The figures of
+    rules 2026.12.2 and 2026.12.3 (docs/bounces.md): 82 / 84 hard, 2 / 119 false hard, 193 / 203 agreeing."""
+    hard = verdicts.filter(pl.col("expected") == "hard")
+    other = verdicts.filter(pl.col("expected") != "hard")
+    assert (hard["bounce_class"] == "hard").sum() >= 82
+    assert (other["bounce_class"] == "hard").sum() <= 2
+    assert (verdicts["bounce_class"] == verdicts["expected"]).sum() >= 193
+
+
 def corpus_specific_tokens() -> set[str]:
     """Hosts, domains, IPs and ids of the corpus: strings a general rule has no business naming."""
     text = CORPUS.read_text("utf-8").lower()
