@@ -152,6 +152,7 @@ def main() -> None:
         "driver_memory": args.driver_memory,
         "shuffle_partitions": args.shuffle_partitions,
         "cpus": os.cpu_count(),
+        "memory_limit": os.environ.get("LISTHYGIENE_MEMORY_LIMIT"),  # DuckDB's, when set
         "results": results,
     }
     target = HERE / "results" / f"spark-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
