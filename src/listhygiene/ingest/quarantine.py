@@ -94,10 +94,9 @@ def undecodable_rows(table: RawTable) -> pl.DataFrame:
     text_columns = [f"h{i}" for i in range(len(table.headers))] + [
         c for c in table.frame.columns if c.startswith("x") and c[1:].isdigit()
     ]
+    none = pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "error": pl.String, "rank": pl.Int64})
     if not text_columns:
-        return pl.DataFrame(
-            schema={"index": pl.Int64, "column": pl.String, "error": pl.String, "rank": pl.Int64}
-        )
+        return none
     damaged = [pl.col(c).str.contains(REPLACED_BYTES, literal=True).fill_null(False) for c in text_columns]
     names = [
         *raw_names(table.headers),
@@ -108,6 +107,8 @@ def undecodable_rows(table: RawTable) -> pl.DataFrame:
     found = table.frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("index"), first_damaged.alias("column")
     ).filter(pl.col("column").is_not_null())
+    if found.is_empty():  # (polars 2.1 panics formatting a literal over no rows)
+        return none
     return found.select(
         "index",
         "column",
