@@ -21,6 +21,7 @@ from conftest import copy_sample, invoke, latest, read
 
 FIXTURES = Path(__file__).parent / "data" / "dsn"
 MAILDIR = FIXTURES / "maildir"
+MESSAGES = FIXTURES / "messages"  # one message a file, each for one shape of bounce (or non-bounce)
 VERP = r"\+([A-Za-z]+-\d+)-"  # bounces+C-18-x=acme.example@news.example.org -> C-18
 MAILBOX = Source("mailbox", None, "unused", format="dsn", campaign_verp=VERP)
 
@@ -120,6 +121,38 @@ def test_an_mbox_is_split_into_messages_numbered_by_position():
     [bad] = result.quarantine.to_dicts()
     assert bad["row_number"] == 4 and bad["error"].startswith("not a bounce, feedback report or auto-reply")
     assert result.rows_read == result.rows_loaded + result.quarantine.height == 4
+
+
+def test_an_ordinary_mail_from_a_mailer_daemon_address_is_not_read_as_a_bounce():
+    """Anyone can write `From: MAILER-DAEMON`: with an ordinary sender's return path (bounces
+    are sent from `<>`), no bounce subject and no returned message, a text quoting a full-mailbox
+    reply is not a bounce; any of those marks makes it one."""
+    path = MESSAGES / "ordinary-mail-from-mailer-daemon.eml"
+    result = read_platform(path, MAILBOX)
+    assert (result.rows_read, result.rows_loaded, result.quarantine.height) == (1, 0, 1)
+    [bad] = result.quarantine.to_dicts()
+    assert bad["error"] == (
+        "not a bounce, feedback report or auto-reply (a mail system's From, but an ordinary "
+        "sender's return path, no bounce subject and no returned message)"
+    )
+    data = path.read_bytes()
+    returned = data.replace(
+        b"From: <MAILER-DAEMON@mail.example.net>\n\n",
+        b"From: <MAILER-DAEMON@mail.example.net>\n"
+        b'Content-Type: multipart/mixed; boundary="r"\n\n--r\nContent-Type: text/plain\n\n',
+    ) + b"\n--r\nContent-Type: message/rfc822\n\nTo: user@example.net\nSubject: Hi\n\nHi\n--r--\n"
+    for evidence in (
+        data.replace(b"Return-Path: <root@mail.example.net>", b"Return-Path: <>"),
+        data.replace(b"Return-Path: <root@mail.example.net>\n", b""),  # no envelope to say otherwise
+        data.replace(b"Subject: Our new mailbox sizes", b"Subject: Undelivered Mail Returned to Sender"),
+        data.replace(b"Subject: Our new mailbox sizes", b"Subject: mail failed, returning to sender"),  # Exim 3
+        returned,
+    ):
+        report = read_message(evidence, Options())
+        assert (report["type"], [r["email"] for r in report["recipients"]]) == (
+            "plain_bounce",
+            ["user@example.net"],
+        )
 
 
 def test_a_file_in_maildir_tmp_is_still_being_delivered_and_is_skipped():

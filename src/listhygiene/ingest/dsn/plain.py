@@ -13,6 +13,7 @@ BOUNCE_SENDER = re.compile(
 BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|delivery (status notification|fail|failure|problem|report)|"
     r"returned mail|mail delivery (failed|failure|system)|failure notice|delivery has failed|"
+    r"mail failed|returning (message )?to sender|"
     r"could not be delivered|non[- ]?delivery|rejected|nondeliverable|"
     r"unzustellbar|nicht zustellbar|non remis|non distribu|no se puede entregar|no entregado|"
     r"não entregue|nao entregue|non recapitat|mancato recapito|onbestelbaar|niet bezorgd",
@@ -54,11 +55,20 @@ def is_auto_reply(message: Message) -> bool:
     return bool(AUTO_REPLY_SUBJECT.search(message.get("Subject") or ""))
 
 
-def looks_like_bounce(message: Message) -> bool:
-    sender = (message.get("From") or "") + " " + (message.get("Return-Path") or "")
-    if BOUNCE_SENDER.search(sender) or (message.get("Return-Path") or "").strip() == "<>":
+def looks_like_bounce(message: Message, *, returns_a_message: bool = False) -> bool:
+    """Whether the headers show a bounce: the null return path (RFC 5321 sends notifications
+    from `<>`) or a mail system's, a bounce subject, or a mail system's From. A From anyone can
+    write is not enough when the return path names an ordinary sender (a person or a program
+    mailing as MAILER-DAEMON), unless the message also returns a message (`returns_a_message`:
+    a message/rfc822 or headers part)."""
+    return_path = (message.get("Return-Path") or "").strip()
+    if return_path.replace(" ", "") == "<>" or BOUNCE_SENDER.search(return_path):
         return True
-    return bool(BOUNCE_SUBJECT.search(message.get("Subject") or ""))
+    if BOUNCE_SUBJECT.search(message.get("Subject") or ""):
+        return True
+    if BOUNCE_SENDER.search(message.get("From") or ""):
+        return returns_a_message or not ADDRESS.search(return_path)
+    return False
 
 
 def own_text(text: str) -> str:

@@ -13,6 +13,7 @@ from listhygiene.ingest.dsn import mime
 from listhygiene.ingest.dsn.mime import Part
 from listhygiene.ingest.dsn.plain import (
     ADDRESS,
+    BOUNCE_SENDER,
     diagnostic,
     failed_recipients,
     is_auto_reply,
@@ -94,10 +95,15 @@ def _report(data: bytes, message: Message, parts: list[Part], options: Options) 
     status = _first(parts, "message/delivery-status") or _first(parts, "message/global-delivery-status")
     if status is not None:
         return report | _delivery_status(status, parts, message)
-    if looks_like_bounce(message):
+    if looks_like_bounce(message, returns_a_message=_returned_headers(parts) is not None):
         return report | _plain_bounce(parts, message)
     if is_auto_reply(message):
         return report | {"type": AUTO_REPLY}
+    if BOUNCE_SENDER.search(message.get("From") or ""):
+        raise NotABounce(
+            "not a bounce, feedback report or auto-reply (a mail system's From, but an ordinary "
+            "sender's return path, no bounce subject and no returned message)"
+        )
     raise NotABounce(
         "not a bounce, feedback report or auto-reply (no delivery report, no bounce sender or subject)"
     )
