@@ -16,6 +16,7 @@ from listhygiene.config import Source
 from listhygiene.errors import ConfigError
 from listhygiene.ingest.dsn import NotABounce, Options, read_message, split_messages
 from listhygiene.ingest.platforms import read_platform
+from listhygiene.rules.bounces import classify_frame, load_ruleset
 
 from conftest import copy_sample, invoke, latest, read
 
@@ -121,6 +122,38 @@ def test_an_mbox_is_split_into_messages_numbered_by_position():
     [bad] = result.quarantine.to_dicts()
     assert bad["row_number"] == 4 and bad["error"].startswith("not a bounce, feedback report or auto-reply")
     assert result.rows_read == result.rows_loaded + result.quarantine.height == 4
+
+
+def test_report_fields_written_in_a_text_part_are_read_as_a_delivery_status_report():
+    """Amazon WorkMail writes its RFC 3464 fields as text ("Technical report:"), with no
+    message/delivery-status part: they are read as one, the Diagnostic-Code the diagnostic."""
+    result = read_platform(MESSAGES / "workmail-report-in-text.eml", MAILBOX)
+    assert (result.rows_read, result.rows_loaded, result.quarantine.height) == (1, 1, 0)
+    [row] = result.rows.to_dicts()
+    assert (row["email_raw"], row["event"], row["smtp_code"], row["enhanced_code"], row["campaign_id"]) == (
+        "user@example.net",
+        "bounce",
+        550,
+        "5.1.1",
+        "C-23",
+    )
+    assert row["diagnostic"] == (
+        "smtp; 550 5.1.1 <user@example.net>: Recipient address rejected: User unknown in relay recipient table"
+    )
+    lineage = json.loads(row["platform"])
+    assert (lineage["message_type"], lineage["reporting_mta"]) == ("dsn", "mx.example.net")
+    [classified] = classify_frame(result.rows, load_ruleset()).to_dicts()
+    assert (classified["bounce_class"], classified["bounce_rule"]) == ("hard", "user-unknown")
+    # without its Diagnostic-Code the reason is the people's paragraph, never the fields
+    data = (MESSAGES / "workmail-report-in-text.eml").read_bytes()
+    bare = data.replace(b"Diagnostic-Code: smtp; 550 5.1.1 <user@example.net>: Recipient address reje=\n", b"")
+    [recipient] = read_message(bare.replace(b"cted: User unknown in relay recipient table\n", b""), Options())[
+        "recipients"
+    ]
+    assert (recipient["status"], recipient["diagnostic"]) == (
+        "5.1.1",
+        "An error occurred while trying to deliver the mail to the following recipients: user@example.net",
+    )
 
 
 def test_an_ordinary_mail_from_a_mailer_daemon_address_is_not_read_as_a_bounce():
