@@ -156,6 +156,39 @@ def test_report_fields_written_in_a_text_part_are_read_as_a_delivery_status_repo
     )
 
 
+def test_an_address_named_in_two_spellings_takes_the_paragraph_with_the_receivers_reply():
+    """Office 365 names the address first (with its display form and another case) over a
+    generic "A communication failure occurred…", then, for administrators, over the reply:
+    the row carries the reply, with or without a delivery-status part lacking a Diagnostic-Code."""
+    data = (MESSAGES / "office365-two-spellings.eml").read_bytes()
+    report = data.replace(b"multipart/mixed", b"multipart/report; report-type=delivery-status").replace(
+        b"--ndr-1\nContent-Type: text/rfc822-headers",
+        b"--ndr-1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;mx.example.net\n\n"
+        b"Final-Recipient: rfc822;User@Example.net\nAction: failed\nStatus: 5.4.1\n"
+        b"X-Display-Name: User@Example.net\n\n--ndr-1\nContent-Type: text/rfc822-headers",
+    )
+    reply = (
+        "user@example.net mx.example.net Remote Server returned '550 5.4.1 Recipient address rejected: "
+        "Access denied. [mx.example.net 2026-11-27T06:10:11.001Z 08DBEC564562FCD2]'"
+    )
+    for message, kind in ((data, "plain_bounce"), (report, "dsn")):
+        read = read_message(message, Options())
+        [recipient] = read["recipients"]
+        assert (read["type"], recipient["status"], recipient["diagnostic"]) == (kind, "5.4.1", reply)
+    result = read_platform(MESSAGES / "office365-two-spellings.eml", MAILBOX)
+    assert (result.rows_read, result.rows_loaded, result.quarantine.height) == (1, 1, 0)
+    [row] = classify_frame(result.rows, load_ruleset()).to_dicts()
+    assert (row["email_raw"], row["campaign_id"], row["reply_smtp_code"], row["reply_enhanced_code"]) == (
+        "user@example.net",
+        "C-24",
+        550,
+        "5.4.1",
+    )
+    # an address named in a paragraph with other addresses keeps its own paragraph
+    two = data.replace(b"user@example.net\nmx.example.net", b"user@example.net other@example.net\nmx.example.net")
+    assert "A communication failure" in read_message(two, Options())["recipients"][0]["diagnostic"]
+
+
 def test_an_ordinary_mail_from_a_mailer_daemon_address_is_not_read_as_a_bounce():
     """Anyone can write `From: MAILER-DAEMON`: with an ordinary sender's return path (bounces
     are sent from `<>`), no bounce subject and no returned message, a text quoting a full-mailbox

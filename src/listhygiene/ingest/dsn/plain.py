@@ -38,6 +38,9 @@ _RETURNED_COPY = re.compile(
 ADDRESS = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 )
+# an RFC 3463 code, not a piece of an IP address or version ("4.79.181.168")
+STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)")
+SMTP_REPLY = re.compile(r"(?:^|[;\s(])([45]\d\d)(?:[\s-]|$)")
 _SYSTEM_LOCAL_PART = re.compile(r"^(postmaster|mailer-daemon|abuse|noreply|no-reply|root)$", re.I)
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 _SPACES = re.compile(r"\s+")
@@ -83,20 +86,33 @@ def failed_recipients(text: str, exclude: set[str], *, whole_text: bool = True) 
     The diagnostic is the paragraph naming the address (qmail's "<a@b>:" block, Exim's
     indented reply); a paragraph holding little more than the address takes the next one too
     (Sendmail's "----- The following addresses had permanent fatal errors -----" layout). When
-    only one address is named, the whole text is its diagnostic if its paragraph says nothing
-    (unless `whole_text` is off: a DSN's Status says enough without the bounce's boilerplate).
+    the first paragraph naming an address carries no reply or status code and a later one
+    naming it alone does, the later one is its diagnostic (Office 365 names the address in
+    two spellings, first over its generic "A communication failure occurred…", then over the
+    receiver's reply). When only one address is named, the whole text is its diagnostic if its
+    paragraph says nothing (unless `whole_text` is off: a DSN's Status says enough without the
+    bounce's boilerplate).
     """
     paragraphs = [p.strip() for p in _BLANK_LINES.split(text.replace("\r\n", "\n"))]
     found: dict[str, str] = {}
+    coded: set[str] = set()  # addresses whose diagnostic carries a code
     for i, paragraph in enumerate(paragraphs):
-        for address in ADDRESS.findall(paragraph):
-            key = address.lower().strip(".")
-            if key in exclude or key in found or _SYSTEM_LOCAL_PART.match(key.rpartition("@")[0]):
+        keys = [
+            key
+            for key in dict.fromkeys(a.lower().strip(".") for a in ADDRESS.findall(paragraph))
+            if key not in exclude and not _SYSTEM_LOCAL_PART.match(key.rpartition("@")[0])
+        ]
+        for key in keys:
+            if key in coded or (key in found and len(keys) > 1):
                 continue
             said = paragraph
             if len(_words(ADDRESS.sub("", said))) < 20 and i + 1 < len(paragraphs):
                 said = f"{said} {paragraphs[i + 1]}"
-            found[key] = said
+            has_code = bool(SMTP_REPLY.search(said) or STATUS.search(said))
+            if key not in found or has_code:
+                found[key] = said
+            if has_code:
+                coded.add(key)
     if whole_text and len(found) == 1:
         [(key, said)] = found.items()
         if len(_words(ADDRESS.sub("", said))) < 20:

@@ -14,6 +14,8 @@ from listhygiene.ingest.dsn.mime import Part
 from listhygiene.ingest.dsn.plain import (
     ADDRESS,
     BOUNCE_SENDER,
+    SMTP_REPLY,
+    STATUS,
     diagnostic,
     failed_recipients,
     is_auto_reply,
@@ -31,9 +33,6 @@ DSN, PLAIN_BOUNCE, COMPLAINT, FEEDBACK, DELAY, AUTO_REPLY, DELIVERY = (
     "auto_reply",
     "delivery",
 )
-# an RFC 3463 code, not a piece of an IP address or version ("4.79.181.168")
-_STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)")
-_SMTP_REPLY = re.compile(r"(?:^|[;\s(])([45]\d\d)(?:[\s-]|$)")
 _BLOCKS = re.compile(r"\n[ \t]*\n")
 # a recipient's fields written at the start of lines of a text part
 _TEXT_RECIPIENT = re.compile(r"(?im)^(?:final|original)-recipient:[ \t]*\S")
@@ -192,8 +191,8 @@ def _delivery_status(per_message: dict[str, str] | None, groups: list[dict[str, 
             {
                 "email": address,
                 "action": action.split()[0],
-                "status": _code(_STATUS, status) or _code(_STATUS, said),
-                "smtp_code": _code(_SMTP_REPLY, said),
+                "status": _code(STATUS, status) or _code(STATUS, said),
+                "smtp_code": _code(SMTP_REPLY, said),
                 "diagnostic": said,
                 "remote_mta": _mta(_value(group, "Remote-MTA")),
                 "occurred_at": arrival,
@@ -230,8 +229,8 @@ def _plain_bounce(parts: list[Part], message: Message) -> dict:
             {
                 "email": address,
                 "action": "failed",
-                "status": _code(_STATUS, said),
-                "smtp_code": _code(_SMTP_REPLY, said),
+                "status": _code(STATUS, said),
+                "smtp_code": _code(SMTP_REPLY, said),
                 "diagnostic": said,
                 "remote_mta": None,
                 "occurred_at": None,
