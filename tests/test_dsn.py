@@ -189,6 +189,38 @@ def test_an_address_named_in_two_spellings_takes_the_paragraph_with_the_receiver
     assert "A communication failure" in read_message(two, Options())["recipients"][0]["diagnostic"]
 
 
+def test_exims_text_generated_during_the_delivery_attempt_is_the_reason():
+    """Exim's "The following text was generated during the delivery attempt:" is followed by a
+    "------ address ------" heading and, in the next paragraph, the reply or the local agent's
+    output: that is the address's diagnostic, and addresses inside it are not recipients."""
+    path = MESSAGES / "exim-generated-text.eml"
+    result = read_platform(path, MAILBOX)
+    assert (result.rows_read, result.rows_loaded, result.quarantine.height) == (1, 1, 0)
+    [row] = result.rows.to_dicts()
+    assert (row["email_raw"], row["smtp_code"], row["enhanced_code"], row["campaign_id"]) == (
+        "user@example.net",
+        552,
+        "5.2.2",
+        "C-25",  # the header quoted in the copy
+    )
+    assert row["diagnostic"] == (
+        "552 5.2.2 Requested mail action aborted: exceeded storage allocation (mailbox full). "
+        "Ask helpdesk@mx.example.net to raise the quota."
+    )
+    # a local agent's output without codes, for two addresses under one heading each
+    data = path.read_bytes().replace(b"  user@example.net\n", b"  user@example.net\n  other@example.net\n")
+    data = data.replace(
+        b"------ user@example.net ------\n\n552 5.2.2 Requested mail action aborted: exceeded storage allocation\n"
+        b"(mailbox full). Ask helpdesk@mx.example.net to raise the quota.\n",
+        b"------ user@example.net ------\n------ other@example.net ------\n\nmaildrop: maildir over quota.\n",
+    )
+    recipients = read_message(data, Options())["recipients"]
+    assert [(r["email"], r["diagnostic"]) for r in recipients] == [
+        ("user@example.net", "maildrop: maildir over quota."),
+        ("other@example.net", "maildrop: maildir over quota."),
+    ]
+
+
 def test_an_ordinary_mail_from_a_mailer_daemon_address_is_not_read_as_a_bounce():
     """Anyone can write `From: MAILER-DAEMON`: with an ordinary sender's return path (bounces
     are sent from `<>`), no bounce subject and no returned message, a text quoting a full-mailbox

@@ -43,6 +43,9 @@ STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)")
 SMTP_REPLY = re.compile(r"(?:^|[;\s(])([45]\d\d)(?:[\s-]|$)")
 _SYSTEM_LOCAL_PART = re.compile(r"^(postmaster|mailer-daemon|abuse|noreply|no-reply|root)$", re.I)
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
+# Exim's "The following text was generated during the delivery attempt(s):", then for each
+# group of addresses a paragraph of "------ address ------" lines, then the text itself
+_EXIM_GENERATED = re.compile(r"generated during the delivery attempts?:\s*$", re.I)
 _SPACES = re.compile(r"\s+")
 LONGEST_DIAGNOSTIC = 1000
 
@@ -94,9 +97,12 @@ def failed_recipients(text: str, exclude: set[str], *, whole_text: bool = True) 
     bounce's boilerplate).
     """
     paragraphs = [p.strip() for p in _BLANK_LINES.split(text.replace("\r\n", "\n"))]
+    generated, transcript = _exim_generated_text(paragraphs)
     found: dict[str, str] = {}
     coded: set[str] = set()  # addresses whose diagnostic carries a code
     for i, paragraph in enumerate(paragraphs):
+        if i in transcript:  # a program's output names addresses that did not fail
+            continue
         keys = [
             key
             for key in dict.fromkeys(a.lower().strip(".") for a in ADDRESS.findall(paragraph))
@@ -117,7 +123,35 @@ def failed_recipients(text: str, exclude: set[str], *, whole_text: bool = True) 
         [(key, said)] = found.items()
         if len(_words(ADDRESS.sub("", said))) < 20:
             found[key] = text
+    for key in found:
+        if generated.get(key):
+            found[key] = generated[key]
     return [(address, diagnostic(said)) for address, said in found.items()]
+
+
+def _exim_generated_text(paragraphs: list[str]) -> tuple[dict[str, str], set[int]]:
+    """Exim's text generated during the delivery attempt (a pipe's or local agent's output),
+    by the address its "------ address ------" heading names, and the positions of the
+    paragraphs of that text."""
+    start = next((i for i, p in enumerate(paragraphs) if _EXIM_GENERATED.search(p)), None)
+    if start is None:
+        return {}, set()
+    generated: dict[str, str] = {}
+    transcript: set[int] = set()
+    heading: list[str] = []
+    said: list[str] = []
+    for i in range(start + 1, len(paragraphs) + 1):
+        paragraph = paragraphs[i] if i < len(paragraphs) else None
+        if paragraph is None or (paragraph.startswith("------") and paragraph.endswith("------")):
+            for key in heading:
+                generated.setdefault(key, " ".join(said))
+            if paragraph is not None:
+                heading = [a.lower().strip(".") for a in ADDRESS.findall(paragraph)]
+                said = []
+        elif heading:
+            said.append(paragraph)
+            transcript.add(i)
+    return generated, transcript
 
 
 def diagnostic(text: str) -> str:
