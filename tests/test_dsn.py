@@ -221,6 +221,25 @@ def test_exims_text_generated_during_the_delivery_attempt_is_the_reason():
     ]
 
 
+@pytest.mark.parametrize(
+    ("reply", "smtp_code"),
+    [
+        (b"Mailbox full. Call the helpdesk on 555-0100 or +1 555 0100.", None),
+        (b"552 5.2.2 Mailbox full. Call the helpdesk on +1 555 0100 or 555-0100.", "552"),
+        (b"Helpdesk 555-0100: 552 5.2.2 mailbox full", "552"),
+    ],
+)
+def test_a_phone_numbers_digits_are_not_the_reply_code(reply, smtp_code):
+    data = (MESSAGES / "exim-generated-text.eml").read_bytes()
+    data = data.replace(
+        b"552 5.2.2 Requested mail action aborted: exceeded storage allocation\n"
+        b"(mailbox full). Ask helpdesk@mx.example.net to raise the quota.",
+        reply,
+    )
+    [recipient] = read_message(data, Options())["recipients"]
+    assert recipient["smtp_code"] == smtp_code
+
+
 def test_an_ordinary_mail_from_a_mailer_daemon_address_is_not_read_as_a_bounce():
     """Anyone can write `From: MAILER-DAEMON`: with an ordinary sender's return path (bounces
     are sent from `<>`), no bounce subject and no returned message, a text quoting a full-mailbox

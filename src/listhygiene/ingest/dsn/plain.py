@@ -40,7 +40,14 @@ ADDRESS = re.compile(
 )
 # an RFC 3463 code, not a piece of an IP address or version ("4.79.181.168")
 STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)")
-SMTP_REPLY = re.compile(r"(?:^|[;\s(])([45]\d\d)(?:[\s-]|$)")
+# a reply code: three digits after the start, punctuation, a word, a status code or another
+# reply code, and before a word, a status code or IP address, an id, a short number ("554 30
+# Sorry") or the end; not digits of a longer number ("555-0100", "+1 555 0100"). The classifier
+# reads codes in a diagnostic alike (models/reasons/bounce_classes.sql, without the end).
+SMTP_REPLY = re.compile(
+    r"(?:^\s*|[^\w\s.+-]|[^\d\s+]\s+|[^\d\s+]-|\d\.\d{1,3}\s+|[45]\d\d[\s-]+)([45]\d\d)"
+    r"(?:[\s-]\s*[^\d\s]|[\s-]\s*\d{1,3}\.\d|\s\d+[A-Za-z]|\s\d{1,2}\s+[^\d\s]|\s*$)"
+)
 _SYSTEM_LOCAL_PART = re.compile(r"^(postmaster|mailer-daemon|abuse|noreply|no-reply|root)$", re.I)
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 # Exim's "The following text was generated during the delivery attempt(s):", then for each
