@@ -146,10 +146,12 @@ def test_report_fields_written_in_a_text_part_are_read_as_a_delivery_status_repo
     assert (classified["bounce_class"], classified["bounce_rule"]) == ("hard", "user-unknown")
     # without its Diagnostic-Code the reason is the people's paragraph, never the fields
     data = (MESSAGES / "workmail-report-in-text.eml").read_bytes()
-    bare = data.replace(b"Diagnostic-Code: smtp; 550 5.1.1 <user@example.net>: Recipient address reje=\n", b"")
-    [recipient] = read_message(bare.replace(b"cted: User unknown in relay recipient table\n", b""), Options())[
-        "recipients"
-    ]
+    bare = data.replace(
+        b"Diagnostic-Code: smtp; 550 5.1.1 <user@example.net>: Recipient address reje=\n", b""
+    )
+    [recipient] = read_message(
+        bare.replace(b"cted: User unknown in relay recipient table\n", b""), Options()
+    )["recipients"]
     assert (recipient["status"], recipient["diagnostic"]) == (
         "5.1.1",
         "An error occurred while trying to deliver the mail to the following recipients: user@example.net",
@@ -185,7 +187,9 @@ def test_an_address_named_in_two_spellings_takes_the_paragraph_with_the_receiver
         "5.4.1",
     )
     # an address named in a paragraph with other addresses keeps its own paragraph
-    two = data.replace(b"user@example.net\nmx.example.net", b"user@example.net other@example.net\nmx.example.net")
+    two = data.replace(
+        b"user@example.net\nmx.example.net", b"user@example.net other@example.net\nmx.example.net"
+    )
     assert "A communication failure" in read_message(two, Options())["recipients"][0]["diagnostic"]
 
 
@@ -253,16 +257,21 @@ def test_an_ordinary_mail_from_a_mailer_daemon_address_is_not_read_as_a_bounce()
         "sender's return path, no bounce subject and no returned message)"
     )
     data = path.read_bytes()
-    returned = data.replace(
-        b"From: <MAILER-DAEMON@mail.example.net>\n\n",
-        b"From: <MAILER-DAEMON@mail.example.net>\n"
-        b'Content-Type: multipart/mixed; boundary="r"\n\n--r\nContent-Type: text/plain\n\n',
-    ) + b"\n--r\nContent-Type: message/rfc822\n\nTo: user@example.net\nSubject: Hi\n\nHi\n--r--\n"
+    returned = (
+        data.replace(
+            b"From: <MAILER-DAEMON@mail.example.net>\n\n",
+            b"From: <MAILER-DAEMON@mail.example.net>\n"
+            b'Content-Type: multipart/mixed; boundary="r"\n\n--r\nContent-Type: text/plain\n\n',
+        )
+        + b"\n--r\nContent-Type: message/rfc822\n\nTo: user@example.net\nSubject: Hi\n\nHi\n--r--\n"
+    )
     for evidence in (
         data.replace(b"Return-Path: <root@mail.example.net>", b"Return-Path: <>"),
         data.replace(b"Return-Path: <root@mail.example.net>\n", b""),  # no envelope to say otherwise
         data.replace(b"Subject: Our new mailbox sizes", b"Subject: Undelivered Mail Returned to Sender"),
-        data.replace(b"Subject: Our new mailbox sizes", b"Subject: mail failed, returning to sender"),  # Exim 3
+        data.replace(
+            b"Subject: Our new mailbox sizes", b"Subject: mail failed, returning to sender"
+        ),  # Exim 3
         returned,
     ):
         report = read_message(evidence, Options())
@@ -295,9 +304,8 @@ def test_broken_mail_never_crashes_the_reader():
     run reads the same cases) is read or refused with a reason, never an exception."""
     rnd = random.Random(23)
     outcomes: Counter[str] = Counter()
-    messages = [p.read_bytes() for p in sorted(MAILDIR.glob("*/*"))] + split_messages(
-        (FIXTURES / "bounces.mbox").read_bytes()
-    )
+    messages = [p.read_bytes() for p in [*sorted(MAILDIR.glob("*/*")), *sorted(MESSAGES.glob("*.eml"))]]
+    messages += split_messages((FIXTURES / "bounces.mbox").read_bytes())
     for data in messages:
         for cut in range(0, len(data), max(1, len(data) // 25)):
             broken = bytearray(data[:cut])

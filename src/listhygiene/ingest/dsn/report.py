@@ -172,7 +172,9 @@ def _mta(value: str | None) -> str | None:
     return value.rpartition(";")[2].strip() or None if value else None
 
 
-def _delivery_status(per_message: dict[str, str] | None, groups: list[dict[str, str]], people_text: str) -> dict:
+def _delivery_status(
+    per_message: dict[str, str] | None, groups: list[dict[str, str]], people_text: str
+) -> dict:
     """The report's recipients, from its per-message field group (None when it has none), its
     per-recipient groups and the text written for people (for a recipient without a
     Diagnostic-Code)."""
