@@ -48,11 +48,13 @@ SMTP_REPLY = re.compile(
     r"(?:^\s*|[^\w\s.+-]|[^\d\s+]\s+|[^\d\s+]-|\d\.\d{1,3}\s+|[45]\d\d[\s-]+)([45]\d\d)"
     r"(?:[\s-]\s*[^\d\s]|[\s-]\s*\d{1,3}\.\d|\s\d+[A-Za-z]|\s\d{1,2}\s+[^\d\s]|\s*$)"
 )
+_REPLY_DIGITS = re.compile(r"[45]\d\d")
 _SYSTEM_LOCAL_PART = re.compile(r"^(postmaster|mailer-daemon|abuse|noreply|no-reply|root)$", re.I)
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 # Exim's "The following text was generated during the delivery attempt(s):", then for each
 # group of addresses a paragraph of "------ address ------" lines, then the text itself
 _EXIM_GENERATED = re.compile(r"generated during the delivery attempts?:\s*$", re.I)
+_EXIM_MARK = "during the delivery attempt"
 _SPACES = re.compile(r"\s+")
 LONGEST_DIAGNOSTIC = 1000
 
@@ -104,9 +106,9 @@ def failed_recipients(text: str, exclude: set[str], *, whole_text: bool = True) 
     bounce's boilerplate).
     """
     paragraphs = [p.strip() for p in _BLANK_LINES.split(text.replace("\r\n", "\n"))]
-    generated, transcript = _exim_generated_text(paragraphs)
+    generated, transcript = _exim_generated_text(paragraphs) if _EXIM_MARK in text else ({}, set())
     found: dict[str, str] = {}
-    coded: set[str] = set()  # addresses whose diagnostic carries a code
+    settled: set[str] = set()  # addresses whose diagnostic carries a code
     for i, paragraph in enumerate(paragraphs):
         if i in transcript:  # a program's output names addresses that did not fail
             continue
@@ -116,16 +118,18 @@ def failed_recipients(text: str, exclude: set[str], *, whole_text: bool = True) 
             if key not in exclude and not _SYSTEM_LOCAL_PART.match(key.rpartition("@")[0])
         ]
         for key in keys:
-            if key in coded or (key in found and len(keys) > 1):
+            if key in settled or (key in found and len(keys) > 1):
                 continue
             said = paragraph
             if len(_words(ADDRESS.sub("", said))) < 20 and i + 1 < len(paragraphs):
                 said = f"{said} {paragraphs[i + 1]}"
-            has_code = bool(SMTP_REPLY.search(said) or STATUS.search(said))
-            if key not in found or has_code:
+            if key not in found:
                 found[key] = said
-            if has_code:
-                coded.add(key)
+            elif _has_code(found[key]):  # asked only when an address is named again
+                settled.add(key)
+            elif _has_code(said):
+                found[key] = said
+                settled.add(key)
     if whole_text and len(found) == 1:
         [(key, said)] = found.items()
         if len(_words(ADDRESS.sub("", said))) < 20:
@@ -159,6 +163,24 @@ def _exim_generated_text(paragraphs: list[str]) -> tuple[dict[str, str], set[int
             said.append(paragraph)
             transcript.add(i)
     return generated, transcript
+
+
+def _has_code(text: str) -> bool:
+    return bool(STATUS.search(text) or reply_code(text))
+
+
+def reply_code(text: str) -> str | None:
+    """The first reply code in the text (SMTP_REPLY's group), searched from just before the
+    first three digits that could be one: the same answer, without trying the pattern's
+    alternatives at every position of a long text."""
+    first = _REPLY_DIGITS.search(text)
+    if first is None:
+        return None
+    start = first.start()  # back over the whitespace and hyphens the pattern may take before it
+    while start and (text[start - 1].isspace() or text[start - 1] == "-"):
+        start -= 1
+    found = SMTP_REPLY.search(text, max(0, start - 6))
+    return found.group(1) if found else None
 
 
 def diagnostic(text: str) -> str:

@@ -14,13 +14,13 @@ from listhygiene.ingest.dsn.mime import Part
 from listhygiene.ingest.dsn.plain import (
     ADDRESS,
     BOUNCE_SENDER,
-    SMTP_REPLY,
     STATUS,
     diagnostic,
     failed_recipients,
     is_auto_reply,
     looks_like_bounce,
     own_text,
+    reply_code,
 )
 
 # What a message is; only some kinds yield rows (see dsn.py)
@@ -102,10 +102,11 @@ def _report(data: bytes, message: Message, parts: list[Part], options: Options) 
             return report | _delivery_status(groups[0], groups[1:], people)
         return report | _delivery_status(None, groups, people)
     if looks_like_bounce(message, returns_a_message=_returned_headers(parts) is not None):
-        written = _fields_in_text(own_text(_text_of(parts)))
+        text = own_text(_text_of(parts))
+        written = _fields_in_text(text)
         if written is not None:
             return report | _delivery_status(*written)
-        return report | _plain_bounce(parts, message)
+        return report | _plain_bounce(text, parts, message)
     if is_auto_reply(message):
         return report | {"type": AUTO_REPLY}
     if BOUNCE_SENDER.search(message.get("From") or ""):
@@ -194,7 +195,7 @@ def _delivery_status(
                 "email": address,
                 "action": action.split()[0],
                 "status": _code(STATUS, status) or _code(STATUS, said),
-                "smtp_code": _code(SMTP_REPLY, said),
+                "smtp_code": reply_code(said) if said else None,
                 "diagnostic": said,
                 "remote_mta": _mta(_value(group, "Remote-MTA")),
                 "occurred_at": arrival,
@@ -208,8 +209,8 @@ def _delivery_status(
     return {"type": kind, "reporting_mta": _mta(mta), "recipients": recipients}
 
 
-def _plain_bounce(parts: list[Part], message: Message) -> dict:
-    text = own_text(_text_of(parts))
+def _plain_bounce(text: str, parts: list[Part], message: Message) -> dict:
+    """The recipients a bounce's own text (`text`, before the returned copy) names."""
     exclude = {
         a.lower()
         for h in ("From", "To", "Delivered-To", "X-Original-To", "Return-Path")
@@ -232,7 +233,7 @@ def _plain_bounce(parts: list[Part], message: Message) -> dict:
                 "email": address,
                 "action": "failed",
                 "status": _code(STATUS, said),
-                "smtp_code": _code(SMTP_REPLY, said),
+                "smtp_code": reply_code(said) if said else None,
                 "diagnostic": said,
                 "remote_mta": None,
                 "occurred_at": None,
