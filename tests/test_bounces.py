@@ -809,6 +809,29 @@ def test_codes_are_parsed_from_the_diagnostic_when_the_columns_are_empty(
     assert row["smtp_code"] is None and row["enhanced_code"] is None  # the columns stay as read
 
 
+@pytest.mark.parametrize(
+    "diagnostic, smtp",
+    [
+        # a phone number's digits are not a reply code
+        ("Your message could not be delivered. Call our helpdesk on 555-0100 or +1 555 0100.", None),
+        ("(555) 555-0100", None),
+        ("555 555 0100", None),
+        # a real code beside a phone number
+        ("550 5.1.1 <user@example.net>: user unknown. Helpdesk: +1 555 0100, 555-0100", 550),
+        ("Helpdesk 555-0100: 552 5.2.2 mailbox full", 552),
+        # codes followed by an id, a short number, another code or an address
+        ("said: 550 2f1c655f95f5cae-a1f55 User not found", 550),
+        ("said: 554 30 Sorry, your message to user@example.net cannot be delivered", 554),
+        ("rejected message - 550 550 192.0.2.1 is not allowed to send", 550),
+        ("Remote Server returned '550-Mailbox unavailable'", 550),
+        ("5.1.1 550 User unknown", 550),
+    ],
+)
+def test_a_reply_code_in_the_text_is_not_part_of_a_longer_number(diagnostic, smtp):
+    row = classify({"diagnostic": diagnostic}).row(0, named=True)
+    assert row["reply_smtp_code"] == smtp
+
+
 def test_a_generic_x00_column_gives_way_to_the_specific_code_in_the_text():
     row = classify({"enhanced_code": "5.0.0", "diagnostic": "550 5.2.2 Quota"}).row(0, named=True)
     assert (row["reply_enhanced_code"], row["bounce_class"], row["bounce_rule"]) == (

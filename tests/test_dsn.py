@@ -16,11 +16,13 @@ from listhygiene.config import Source
 from listhygiene.errors import ConfigError
 from listhygiene.ingest.dsn import NotABounce, Options, read_message, split_messages
 from listhygiene.ingest.platforms import read_platform
+from listhygiene.rules.bounces import classify_frame, load_ruleset
 
 from conftest import copy_sample, invoke, latest, read
 
 FIXTURES = Path(__file__).parent / "data" / "dsn"
 MAILDIR = FIXTURES / "maildir"
+MESSAGES = FIXTURES / "messages"  # one message a file, each for one shape of bounce (or non-bounce)
 VERP = r"\+([A-Za-z]+-\d+)-"  # bounces+C-18-x=acme.example@news.example.org -> C-18
 MAILBOX = Source("mailbox", None, "unused", format="dsn", campaign_verp=VERP)
 
@@ -122,6 +124,163 @@ def test_an_mbox_is_split_into_messages_numbered_by_position():
     assert result.rows_read == result.rows_loaded + result.quarantine.height == 4
 
 
+def test_report_fields_written_in_a_text_part_are_read_as_a_delivery_status_report():
+    """Amazon WorkMail writes its RFC 3464 fields as text ("Technical report:"), with no
+    message/delivery-status part: they are read as one, the Diagnostic-Code the diagnostic."""
+    result = read_platform(MESSAGES / "workmail-report-in-text.eml", MAILBOX)
+    assert (result.rows_read, result.rows_loaded, result.quarantine.height) == (1, 1, 0)
+    [row] = result.rows.to_dicts()
+    assert (row["email_raw"], row["event"], row["smtp_code"], row["enhanced_code"], row["campaign_id"]) == (
+        "user@example.net",
+        "bounce",
+        550,
+        "5.1.1",
+        "C-23",
+    )
+    assert row["diagnostic"] == (
+        "smtp; 550 5.1.1 <user@example.net>: Recipient address rejected: User unknown in relay recipient table"
+    )
+    lineage = json.loads(row["platform"])
+    assert (lineage["message_type"], lineage["reporting_mta"]) == ("dsn", "mx.example.net")
+    [classified] = classify_frame(result.rows, load_ruleset()).to_dicts()
+    assert (classified["bounce_class"], classified["bounce_rule"]) == ("hard", "user-unknown")
+    # without its Diagnostic-Code the reason is the people's paragraph, never the fields
+    data = (MESSAGES / "workmail-report-in-text.eml").read_bytes()
+    bare = data.replace(
+        b"Diagnostic-Code: smtp; 550 5.1.1 <user@example.net>: Recipient address reje=\n", b""
+    )
+    [recipient] = read_message(
+        bare.replace(b"cted: User unknown in relay recipient table\n", b""), Options()
+    )["recipients"]
+    assert (recipient["status"], recipient["diagnostic"]) == (
+        "5.1.1",
+        "An error occurred while trying to deliver the mail to the following recipients: user@example.net",
+    )
+
+
+def test_an_address_named_in_two_spellings_takes_the_paragraph_with_the_receivers_reply():
+    """Office 365 names the address first (with its display form and another case) over a
+    generic "A communication failure occurred…", then, for administrators, over the reply:
+    the row carries the reply, with or without a delivery-status part lacking a Diagnostic-Code."""
+    data = (MESSAGES / "office365-two-spellings.eml").read_bytes()
+    report = data.replace(b"multipart/mixed", b"multipart/report; report-type=delivery-status").replace(
+        b"--ndr-1\nContent-Type: text/rfc822-headers",
+        b"--ndr-1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;mx.example.net\n\n"
+        b"Final-Recipient: rfc822;User@Example.net\nAction: failed\nStatus: 5.4.1\n"
+        b"X-Display-Name: User@Example.net\n\n--ndr-1\nContent-Type: text/rfc822-headers",
+    )
+    reply = (
+        "user@example.net mx.example.net Remote Server returned '550 5.4.1 Recipient address rejected: "
+        "Access denied. [mx.example.net 2026-11-27T06:10:11.001Z 08DBEC564562FCD2]'"
+    )
+    for message, kind in ((data, "plain_bounce"), (report, "dsn")):
+        read = read_message(message, Options())
+        [recipient] = read["recipients"]
+        assert (read["type"], recipient["status"], recipient["diagnostic"]) == (kind, "5.4.1", reply)
+    result = read_platform(MESSAGES / "office365-two-spellings.eml", MAILBOX)
+    assert (result.rows_read, result.rows_loaded, result.quarantine.height) == (1, 1, 0)
+    [row] = classify_frame(result.rows, load_ruleset()).to_dicts()
+    assert (row["email_raw"], row["campaign_id"], row["reply_smtp_code"], row["reply_enhanced_code"]) == (
+        "user@example.net",
+        "C-24",
+        550,
+        "5.4.1",
+    )
+    # an address named in a paragraph with other addresses keeps its own paragraph
+    two = data.replace(
+        b"user@example.net\nmx.example.net", b"user@example.net other@example.net\nmx.example.net"
+    )
+    assert "A communication failure" in read_message(two, Options())["recipients"][0]["diagnostic"]
+
+
+def test_exims_text_generated_during_the_delivery_attempt_is_the_reason():
+    """Exim's "The following text was generated during the delivery attempt:" is followed by a
+    "------ address ------" heading and, in the next paragraph, the reply or the local agent's
+    output: that is the address's diagnostic, and addresses inside it are not recipients."""
+    path = MESSAGES / "exim-generated-text.eml"
+    result = read_platform(path, MAILBOX)
+    assert (result.rows_read, result.rows_loaded, result.quarantine.height) == (1, 1, 0)
+    [row] = result.rows.to_dicts()
+    assert (row["email_raw"], row["smtp_code"], row["enhanced_code"], row["campaign_id"]) == (
+        "user@example.net",
+        552,
+        "5.2.2",
+        "C-25",  # the header quoted in the copy
+    )
+    assert row["diagnostic"] == (
+        "552 5.2.2 Requested mail action aborted: exceeded storage allocation (mailbox full). "
+        "Ask helpdesk@mx.example.net to raise the quota."
+    )
+    # a local agent's output without codes, for two addresses under one heading each
+    data = path.read_bytes().replace(b"  user@example.net\n", b"  user@example.net\n  other@example.net\n")
+    data = data.replace(
+        b"------ user@example.net ------\n\n552 5.2.2 Requested mail action aborted: exceeded storage allocation\n"
+        b"(mailbox full). Ask helpdesk@mx.example.net to raise the quota.\n",
+        b"------ user@example.net ------\n------ other@example.net ------\n\nmaildrop: maildir over quota.\n",
+    )
+    recipients = read_message(data, Options())["recipients"]
+    assert [(r["email"], r["diagnostic"]) for r in recipients] == [
+        ("user@example.net", "maildrop: maildir over quota."),
+        ("other@example.net", "maildrop: maildir over quota."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reply", "smtp_code"),
+    [
+        (b"Mailbox full. Call the helpdesk on 555-0100 or +1 555 0100.", None),
+        (b"552 5.2.2 Mailbox full. Call the helpdesk on +1 555 0100 or 555-0100.", "552"),
+        (b"Helpdesk 555-0100: 552 5.2.2 mailbox full", "552"),
+    ],
+)
+def test_a_phone_numbers_digits_are_not_the_reply_code(reply, smtp_code):
+    data = (MESSAGES / "exim-generated-text.eml").read_bytes()
+    data = data.replace(
+        b"552 5.2.2 Requested mail action aborted: exceeded storage allocation\n"
+        b"(mailbox full). Ask helpdesk@mx.example.net to raise the quota.",
+        reply,
+    )
+    [recipient] = read_message(data, Options())["recipients"]
+    assert recipient["smtp_code"] == smtp_code
+
+
+def test_an_ordinary_mail_from_a_mailer_daemon_address_is_not_read_as_a_bounce():
+    """Anyone can write `From: MAILER-DAEMON`: with an ordinary sender's return path (bounces
+    are sent from `<>`), no bounce subject and no returned message, a text quoting a full-mailbox
+    reply is not a bounce; any of those marks makes it one."""
+    path = MESSAGES / "ordinary-mail-from-mailer-daemon.eml"
+    result = read_platform(path, MAILBOX)
+    assert (result.rows_read, result.rows_loaded, result.quarantine.height) == (1, 0, 1)
+    [bad] = result.quarantine.to_dicts()
+    assert bad["error"] == (
+        "not a bounce, feedback report or auto-reply (a mail system's From, but an ordinary "
+        "sender's return path, no bounce subject and no returned message)"
+    )
+    data = path.read_bytes()
+    returned = (
+        data.replace(
+            b"From: <MAILER-DAEMON@mail.example.net>\n\n",
+            b"From: <MAILER-DAEMON@mail.example.net>\n"
+            b'Content-Type: multipart/mixed; boundary="r"\n\n--r\nContent-Type: text/plain\n\n',
+        )
+        + b"\n--r\nContent-Type: message/rfc822\n\nTo: user@example.net\nSubject: Hi\n\nHi\n--r--\n"
+    )
+    for evidence in (
+        data.replace(b"Return-Path: <root@mail.example.net>", b"Return-Path: <>"),
+        data.replace(b"Return-Path: <root@mail.example.net>\n", b""),  # no envelope to say otherwise
+        data.replace(b"Subject: Our new mailbox sizes", b"Subject: Undelivered Mail Returned to Sender"),
+        data.replace(
+            b"Subject: Our new mailbox sizes", b"Subject: mail failed, returning to sender"
+        ),  # Exim 3
+        returned,
+    ):
+        report = read_message(evidence, Options())
+        assert (report["type"], [r["email"] for r in report["recipients"]]) == (
+            "plain_bounce",
+            ["user@example.net"],
+        )
+
+
 def test_a_file_in_maildir_tmp_is_still_being_delivered_and_is_skipped():
     [path] = (MAILDIR / "tmp").iterdir()
     result = read_platform(path, MAILBOX)
@@ -145,9 +304,8 @@ def test_broken_mail_never_crashes_the_reader():
     run reads the same cases) is read or refused with a reason, never an exception."""
     rnd = random.Random(23)
     outcomes: Counter[str] = Counter()
-    messages = [p.read_bytes() for p in sorted(MAILDIR.glob("*/*"))] + split_messages(
-        (FIXTURES / "bounces.mbox").read_bytes()
-    )
+    messages = [p.read_bytes() for p in [*sorted(MAILDIR.glob("*/*")), *sorted(MESSAGES.glob("*.eml"))]]
+    messages += split_messages((FIXTURES / "bounces.mbox").read_bytes())
     for data in messages:
         for cut in range(0, len(data), max(1, len(data) // 25)):
             broken = bytearray(data[:cut])

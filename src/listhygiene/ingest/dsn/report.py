@@ -13,11 +13,14 @@ from listhygiene.ingest.dsn import mime
 from listhygiene.ingest.dsn.mime import Part
 from listhygiene.ingest.dsn.plain import (
     ADDRESS,
+    BOUNCE_SENDER,
+    STATUS,
     diagnostic,
     failed_recipients,
     is_auto_reply,
     looks_like_bounce,
     own_text,
+    reply_code,
 )
 
 # What a message is; only some kinds yield rows (see dsn.py)
@@ -30,10 +33,10 @@ DSN, PLAIN_BOUNCE, COMPLAINT, FEEDBACK, DELAY, AUTO_REPLY, DELIVERY = (
     "auto_reply",
     "delivery",
 )
-# an RFC 3463 code, not a piece of an IP address or version ("4.79.181.168")
-_STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)")
-_SMTP_REPLY = re.compile(r"(?:^|[;\s(])([45]\d\d)(?:[\s-]|$)")
 _BLOCKS = re.compile(r"\n[ \t]*\n")
+# a recipient's fields written at the start of lines of a text part
+_TEXT_RECIPIENT = re.compile(r"(?im)^(?:final|original)-recipient:[ \t]*\S")
+_TEXT_ACTION = re.compile(r"(?im)^action:[ \t]*\S")
 _HEADER_LINE = re.compile(rb"^(From |[!-9;-~]+:)")
 _LONGEST_RAW = 2000
 
@@ -93,11 +96,24 @@ def _report(data: bytes, message: Message, parts: list[Part], options: Options) 
         return report | _feedback(feedback, parts)
     status = _first(parts, "message/delivery-status") or _first(parts, "message/global-delivery-status")
     if status is not None:
-        return report | _delivery_status(status, parts, message)
-    if looks_like_bounce(message):
-        return report | _plain_bounce(parts, message)
+        groups = _fields(status)
+        people = own_text(_text_of(parts))
+        if groups and groups[0].get("reporting-mta"):
+            return report | _delivery_status(groups[0], groups[1:], people)
+        return report | _delivery_status(None, groups, people)
+    if looks_like_bounce(message, returns_a_message=_returned_headers(parts) is not None):
+        text = own_text(_text_of(parts))
+        written = _fields_in_text(text)
+        if written is not None:
+            return report | _delivery_status(*written)
+        return report | _plain_bounce(text, parts, message)
     if is_auto_reply(message):
         return report | {"type": AUTO_REPLY}
+    if BOUNCE_SENDER.search(message.get("From") or ""):
+        raise NotABounce(
+            "not a bounce, feedback report or auto-reply (a mail system's From, but an ordinary "
+            "sender's return path, no bounce subject and no returned message)"
+        )
     raise NotABounce(
         "not a bounce, feedback report or auto-reply (no delivery report, no bounce sender or subject)"
     )
@@ -111,6 +127,25 @@ def _fields(part: Part) -> list[dict[str, str]]:
     """A report part's field groups (per-message first, then per-recipient)."""
     text = part.text.replace("\r\n", "\n").strip()
     return [mime.fields_of(block) for block in _BLOCKS.split(text) if block.strip()]
+
+
+def _fields_in_text(text: str) -> tuple[dict[str, str] | None, list[dict[str, str]], str] | None:
+    """RFC 3464 fields a bounce writes into its text instead of a delivery-status part (Amazon
+    WorkMail's "Technical report:"): the per-message group (Reporting-MTA), the recipient groups
+    (those naming a recipient and an action) and the text without them; None when the text has
+    no recipient group."""
+    if not (_TEXT_RECIPIENT.search(text) and _TEXT_ACTION.search(text)):
+        return None
+    per_message, recipients, people = None, [], []
+    for block in _BLOCKS.split(text):
+        group = mime.fields_of(block)
+        if group.get("action") and (group.get("final-recipient") or group.get("original-recipient")):
+            recipients.append(group)
+        elif group.get("reporting-mta") and per_message is None:
+            per_message = group
+        else:
+            people.append(block)
+    return (per_message, recipients, "\n\n".join(people)) if recipients else None
 
 
 def _value(group: dict[str, str], name: str) -> str | None:
@@ -138,13 +173,15 @@ def _mta(value: str | None) -> str | None:
     return value.rpartition(";")[2].strip() or None if value else None
 
 
-def _delivery_status(part: Part, parts: list[Part], message: Message) -> dict:
-    groups = _fields(part)
-    per_message = groups[0] if groups and groups[0].get("reporting-mta") else None
+def _delivery_status(
+    per_message: dict[str, str] | None, groups: list[dict[str, str]], people_text: str
+) -> dict:
+    """The report's recipients, from its per-message field group (None when it has none), its
+    per-recipient groups and the text written for people (for a recipient without a
+    Diagnostic-Code)."""
     arrival = _iso(per_message.get("arrival-date")) if per_message is not None else None
-    people_text = own_text(_text_of(parts))
     recipients = []
-    for group in groups[1:] if per_message is not None else groups:
+    for group in groups:
         address = _typed_address(_value(group, "Original-Recipient")) or _typed_address(
             _value(group, "Final-Recipient")
         )
@@ -157,8 +194,8 @@ def _delivery_status(part: Part, parts: list[Part], message: Message) -> dict:
             {
                 "email": address,
                 "action": action.split()[0],
-                "status": _code(_STATUS, status) or _code(_STATUS, said),
-                "smtp_code": _code(_SMTP_REPLY, said),
+                "status": _code(STATUS, status) or _code(STATUS, said),
+                "smtp_code": reply_code(said) if said else None,
                 "diagnostic": said,
                 "remote_mta": _mta(_value(group, "Remote-MTA")),
                 "occurred_at": arrival,
@@ -168,12 +205,12 @@ def _delivery_status(part: Part, parts: list[Part], message: Message) -> dict:
         raise NotABounce("a delivery status report naming no recipient with an action")
     actions = {r["action"] for r in recipients}
     kind = DSN if "failed" in actions else DELAY if actions <= {"delayed"} else DELIVERY
-    mta = _value(per_message, "Reporting-MTA") if per_message is not None else None
+    mta = _value(per_message if per_message is not None else groups[0], "Reporting-MTA")
     return {"type": kind, "reporting_mta": _mta(mta), "recipients": recipients}
 
 
-def _plain_bounce(parts: list[Part], message: Message) -> dict:
-    text = own_text(_text_of(parts))
+def _plain_bounce(text: str, parts: list[Part], message: Message) -> dict:
+    """The recipients a bounce's own text (`text`, before the returned copy) names."""
     exclude = {
         a.lower()
         for h in ("From", "To", "Delivered-To", "X-Original-To", "Return-Path")
@@ -195,8 +232,8 @@ def _plain_bounce(parts: list[Part], message: Message) -> dict:
             {
                 "email": address,
                 "action": "failed",
-                "status": _code(_STATUS, said),
-                "smtp_code": _code(_SMTP_REPLY, said),
+                "status": _code(STATUS, said),
+                "smtp_code": reply_code(said) if said else None,
                 "diagnostic": said,
                 "remote_mta": None,
                 "occurred_at": None,

@@ -24,7 +24,10 @@ codes_in_text as (
     -- "smtp; 550-5.1.1 The email account…", "550 #5.1.0 Address rejected", and a relay quoting
     -- the receiver ("5.1.0 - Unknown address error 550-'5.7.1 … Access denied"): the enhanced
     -- code that follows a reply code is the receiver's own; else the first one in the text.
-    -- A dotted number with a fourth part ("4.16.55.1") is a version, not a status code.
+    -- A dotted number with a fourth part ("4.16.55.1") is a version, not a status code. A
+    -- reply code is three digits after the start, punctuation, a word, a status code or another
+    -- reply code, and before a word, a status code or IP address, an id or a short number
+    -- ("554 30 Sorry"); digits of a longer number are not one ("555-0100", "+1 555 0100").
     select
         *,
         nullif(regexp_extract(diagnostic,
@@ -32,7 +35,10 @@ codes_in_text as (
             as code_after_reply,
         nullif(regexp_extract(diagnostic,
             '(?:^|[^\w.])([245]\.\d{1,3}\.\d{1,3})(?:[^\d.]|\.\D|\.?$)', 1), '') as first_code,
-        nullif(regexp_extract(diagnostic, '(?:^|[^\w.])([45]\d\d)[ -]', 1), '')::integer as reply_in_text
+        nullif(regexp_extract(diagnostic,
+            '(?:^\s*|[^\w\s.+-]|[^\d\s+]\s+|[^\d\s+]-|\d\.\d{1,3}\s+|[45]\d\d[\s-]+)([45]\d\d)'
+            || '(?:[\s-]\s*[^\d\s]|[\s-]\s*\d{1,3}\.\d|\s\d+[A-Za-z]|\s\d{1,2}\s+[^\d\s])', 1), '')::integer
+            as reply_in_text
     from replies
 ),
 
