@@ -94,31 +94,26 @@ def undecodable_rows(table: RawTable) -> pl.DataFrame:
     text_columns = [f"h{i}" for i in range(len(table.headers))] + [
         c for c in table.frame.columns if c.startswith("x") and c[1:].isdigit()
     ]
-    none = pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "error": pl.String, "rank": pl.Int64})
     if not text_columns:
-        return none
+        return pl.DataFrame(
+            schema={"index": pl.Int64, "column": pl.String, "error": pl.String, "rank": pl.Int64}
+        )
     damaged = [pl.col(c).str.contains(REPLACED_BYTES, literal=True).fill_null(False) for c in text_columns]
     names = [
         *raw_names(table.headers),
         *(f"field {len(table.headers) + i + 1}" for i in range(len(text_columns) - len(table.headers))),
     ]
     first_damaged = pl.coalesce(pl.when(hit).then(pl.lit(name)) for hit, name in zip(damaged, names))
-    # the few damaged rows first, then their message: no text is made for the other rows
-    found = table.frame.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"), first_damaged.alias("column")
-    ).filter(pl.col("column").is_not_null())
-    if found.is_empty():  # (polars 2.1 panics formatting a literal over no rows)
-        return none
-    return found.select(
-        "index",
-        "column",
+    return table.frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
+        first_damaged.alias("column"),
         pl.format(
             "bytes that are not valid in the file's encoding (in column {}) were replaced; {}",
-            pl.col("column"),
+            first_damaged,
             pl.lit(ENCODING_HINT),
         ).alias("error"),
         pl.lit(-2, dtype=pl.Int64).alias("rank"),
-    )
+    ).filter(pl.col("column").is_not_null())
 
 
 def _quarantine_rows(
