@@ -130,6 +130,22 @@ def test_runs_lists_the_spark_runs_from_the_warehouse(nights):
     assert {r["run_id"] for r in on_duckdb}.isdisjoint(r["run_id"] for r in listing)
 
 
+@pytest.mark.parametrize("address", ["tom.baker@acme.example", "full@example.com", "nobody-here@example.org"])
+def test_explain_reads_the_warehouse_and_answers_as_on_duckdb(nights, address):
+    """`explain --engine spark` re-applies the rules to the address over the warehouse's rows
+    (an in-memory DuckDB, no Spark session): the same answer as the DuckDB store's, run aside."""
+    [(duckdb_run, spark_run)] = [runs for night, runs in nights.items() if night == "sample night 2"]
+    config = spark_run.parents[3] / "pipelines" / "spark-engine.toml"
+    on_spark = json.loads(invoke("explain", address, "--config", config, "--json").stdout)
+    # each engine's runs explained with the pipeline file that ran them (no "file changed" warning)
+    on_duckdb = json.loads(
+        invoke("explain", address, "--config", config.with_name("both-engines.toml"), "--json").stdout
+    )
+    assert on_spark.pop("run")["run_id"] == run_id(spark_run)
+    assert on_duckdb.pop("run")["run_id"] == run_id(duckdb_run)
+    assert on_spark == on_duckdb
+
+
 def _first_difference(got: pl.DataFrame, expected: pl.DataFrame) -> str:
     """The first row (in file order) where the two files differ, for the failure message."""
     for position, (a, b) in enumerate(zip(got.iter_rows(), expected.iter_rows())):

@@ -155,39 +155,51 @@ def _copy_address(con: duckdb.DuckDBPyConnection, email: str, inputs: list[tuple
     Every rule is per address except one: the snapshot times a former member was absent from
     come from the whole export, so the first row of each contacts file comes along too. Any
     other table a model reads is found in the store (the search path falls back to it).
+
+    Each store table is read with filters on constants (the address, the file ids, a bound on
+    the row number) that DuckDB applies inside the scan: a 5M-contact store is not read whole,
+    and nothing of it is held (a join against a table would read every row of every column).
     """
     con.execute("create table pinned (source varchar, sha256 varchar, path varchar)")
     if inputs:
         con.executemany("insert into pinned values (?, ?, ?)", [list(i) for i in inputs])
     con.execute(f"""create table input_files as
                     select f.* from {STORE_ALIAS}.input_files f semi join pinned p using (source, sha256, path)""")
+    files = [file_id for (file_id,) in con.execute("select file_id from input_files").fetchall()]
+    params = {"email": email, "files": files}
+    # the first rows of the exports sit at the smallest row numbers: a bound the scan can use
+    [(last_first_row,)] = con.execute(
+        f"""select coalesce(max(first_row), 0) from (
+                select min(row_number) as first_row from {STORE_ALIAS}.contact_rows
+                where list_contains($files, file_id) group by file_id
+            )""",
+        {"files": files},
+    ).fetchall()
     con.execute(
         f"""create table contact_rows as
-            with usable as (
-                select * from {STORE_ALIAS}.contact_rows
-                where file_id in (select file_id from input_files)
-            ),
-            first_rows as (
-                select file_id, min(row_number) as row_number from usable group by file_id
+            with first_rows as (
+                select file_id, min(row_number) as row_number from {STORE_ALIAS}.contact_rows
+                where list_contains($files, file_id) group by file_id
             )
-            select * from usable where email = $email
+            select * from {STORE_ALIAS}.contact_rows
+            where email = $email and list_contains($files, file_id)
             union all
-            select u.* from usable u semi join first_rows f using (file_id, row_number)
-            where u.email <> $email""",
-        {"email": email},
+            select c.* from {STORE_ALIAS}.contact_rows c semi join first_rows f using (file_id, row_number)
+            where c.row_number <= $last_first_row and c.email <> $email""",
+        params | {"last_first_row": last_first_row},
     )
     for table in ("unsubscribe_events", "bounce_events"):
         con.execute(
             f"""create table {table} as select e.* from {STORE_ALIAS}.{table} e
-                where e.email = ? and e.file_id in (select file_id from input_files)""",
-            [email],
+                where e.email = $email and list_contains($files, e.file_id)""",
+            params,
         )
     # a suppression list's rows naming the address, in clear or by its hash
     con.execute(
         f"""create table suppression_rows as select s.* from {STORE_ALIAS}.suppression_rows s
             where (s.email = $email or s.email_sha256 = sha256($email))
-              and s.file_id in (select file_id from input_files)""",
-        {"email": email},
+              and list_contains($files, s.file_id)""",
+        params,
     )
     con.execute(f"set search_path = 'memory,{STORE_ALIAS}'")
 
