@@ -156,10 +156,8 @@ def _copy_address(con: duckdb.DuckDBPyConnection, email: str, inputs: list[tuple
     come from the whole export, so the first row of each contacts file comes along too. Any
     other table a model reads is found in the store (the search path falls back to it).
 
-    Each store table is read with filters on constants (the address, the file ids, a bound on
-    the row number) that DuckDB applies inside the scan: a 5M-contact store is not read whole,
-    and nothing of it is held (a join against a table would read every row of every column).
-    """
+    Filters on constants (address, file ids, a row-number bound) run inside DuckDB's scans: a
+    join against a table read every column of every row (docs/performance.md, "explain")."""
     con.execute("create table pinned (source varchar, sha256 varchar, path varchar)")
     if inputs:
         con.executemany("insert into pinned values (?, ?, ?)", [list(i) for i in inputs])
@@ -167,8 +165,7 @@ def _copy_address(con: duckdb.DuckDBPyConnection, email: str, inputs: list[tuple
                     select f.* from {STORE_ALIAS}.input_files f semi join pinned p using (source, sha256, path)""")
     files = [file_id for (file_id,) in con.execute("select file_id from input_files").fetchall()]
     params = {"email": email, "files": files}
-    # the first rows of the exports sit at the smallest row numbers: a bound the scan can use
-    [(last_first_row,)] = con.execute(
+    [(last_first_row,)] = con.execute(  # the exports' first rows: a bound for the scan
         f"""select coalesce(max(first_row), 0) from (
                 select min(row_number) as first_row from {STORE_ALIAS}.contact_rows
                 where list_contains($files, file_id) group by file_id
