@@ -165,19 +165,14 @@ def _copy_address(con: duckdb.DuckDBPyConnection, email: str, inputs: list[tuple
                     select f.* from {STORE_ALIAS}.input_files f semi join pinned p using (source, sha256, path)""")
     files = [file_id for (file_id,) in con.execute("select file_id from input_files").fetchall()]
     params = {"email": email, "files": files}
-    [(last_first_row,)] = con.execute(  # the exports' first rows: a bound for the scan
-        f"""select coalesce(max(first_row), 0) from (
-                select min(row_number) as first_row from {STORE_ALIAS}.contact_rows
-                where list_contains($files, file_id) group by file_id
-            )""",
+    con.execute(  # each export's first row, found once (the bound below lets the scan skip)
+        f"""create table first_rows as select file_id, min(row_number) as row_number
+            from {STORE_ALIAS}.contact_rows where list_contains($files, file_id) group by file_id""",
         {"files": files},
-    ).fetchall()
+    )
+    [(last_first_row,)] = con.execute("select coalesce(max(row_number), 0) from first_rows").fetchall()
     con.execute(
         f"""create table contact_rows as
-            with first_rows as (
-                select file_id, min(row_number) as row_number from {STORE_ALIAS}.contact_rows
-                where list_contains($files, file_id) group by file_id
-            )
             select * from {STORE_ALIAS}.contact_rows
             where email = $email and list_contains($files, file_id)
             union all
