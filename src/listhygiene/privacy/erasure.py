@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,7 +117,7 @@ def forget(
     keyring = keyring_for_forget(config.key_file)
     result = ForgetResult()
     database = config.database
-    with run_lock(database):
+    with run_lock(database), ThreadPoolExecutor(max_workers=1) as inputs_pool:
         finish_pending(database, config.output)
         con = store.connect(database)
         try:
@@ -145,13 +146,16 @@ def forget(
                 con.close()
                 result.seconds = round(time.monotonic() - started, 2)
                 return result
-            raw = _raw_spellings(con)
+            with stage("forget: the address's rows found", result.stages):
+                raw, result.store_rows = _target_rows(con)
             spellings = spellings_of(todo + [a for a in addresses if "@" in a], raw)
             pattern = sql_pattern(spellings)
+            # the user's input files are only read: searched beside the rewrite (DuckDB lets the GIL go)
+            searching = inputs_pool.submit(input_files_holding, config, spellings)
             fresh = database.with_name(database.name + NEW_SUFFIX)
             pairs: list[tuple[Path, Path]] = []
             with stage("forget: the store rebuilt", result.stages):
-                result.store_rows = _rebuild_store(con, fresh, pattern, now, note)
+                _rebuild_store(con, fresh, pattern, now, note)
             pairs.append((fresh, database))
             con.execute("set preserve_insertion_order = true")
             with stage("forget: published runs rewritten", result.stages):
@@ -166,22 +170,27 @@ def forget(
         with stage("forget: the proof", result.stages):
             searched = _searched_unchanged(config.output, result.run_files)
             result.files_scanned = prove_erased(database, config.output, spellings, searched)
-        with stage("forget: input files searched", result.stages):
-            result.input_files = input_files_holding(config, spellings)
+        with stage("forget: input files searched (the wait for it)", result.stages):
+            result.input_files = searching.result()
     result.seconds = round(time.monotonic() - started, 2)
     return result
 
 
-def _raw_spellings(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """How the inputs spelled the addresses being forgotten (their email_raw values)."""
+def _target_rows(con: duckdb.DuckDBPyConnection) -> tuple[list[str], int]:
+    """How the inputs spelled the addresses being forgotten (their email_raw values), and how
+    many rows of the store hold them, in one pass over the address tables."""
+    is_target, _, join, params = _targets(con)
     rows = con.execute(
-        " union ".join(
-            f"select distinct email_raw from {table} semi join forget_targets using (email) "
-            "where email_raw is not null"
-            for table in ("contact_rows", "unsubscribe_events", "bounce_events", "suppression_rows")
+        "select email_raw, count(*) from ("
+        + " union all ".join(
+            f"select {'null::varchar' if table == 'quarantine' else 't.email_raw'} as email_raw "
+            f"from {table} t{join} where {is_target}"
+            for table in ADDRESS_TABLES
         )
+        + ") group by email_raw",
+        {k: v for k, v in params.items() if k.startswith("target_")} or None,
     ).fetchall()
-    return [r for (r,) in rows]
+    return [r for r, _ in rows if r is not None], sum(n for _, n in rows)
 
 
 def _scrub(column: str, data_type: str) -> str:
@@ -216,15 +225,14 @@ def _targets(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str, dict]:
 
 def _rebuild_store(
     con: duckdb.DuckDBPyConnection, fresh: Path, pattern: str, now: datetime, note: str | None
-) -> int:
+) -> None:
     """Write the store into a new file with the targets' rows under their tombstones and every
-    spelling scrubbed from text; return the rows put under a tombstone."""
+    spelling scrubbed from text."""
     fresh.unlink(missing_ok=True)
     [(alias,)] = con.execute("select current_database()").fetchall()
     con.execute(f"attach {sql_literal(str(fresh))} as forget_fresh")
     params = {"pattern": pattern, "replacement": f"\\1{REDACTED}\\3"}
     is_target, pseudonym, join, target_params = _targets(con)
-    under_tombstones = 0
     try:
         con.execute(f'copy from database "{alias}" to forget_fresh (schema)')
         tables = [
@@ -267,11 +275,6 @@ def _rebuild_store(
             statement = f"select {', '.join(expressions)} from {source} {where}"
             used = {k: v for k, v in (params | target_params).items() if f"${k}" in statement}
             con.execute(f'insert into forget_fresh.main."{table}" ({column_list}) {statement}', used or None)
-            if table in ADDRESS_TABLES:
-                [(n,)] = con.execute(
-                    f'select count(*) from "{alias}".main."{table}" semi join forget_targets using (email)'
-                ).fetchall()
-                under_tombstones += n
         con.execute(
             "insert into forget_fresh.main.tombstones (email_hmac, key_id, forgotten_at, note) "
             "select email_hmac, key_id, ?, ? from forget_targets",
@@ -280,7 +283,6 @@ def _rebuild_store(
         con.execute("checkpoint forget_fresh")
     finally:
         con.execute("detach forget_fresh")
-    return under_tombstones
 
 
 def _searched_unchanged(output: Path, rewritten: list[Path]) -> set[Path]:
@@ -332,15 +334,21 @@ def _rewrite_parquet(con: duckdb.DuckDBPyConnection, path: Path, new: Path, para
     is_target, pseudonym, join, target_params = _targets(con)
     if not has_email:
         is_target, pseudonym, join, target_params = "false", "t.email", "", {}
-    tests = [f'contains(t."{c}", \'@\') and regexp_matches(t."{c}", $pattern)' for c in texts]
-    if has_email:
-        tests.append(is_target)
-    if not tests:
+    # a file listing a target is rewritten whatever its text says (the rewrite scrubs it):
+    # the one-column test comes first, the pattern over every text column only when it finds none
+    tests = [is_target] if has_email else []
+    tests.append(
+        " or ".join(f'contains(t."{c}", \'@\') and regexp_matches(t."{c}", $pattern)' for c in texts)
+    )
+    if not any(tests):
         return False
-    test = f"select count(*) from {source} t{join} where {' or '.join(tests)}"
-    used = {k: v for k, v in (params | target_params).items() if f"${k}" in test}
-    [(hits,)] = con.execute(test, used or None).fetchall()
-    if not hits:
+    for where in filter(None, tests):
+        test = f"select exists (select 1 from {source} t{join} where {where})"
+        used = {k: v for k, v in (params | target_params).items() if f"${k}" in test}
+        [(hit,)] = con.execute(test, used or None).fetchall()
+        if hit:
+            break
+    else:
         return False
     is_sendable = path.name == "sendable.parquet"
     expressions = []
