@@ -746,6 +746,42 @@ FAMILIES = [
     ("", "550 Command RCPT User <someone@example.com> not OK", "hard", "user_unknown", "recipient-rejected"),
     ("", "501 Syntax error in parameters or arguments", "block", "protocol_error", "reply-protocol"),
     ("", "503 Bad sequence of commands", "block", "protocol_error", "reply-protocol"),
+    # families by meaning (2026.12.4): the unknown / invalid words near a recipient word in
+    # either order, a recipient refused with no code (transient under a 4xx), closed accounts,
+    # any quota, anything too big, 'momentarily', the sending IP and HELO refused, fake senders,
+    # forbidden attachments, relaying in any wording, limits per unit of time, typographic quotes
+    (
+        "",
+        "550 Recipient address rejected: the user address is marked as invalid",
+        "hard",
+        "user_unknown",
+        "user-unknown",
+    ),
+    ("", "550 Unknown or invalid local part", "hard", "user_unknown", "user-unknown"),
+    ("", "550 The addressee is unregistered here", "hard", "user_unknown", "user-unknown"),
+    ("", "554 Mailbox someone@example.com dosn't exist", "hard", "user_unknown", "user-unknown"),
+    ("", "550 Recipient address rejected: Account closed", "hard", "moved", "mailbox-expired"),
+    ("", "rcpt is rejected", "hard", "user_unknown", "recipient-rejected"),
+    ("", "mailbox unavailable (in reply to RCPT TO command)", "hard", "user_unknown", "recipient-rejected"),
+    ("", "450 Recipient rejected", "soft", "temporary_failure", "recipient-rejected-transient"),
+    ("", "The recipient has exceeded their mailbox limit", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 Quota reached", "soft", "mailbox_full", "mailbox-full"),
+    ("", "552 Message body is too big", "soft", "message_too_big", "message-too-big"),
+    ("", "Message data too large", "soft", "message_too_big", "message-too-big"),
+    ("", "Delivery momentarily suspended", "soft", "temporary_failure", "try-again-later"),
+    ("", "550 Invalid IP", "block", "blocklisted", "blocklisted"),
+    ("", "554 Your IP is rejected", "block", "blocklisted", "blocklisted"),
+    ("", "550 Sorry, no access for this host", "block", "policy", "policy"),
+    ("", "550 HELO must be a fully qualified domain name", "block", "sender_rejected", "sender-rejected"),
+    ("", "553 Fake sender address", "block", "sender_rejected", "sender-rejected"),
+    ("", "451 From: domain must resolve", "block", "sender_rejected", "sender-rejected"),
+    ("", "552 Forbidden attachment type", "block", "spam_content", "spam-content"),
+    ("", "554 Attachment type not allowed", "block", "spam_content", "spam-content"),
+    ("", "554 No relaying allowed", "soft", "relay_denied", "relay-denied"),
+    ("", "550 Relaying through this server requires authentication", "soft", "relay_denied", "relay-denied"),
+    ("5.1.1", "550 5.1.1 Relay access denied", "soft", "relay_denied", "relay-denied"),
+    ("", "421 Exceeded the maximum connections per minute", "block", "rate_limited", "rate-limited"),
+    ("", "550 Can\u2019t create the output file", "soft", "system_error", "receiving-system-error"),
     # RFC 3463 codes by subject and detail
     ("5.1.4", "", "soft", "system_error", "code-ambiguous-recipient"),
     ("5.5.3", "", "block", "rate_limited", "code-too-many-recipients"),
@@ -833,7 +869,9 @@ def test_a_reply_code_in_the_text_is_not_part_of_a_longer_number(diagnostic, smt
 
 
 def test_a_generic_x00_column_gives_way_to_the_specific_code_in_the_text():
-    row = classify({"enhanced_code": "5.0.0", "diagnostic": "550 5.2.2 Quota"}).row(0, named=True)
+    row = classify({"enhanced_code": "5.0.0", "diagnostic": "550 5.2.2 Requested mail action aborted"}).row(
+        0, named=True
+    )
     assert (row["reply_enhanced_code"], row["bounce_class"], row["bounce_rule"]) == (
         "5.2.2",
         "soft",

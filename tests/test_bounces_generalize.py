@@ -63,14 +63,15 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
     }
 
 
-# The targets hold on the part the rules were tuned on. The held-aside part (the bounce
-# replies that mail providers' and hosters' help pages quote, labelled before the rules ever saw
-# them) is measured, not tuned on: its floors are what it measured under rules 2026.12.3, so a
-# change that makes the rules generalize worse fails here. The corpus README has the figures
-# and the history of the parts held aside before it.
+# The targets hold on the part the rules were tuned on. The held-aside part (the reply
+# strings in the source of OpenSMTPD, chasquid, Dovecot, Cyrus IMAP, mox, Haraka, maddy,
+# hMailServer and Stalwart, labelled before the rules ever saw them) is measured, not tuned on:
+# its floors are what it measured under rules 2026.12.4 (hard recall 24/27, false hard 4/164,
+# class agreement 161/191), so a change that makes the rules generalize worse fails here. The
+# corpus README has the figures and the history of the parts held aside before it.
 TARGETS = {
     "tuning": {"hard_recall": 0.97, "false_hard": 0.02, "class_agreement": 0.92},
-    "held_aside": {"hard_recall": 0.833, "false_hard": 0.0, "class_agreement": 0.803},
+    "held_aside": {"hard_recall": 0.888, "false_hard": 0.0244, "class_agreement": 0.842},
 }
 
 

@@ -193,6 +193,36 @@ def test_an_address_named_in_two_spellings_takes_the_paragraph_with_the_receiver
     assert "A communication failure" in read_message(two, Options())["recipients"][0]["diagnostic"]
 
 
+def test_office_365s_newer_layout_gives_the_reported_error_under_error_details():
+    """Office 365's newer notice names the recipient under "Original Message Details" (no reason
+    there) and gives the reply under "Error Details" ("Reported error: …", then "DSN generated
+    by:"): the text is not cut at the details, and the reported error is the diagnostic, whether
+    the notice is plain, a report without Diagnostic-Code, or its reply names the address."""
+    data = (MESSAGES / "office365-error-details.eml").read_bytes()
+    reply = "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
+    named = data.replace(b"Recipient not fo=\nund", b"Recipient user@example.net not fo=\nund")
+    report = data.replace(b"multipart/mixed", b"multipart/report; report-type=delivery-status").replace(
+        b"--ndr-a\nContent-Type: message/rfc822",
+        b"--ndr-a\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;mx.example.net\n\n"
+        b"Final-Recipient: rfc822;user@example.net\nAction: failed\nStatus: 5.1.10\n\n"
+        b"--ndr-a\nContent-Type: message/rfc822",
+    )
+    cases = (
+        (data, "plain_bounce", reply),
+        (named, "plain_bounce", reply.replace("Recipient not", "Recipient user@example.net not")),
+        (report, "dsn", reply),
+    )
+    for message, kind, said in cases:
+        read = read_message(message, Options())
+        [recipient] = read["recipients"]
+        assert (read["type"], recipient["status"], recipient["smtp_code"]) == (kind, "5.1.10", "550")
+        assert recipient["diagnostic"] == said
+    result = read_platform(MESSAGES / "office365-error-details.eml", MAILBOX)
+    assert (result.rows_read, result.rows_loaded, result.quarantine.height) == (1, 1, 0)
+    [row] = classify_frame(result.rows, load_ruleset()).to_dicts()
+    assert (row["email_raw"], row["campaign_id"], row["bounce_class"]) == ("user@example.net", "C-31", "hard")
+
+
 def test_exims_text_generated_during_the_delivery_attempt_is_the_reason():
     """Exim's "The following text was generated during the delivery attempt:" is followed by a
     "------ address ------" heading and, in the next paragraph, the reply or the local agent's

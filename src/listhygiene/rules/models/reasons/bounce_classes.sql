@@ -58,7 +58,8 @@ reply_codes as (
 matched as (
     select
         *,
-        bounce_rule_position(reply_enhanced_code, reply_smtp_code::varchar, bounce_type, diagnostic)
+        bounce_rule_position(reply_enhanced_code, reply_smtp_code::varchar, bounce_type,
+            replace(diagnostic, '’', ''''))
             as position
     from reply_codes
 ),
