@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from listhygiene.addresses import normalize_addresses
 from listhygiene.config import Config
 from listhygiene.errors import ConfigError, InputError
 from listhygiene.ingest.csv_files import (
@@ -22,7 +23,6 @@ from listhygiene.ingest.csv_files import (
     read_csv_table,
     unique_names,
 )
-from listhygiene.ingest.normalize import normalize_addresses
 from listhygiene.privacy.recognition import forgotten_verdicts
 from listhygiene.rules.reasons import PRECEDENCE, REASONS
 
