@@ -13,8 +13,7 @@ import polars as pl
 
 from listhygiene.addresses import normalize_addresses
 from listhygiene.config import Config
-from listhygiene.errors import ConfigError, InputError
-from listhygiene.ingest.csv_files import (
+from listhygiene.csv_files import (
     READ_ERRORS,
     SNIFF_BYTES,
     first_line,
@@ -23,6 +22,7 @@ from listhygiene.ingest.csv_files import (
     read_csv_table,
     unique_names,
 )
+from listhygiene.errors import ConfigError, InputError
 from listhygiene.privacy.recognition import forgotten_verdicts
 from listhygiene.rules.reasons import PRECEDENCE, REASONS
 
@@ -175,6 +175,8 @@ def latest_run(config: Config) -> Path:
 
 def _check_list(run: Path, list_id: str, config: Config) -> None:
     """A list the run knows, or one the pipeline file names (it may have no member yet)."""
+    if list_id in config.lists:
+        return  # named in the pipeline file: the run's lists need not be read
     lists = pl.scan_parquet(run / "contact_status.parquet").select("list_id").unique().collect()
     known = sorted(
         {list_id for list_id in lists.get_column("list_id").to_list() if list_id is not None}
@@ -441,16 +443,20 @@ def _transactional_verdicts(run: Path) -> pl.DataFrame:
 
 
 def _first_by_precedence(rows: pl.LazyFrame) -> pl.DataFrame:
-    """One row per address: its reason first in SPEC precedence, with that reason's detail."""
-    return (
-        rows.with_columns(
-            rank=pl.col("reason").replace_strict(REASON_ORDER, default=99, return_dtype=pl.Int32)
-        )
+    """One row per address: its reason first in SPEC precedence, with that reason's detail.
+
+    Most addresses have one row: only the rows of the others are ranked (a sort by reason and
+    detail of every row was most of the time of a large audience)."""
+    frame = rows.collect()
+    repeated = frame.get_column("email").is_duplicated()
+    ranked = (
+        frame.filter(repeated)
+        .with_columns(rank=pl.col("reason").replace_strict(REASON_ORDER, default=99, return_dtype=pl.Int32))
         .sort("rank", "detail")
         .unique("email", keep="first", maintain_order=True)
         .drop("rank")
-        .collect()
     )
+    return pl.concat([frame.filter(~repeated), ranked])
 
 
 # --- writing ----------------------------------------------------------------------------------
