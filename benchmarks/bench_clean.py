@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -43,7 +44,7 @@ def store_and_output(pipeline: Path) -> tuple[Path, Path]:
     return (pipeline.parent / database[1]).resolve(), (pipeline.parent / output[1]).resolve()
 
 
-def write_audience(database: Path, rows: int, unknown: float, folder: Path) -> dict[str, Path]:
+def write_audience(database: Path, rows: int, unknown: float, folder: Path) -> None:
     """An audience of `rows` rows as CSV and Parquet: known contacts' rows and unknown addresses."""
     known = rows - int(rows * unknown)
     con = duckdb.connect(":memory:")
@@ -67,14 +68,18 @@ def write_audience(database: Path, rows: int, unknown: float, folder: Path) -> d
         con.execute(f"copy shuffled to '{paths['parquet']}' (format parquet)")
     finally:
         con.close()
-    return paths
 
 
 def first_list(output: Path) -> str:
-    [(list_id,)] = duckdb.sql(
-        "select min(list_id) from read_parquet(?) where list_id is not null",
-        params=[str(output / "latest" / "contact_status.parquet")],
-    ).fetchall()
+    """The first list of the run (by name), from the Parquet file's statistics."""
+    con = duckdb.connect(":memory:")
+    try:
+        [(list_id,)] = con.execute(
+            "select min(stats_min_value) from parquet_metadata(?) where path_in_schema = 'list_id'",
+            [str(output / "latest" / "contact_status.parquet")],
+        ).fetchall()
+    finally:
+        con.close()
     return list_id
 
 
@@ -93,6 +98,7 @@ def timed(command: list[str], scratch: Path) -> dict:
     return {
         "seconds": round(seconds, 2),
         "peak_rss_mib": usage.ru_maxrss >> 10,
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),  # less swayed by other work than wall
         "load_1min_before": round(load, 2),
         "exit_code": os.waitstatus_to_exitcode(status),
         "summary": [
@@ -111,13 +117,21 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--list", dest="list_id", help="the list of the marketing runs (default: the first)")
+    parser.add_argument("--label", default="", help="what is measured (e.g. the commit), kept in the result")
     args = parser.parse_args()
     database, output = store_and_output(args.pipeline)
     list_id = args.list_id or first_list(output)
     scratch = Path(tempfile.mkdtemp(prefix="bench-clean-"))
     try:
         made = time.monotonic()
-        audiences = write_audience(database, args.rows, args.unknown, scratch)
+        # in a process of its own: a child's peak RSS starts from its parent's (kept across exec)
+        writer = multiprocessing.get_context("spawn").Process(
+            target=write_audience, args=(database, args.rows, args.unknown, scratch)
+        )
+        writer.start()
+        writer.join()
+        assert writer.exitcode == 0, "the audience could not be written"
+        audiences = {"csv": scratch / "audience.csv", "parquet": scratch / "audience.parquet"}
         made = time.monotonic() - made
         runs = []
         for fmt, audience in audiences.items():
@@ -133,11 +147,12 @@ def main() -> None:
                         {"format": fmt, "category": category, "attempt": attempt, "command": shown} | run
                     )
                     print(
-                        f"{fmt:8} {category:13} {run['seconds']:6.2f} s {run['peak_rss_mib']:5} MiB "
+                        f"{fmt:8} {category:13} {run['seconds']:6.2f} s {run['cpu_seconds']:6.2f} s cpu {run['peak_rss_mib']:5} MiB "
                         f"load {run['load_1min_before']:.2f} exit {run['exit_code']}",
                         flush=True,
                     )
         result = {
+            "label": args.label,
             "pipeline": str(args.pipeline),
             "rows": args.rows,
             "unknown_share": args.unknown,
