@@ -21,8 +21,8 @@ from typing import Any
 
 import polars as pl
 
+from listhygiene.addresses import normalize_addresses
 from listhygiene.ingest import columns, parsing, quarantine, reading
-from listhygiene.ingest.normalize import normalize_addresses
 
 SECONDS: dict[str, float] = defaultdict(float)
 

@@ -514,6 +514,17 @@ def test_every_answer_agrees_with_the_published_run(nights):
                 ), (run_id, email, row["list_id"])
 
 
+def test_an_export_whose_first_rows_are_not_stored_is_looked_up_whole(nights, monkeypatch):
+    """Each export's first stored row is sought among its first rows, else in the whole file: the
+    same answers either way (here every file goes the long way)."""
+    from listhygiene.outputs.explain import rows
+
+    queries = ["Tom Baker <Tom.Baker@ACME.example>", "megan@acme.example", "stranger@example.com"]
+    bounded = [explained(nights, query) for query in queries]
+    monkeypatch.setattr(rows, "FIRST_ROW_WITHIN", 0)
+    assert [explained(nights, query) for query in queries] == bounded
+
+
 def test_a_past_run_is_explained_with_the_files_it_used(tmp_path):
     """A log loaded later with an event before the first night does not change that night's answer."""
     config = copy_sample(tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -182,3 +183,14 @@ def test_each_subpackage_names_its_public_entry_points(name):
     module = __import__(name, fromlist=["__all__"])
     assert getattr(module, "__all__", None), f"{name} has no __all__"
     assert all(hasattr(module, entry) for entry in module.__all__)
+
+
+@pytest.mark.parametrize("module", ["listhygiene.outputs.explain", "listhygiene.outputs.clean"])
+def test_commands_that_read_a_run_do_not_import_the_readers(module):
+    """explain and clean start quickly: the readers' validation (pandera, pandas) is the night's."""
+    code = (
+        f"import sys, listhygiene.cli, {module}, listhygiene.rules.evaluation; "
+        "print(sorted({'pandera', 'pandas'} & sys.modules.keys()))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from listhygiene.ingest import normalize
-from listhygiene.ingest.normalize import normalize_address, normalize_addresses
+from listhygiene import addresses as normalize
+from listhygiene.addresses import normalize_address, normalize_addresses
 from listhygiene.masking import mask_email, mask_email_expr
 
 # raw as exported -> (normalized email, valid)

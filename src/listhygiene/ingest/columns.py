@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 
 from listhygiene.config import Mapping
+from listhygiene.csv_files import REPLACED_BYTES, RawTable, unique_names
 from listhygiene.errors import InputError
-from listhygiene.ingest.csv_files import REPLACED_BYTES, RawTable, unique_names
 from listhygiene.masking import mask_addresses_in
 from listhygiene.vocabulary import KINDS, ONE_OF_COLUMNS
 

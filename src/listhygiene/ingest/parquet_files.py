@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
+from listhygiene.csv_files import READ_ERRORS, first_line
 from listhygiene.errors import InputError
-from listhygiene.ingest.csv_files import READ_ERRORS, first_line
 
 
 def parquet_batches(path: Path, rows: int) -> Iterator[pl.DataFrame]:

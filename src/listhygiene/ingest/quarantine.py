@@ -7,9 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
+from listhygiene.csv_files import REPLACED_BYTES, SPARE_FIELDS, RawTable, unique_names
 from listhygiene.errors import InputError
 from listhygiene.ingest.columns import ENCODING_HINT
-from listhygiene.ingest.csv_files import REPLACED_BYTES, SPARE_FIELDS, RawTable, unique_names
 from listhygiene.ingest.schemas import SCHEMAS, describe_failures, find_failures
 from listhygiene.vocabulary import KINDS
 

@@ -13,9 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from listhygiene.config import Mapping
-from listhygiene.errors import InputError
-from listhygiene.ingest.columns import canonical_text, match_columns, renamed, with_value_maps
-from listhygiene.ingest.csv_files import (
+from listhygiene.csv_files import (
     READ_ERRORS,
     RawTable,
     csv_batches,
@@ -24,6 +22,8 @@ from listhygiene.ingest.csv_files import (
     row_has_no_values,
     with_extra_fields,
 )
+from listhygiene.errors import InputError
+from listhygiene.ingest.columns import canonical_text, match_columns, renamed, with_value_maps
 from listhygiene.ingest.parquet_files import parquet_batches, unreadable_parquet
 from listhygiene.ingest.parsing import PARSERS, snapshot_of
 from listhygiene.ingest.quarantine import (

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
+from listhygiene.addresses import normalize_addresses
 from listhygiene.config import Config
-from listhygiene.errors import ConfigError, InputError
-from listhygiene.ingest.csv_files import (
+from listhygiene.csv_files import (
     READ_ERRORS,
     SNIFF_BYTES,
     first_line,
@@ -22,9 +22,8 @@ from listhygiene.ingest.csv_files import (
     read_csv_table,
     unique_names,
 )
-from listhygiene.ingest.normalize import normalize_addresses
-from listhygiene.privacy.recognition import forgotten_verdicts
-from listhygiene.rules.reasons import PRECEDENCE, REASONS
+from listhygiene.errors import ConfigError, InputError
+from listhygiene.outputs.verdicts import DUPLICATE, NOT_ON_LIST, REASON_ORDER, with_verdicts
 
 log = logging.getLogger("listhygiene")
 
@@ -40,11 +39,6 @@ EMAIL_COLUMN_NAMES = (
     "e_mail",
     "mail",
 )
-# Reasons of clean beyond the rules' own: a row of an address already kept above it, and an
-# address that is not a member of the list.
-NOT_ON_LIST, DUPLICATE = "not_on_list", "duplicate"
-REASON_ORDER = {**PRECEDENCE, NOT_ON_LIST: len(PRECEDENCE) + 1, DUPLICATE: len(PRECEDENCE) + 2}
-TRANSACTIONAL_BLOCKERS = tuple(r.name for r in REASONS if r.blocks_transactional)
 OUTPUT_FORMATS = (".csv", ".parquet")
 
 
@@ -175,6 +169,8 @@ def latest_run(config: Config) -> Path:
 
 def _check_list(run: Path, list_id: str, config: Config) -> None:
     """A list the run knows, or one the pipeline file names (it may have no member yet)."""
+    if list_id in config.lists:
+        return  # named in the pipeline file: the run's lists need not be read
     lists = pl.scan_parquet(run / "contact_status.parquet").select("list_id").unique().collect()
     known = sorted(
         {list_id for list_id in lists.get_column("list_id").to_list() if list_id is not None}
@@ -336,16 +332,10 @@ def decide(
         first=pl.col("email").is_first_distinct(),
     )
     marketing = marketing_list is not None
-    verdicts = (
-        _marketing_verdicts(run, marketing_list)
-        if marketing_list is not None
-        else _transactional_verdicts(run)
-    )
     no_address = pl.col("email").is_null() | (pl.col("email") == "")
     # transactional mail also goes to addresses the run does not know, if valid and not bounced
     not_member = ~pl.col("member").fill_null(False) if marketing else pl.lit(False)
-    verdicts = forgotten_verdicts(run, addresses, verdicts, key_file)
-    judged = addresses.join(verdicts, on="email", how="left", maintain_order="left").with_columns(
+    judged = with_verdicts(addresses, run, marketing_list, key_file).with_columns(
         pl.when(no_address | ~pl.col("email_valid"))
         .then(pl.lit("invalid_address"))
         .when(pl.col("verdict").is_not_null())
@@ -389,67 +379,6 @@ def _details(
         .then(pl.format("same address as row {}", pl.col("first_row")))
         .otherwise(pl.col("verdict_detail"))
         .alias("detail"),
-    )
-
-
-def _marketing_verdicts(run: Path, list_id: str) -> pl.DataFrame:
-    """Per address known to the run: why it may not get marketing mail on the list, and membership.
-
-    Any active suppression of the address, global or for the list, wins (it also covers
-    addresses seen only in the logs); then the list's own status (unconfirmed, not_in_source);
-    an address with no status on the list is no member and is never mailed.
-    """
-    suppressed = _first_by_precedence(
-        pl.scan_parquet(run / "suppressions.parquet")
-        .filter(pl.col("scope").is_in(["global", list_id]))
-        .select("email", "reason", "detail")
-    )
-    status = (
-        pl.scan_parquet(run / "contact_status.parquet")
-        .filter(pl.col("list_id") == list_id)
-        .select("email", "sendable", status_reason="reason", status_detail="detail")
-        .collect()
-    )
-    return suppressed.join(status, on="email", how="full", coalesce=True).select(
-        "email",
-        verdict=pl.coalesce("reason", pl.when(~pl.col("sendable")).then("status_reason")),
-        verdict_detail=pl.coalesce("detail", pl.when(~pl.col("sendable")).then("status_detail")),
-        member=pl.col("sendable").is_not_null(),
-    )
-
-
-def _transactional_verdicts(run: Path) -> pl.DataFrame:
-    """Per address: why it may not get transactional mail (only a hard bounce or an invalid address)."""
-    suppressed = (
-        pl.scan_parquet(run / "suppressions.parquet")
-        .filter(pl.col("reason").is_in(TRANSACTIONAL_BLOCKERS))
-        .select("email", "reason", "detail")
-    )
-    # the same from contact_status, a fail-safe should a blocking reason lack a suppression row
-    blocked = (
-        pl.scan_parquet(run / "contact_status.parquet")
-        .filter(~pl.col("transactional_ok"))
-        .select(
-            "email",
-            reason=pl.col("reasons").list.filter(pl.element().is_in(TRANSACTIONAL_BLOCKERS)).list.first(),
-            detail="detail",
-        )
-    )
-    return _first_by_precedence(
-        pl.concat([suppressed, blocked.join(suppressed, on="email", how="anti")])
-    ).select("email", verdict="reason", verdict_detail="detail", member=pl.lit(True))
-
-
-def _first_by_precedence(rows: pl.LazyFrame) -> pl.DataFrame:
-    """One row per address: its reason first in SPEC precedence, with that reason's detail."""
-    return (
-        rows.with_columns(
-            rank=pl.col("reason").replace_strict(REASON_ORDER, default=99, return_dtype=pl.Int32)
-        )
-        .sort("rank", "detail")
-        .unique("email", keep="first", maintain_order=True)
-        .drop("rank")
-        .collect()
     )
 
 

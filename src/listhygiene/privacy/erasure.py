@@ -24,10 +24,10 @@ import duckdb
 import polars as pl
 
 from listhygiene import store
+from listhygiene.addresses import normalize_addresses
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Config
 from listhygiene.errors import ConfigError
-from listhygiene.ingest.normalize import normalize_addresses
 from listhygiene.logs import stage
 from listhygiene.masking import mask_email
 from listhygiene.outputs.publish import sync_dir

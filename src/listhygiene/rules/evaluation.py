@@ -35,6 +35,7 @@ def evaluate(
     scratch: Path | None = None,
     basis: incremental.Basis | None = None,
     why: str = "",
+    only: frozenset[str] | None = None,
 ) -> Evaluation:
     """Apply the rules to everything in the store as of `as_of`: builds the models' temp tables.
 
@@ -42,6 +43,7 @@ def evaluate(
     later model reads it; only what the outputs and the drop guard read is kept (runner.build_all).
     With `basis` (an incremental night, see incremental.basis) only the addresses whose inputs
     changed since that run are evaluated; the outputs keep the basis's rows of the others.
+    With `only` (explain) just those models are built, with every model they read.
     """
     log.info("evaluating rules as of %s", as_of.isoformat())
     prepare_run_tables(con, config, as_of, previous, basis)
@@ -60,6 +62,8 @@ def evaluate(
         log.info("full evaluation: %s", why or "every address")
     runner.build_all(
         con,
+        # contact_status always: status_now reads it
+        runner.RUN_MODELS if only is None else runner.with_what_they_read(only | {"contact_status"}),
         scratch=scratch,
         keep=publish.READS | runner.models_read(LIST_COUNTS),
         only_dirty=basis is not None,

@@ -244,6 +244,17 @@ def reads(name: str) -> frozenset[str]:
     return expand_views(models_read(model_sql(name)) - {name})
 
 
+def with_what_they_read(names) -> tuple[str, ...]:
+    """`names` and every run model they read, directly or through others, in RUN_MODELS order."""
+    needed: set[str] = set()
+    todo = set(names)
+    while todo:
+        name = todo.pop()
+        needed.add(name)
+        todo |= reads(name) - needed
+    return tuple(name for name in RUN_MODELS if name in needed)
+
+
 def expand_views(names) -> frozenset[str]:
     """`names` and, for each view among them, what the view reads."""
     out = set(names)

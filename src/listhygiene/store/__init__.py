@@ -1,4 +1,7 @@
-"""The store: the DuckDB file of every loaded row and published run, loading into it, the nightly lock."""
+"""The store: the DuckDB file of every loaded row and published run, and the nightly lock.
+
+Loading into it is `listhygiene.store.loading`, imported by the night only: it brings the readers
+(pandera, pandas), which commands that only read the store (explain) do without."""
 
 from listhygiene.store.database import (
     DEFAULT_MEMORY_LIMIT,
@@ -9,17 +12,14 @@ from listhygiene.store.database import (
     rule_tables_dir,
     tune_engine,
 )
-from listhygiene.store.loading import LoadReport, load_sources
 from listhygiene.store.lock import run_lock
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "EVENT_IDENTITY",
     "SCHEMA_VERSION",
-    "LoadReport",
     "connect",
     "create_schema",
-    "load_sources",
     "rule_tables_dir",
     "run_lock",
     "tune_engine",

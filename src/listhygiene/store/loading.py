@@ -14,10 +14,10 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from listhygiene.addresses import normalize_addresses
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Config, Source
 from listhygiene.errors import InputError, ValidationFailed
-from listhygiene.ingest.normalize import normalize_addresses
 from listhygiene.ingest.platforms import read_source_batches
 from listhygiene.ingest.reading import ReadResult, file_sha256
 from listhygiene.logs import step

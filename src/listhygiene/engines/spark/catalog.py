@@ -24,7 +24,7 @@ from pyarrow import fs as arrow_fs
 
 from listhygiene.config import Config
 from listhygiene.errors import ConfigError
-from listhygiene.outputs.explain.query import STORE_ALIAS
+from listhygiene.outputs.explain.rows import STORE_ALIAS
 from listhygiene.sql import memory_connection, sql_literal
 from listhygiene.store import create_schema
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 
 from listhygiene.config import Source
+from listhygiene.csv_files import read_csv_header, read_csv_table, row_has_no_values, unique_names
 from listhygiene.errors import InputError
 from listhygiene.ingest.columns import missing_column_error
-from listhygiene.ingest.csv_files import read_csv_header, read_csv_table, row_has_no_values, unique_names
 from listhygiene.ingest.parsing import timestamp_in_name
 from listhygiene.ingest.platforms import run_model
 from listhygiene.ingest.platforms.records import RECORDS_SCHEMA

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import duckdb
 
+from listhygiene.addresses import normalize_address
 from listhygiene.config import Config
 from listhygiene.errors import ConfigError, LockHeld
-from listhygiene.ingest.normalize import normalize_address
 from listhygiene.masking import mask_email
 from listhygiene.outputs.explain.lifting import lifting_condition
+from listhygiene.outputs.explain.rows import STORE_ALIAS, copy_address
 from listhygiene.privacy.recognition import standing_tombstone
 from listhygiene.rules.reasons import BY_NAME
 from listhygiene.sql import memory_connection
@@ -22,9 +23,23 @@ from listhygiene.store.database import require_current_schema
 
 log = logging.getLogger("listhygiene")
 
-# The store, attached read-only to an in-memory database that holds one address's rows.
-STORE_ALIAS = "store"
 ISO_SECONDS = "'%Y-%m-%dT%H:%M:%SZ'"
+# The models the explanation reads; only these and what they read are built (not the reports').
+MODELS_READ = frozenset(
+    {
+        "active_reasons",
+        "blocked_resubscribes",
+        "candidates",
+        "consent_ledger",
+        "contact_records",
+        "contact_status",
+        "events",
+        "external_suppressions",
+        "memberships",
+        "primary_records",
+        "unlifted_causes",
+    }
+)
 
 
 def _iso(column: str) -> str:
@@ -59,8 +74,8 @@ def explain(
         forgotten = standing_tombstone(con, config, email, STORE_ALIAS)
         if forgotten is not None:
             email = forgotten["pseudonym"]
-        _copy_address(con, email, run["inputs"])
-        evaluate(con, config, datetime.fromisoformat(run["as_of_exact"]))
+        copy_address(con, email, run["inputs"])
+        evaluate(con, config, datetime.fromisoformat(run["as_of_exact"]), only=MODELS_READ)
         log.info("explaining %s as of run %s", mask_email(email), run["run_id"])
         lists = _lists(con, config, email, list_id)
         result = {
@@ -79,11 +94,10 @@ def explain(
         }
         if forgotten is not None:
             result["forgotten"] = forgotten
+        disagreements = _disagreements(con, run, email, lists)
     finally:
         con.close()
-    result["warnings"] = (
-        _disagreements(run, email, lists) + _config_warning(config, run) + _causes_not_found(lists)
-    )
+    result["warnings"] = disagreements + _config_warning(config, run) + _causes_not_found(lists)
     return result
 
 
@@ -147,53 +161,6 @@ def _run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict:
         "config_sha256": manifest.get("config", {}).get("sha256"),
         "inputs": [(i["source"], i["sha256"], i["path"]) for i in manifest.get("inputs", [])],
     }
-
-
-def _copy_address(con: duckdb.DuckDBPyConnection, email: str, inputs: list[tuple[str, str, str]]) -> None:
-    """The store's rows of one address, from the run's input files only, as the rules' tables.
-
-    Every rule is per address except one: the snapshot times a former member was absent from
-    come from the whole export, so the first row of each contacts file comes along too. Any
-    other table a model reads is found in the store (the search path falls back to it).
-
-    Filters on constants (address, file ids, a row-number bound) run inside DuckDB's scans: a
-    join against a table read every column of every row (docs/performance.md, "explain")."""
-    con.execute("create table pinned (source varchar, sha256 varchar, path varchar)")
-    if inputs:
-        con.executemany("insert into pinned values (?, ?, ?)", [list(i) for i in inputs])
-    con.execute(f"""create table input_files as
-                    select f.* from {STORE_ALIAS}.input_files f semi join pinned p using (source, sha256, path)""")
-    files = [file_id for (file_id,) in con.execute("select file_id from input_files").fetchall()]
-    params = {"email": email, "files": files}
-    con.execute(  # each export's first row, found once (the bound below lets the scan skip)
-        f"""create table first_rows as select file_id, min(row_number) as row_number
-            from {STORE_ALIAS}.contact_rows where list_contains($files, file_id) group by file_id""",
-        {"files": files},
-    )
-    [(last_first_row,)] = con.execute("select coalesce(max(row_number), 0) from first_rows").fetchall()
-    con.execute(
-        f"""create table contact_rows as
-            select * from {STORE_ALIAS}.contact_rows
-            where email = $email and list_contains($files, file_id)
-            union all
-            select c.* from {STORE_ALIAS}.contact_rows c semi join first_rows f using (file_id, row_number)
-            where c.row_number <= $last_first_row and c.email <> $email""",
-        params | {"last_first_row": last_first_row},
-    )
-    for table in ("unsubscribe_events", "bounce_events"):
-        con.execute(
-            f"""create table {table} as select e.* from {STORE_ALIAS}.{table} e
-                where e.email = $email and list_contains($files, e.file_id)""",
-            params,
-        )
-    # a suppression list's rows naming the address, in clear or by its hash
-    con.execute(
-        f"""create table suppression_rows as select s.* from {STORE_ALIAS}.suppression_rows s
-            where (s.email = $email or s.email_sha256 = sha256($email))
-              and list_contains($files, s.file_id)""",
-        params,
-    )
-    con.execute(f"set search_path = 'memory,{STORE_ALIAS}'")
 
 
 def _known(con: duckdb.DuckDBPyConnection, email: str) -> bool:
@@ -459,7 +426,7 @@ def _timeline(con: duckdb.DuckDBPyConnection, email: str, list_id: str | None) -
     return events
 
 
-def _disagreements(run: dict, email: str, lists: list[dict]) -> list[str]:
+def _disagreements(con: duckdb.DuckDBPyConnection, run: dict, email: str, lists: list[dict]) -> list[str]:
     """Where the run's published contact_status says otherwise (the pipeline file or rules changed)."""
     published = Path(run["path"]) / "contact_status.parquet"
     if not published.exists():
@@ -467,14 +434,10 @@ def _disagreements(run: dict, email: str, lists: list[dict]) -> list[str]:
             f"the outputs of run {run['run_id']} are no longer on disk; this explanation is "
             "re-derived from the store alone"
         ]
-    con = memory_connection()
-    try:
-        rows = con.sql(
-            "select list_id, sendable, reasons from read_parquet($path) where email = $email",
-            params={"path": str(published), "email": email},
-        ).fetchall()
-    finally:
-        con.close()
+    rows = con.sql(  # the file is sorted by list and address: its row groups' statistics skip most
+        "select list_id, sendable, reasons from read_parquet($path) where email = $email",
+        params={"path": str(published), "email": email},
+    ).fetchall()
     said = {list_: (sendable, list(reasons)) for list_, sendable, reasons in rows}
     warnings = []
     for entry in lists:

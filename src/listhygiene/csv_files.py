@@ -120,13 +120,25 @@ def _records_after_header(frames: Iterable[pl.DataFrame]) -> Iterator[pl.DataFra
     seen_header = False
     for frame in frames:
         if not seen_header:
-            has_value = pl.any_horizontal(pl.all().str.strip_chars().fill_null("") != "")
-            with_value = frame.select(has_value.arg_true()).to_series()
-            if with_value.is_empty():
+            header = _first_with_value(frame)
+            if header is None:
                 yield frame.clear()
                 continue
-            frame, seen_header = frame.slice(int(with_value[0]) + 1), True
+            frame, seen_header = frame.slice(header + 1), True
         yield frame
+
+
+def _first_with_value(frame: pl.DataFrame, near: int = 64) -> int | None:
+    """The position of the frame's first record with a value: sought in its first `near` records,
+    then in all (blank lines before a header are few; every field of every record was stripped)."""
+    has_value = pl.any_horizontal(pl.all().str.strip_chars().fill_null("") != "")
+    for part in (frame.head(near), frame):
+        with_value = part.select(has_value.arg_true()).to_series()
+        if not with_value.is_empty():
+            return int(with_value[0])
+        if part.height == frame.height:
+            break
+    return None
 
 
 @contextmanager
