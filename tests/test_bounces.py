@@ -829,6 +829,10 @@ FAMILIES = [
     ("", "Could not resolve example.com: server misbehaving", "soft", "system_error", "dns-lookup-failed"),
     ("", "550 Address not deliverable", "hard", "user_unknown", "recipient-rejected"),
     ("", "450 Address not deliverable", "soft", "temporary_failure", "recipient-rejected-transient"),
+    # ... and what they must not take: a 421 refused connection, an address lookup, a mailbox name
+    ("", "421 4.4.2 Connection refused", "soft", "network_error", "network-error"),
+    ("", "550 Recipient address lookup failed: user unknown", "hard", "user_unknown", "user-unknown"),
+    ("", "550 Mailbox name has an invalid format", "hard", "user_unknown", "user-unknown"),
     # QQ Mail's refusal (sisimai reads it as too many connections): not an unknown mailbox
     ("", "550 Mailbox unavailable or access denied", "block", "policy", "policy"),
     # RFC 3463 codes by subject and detail
