@@ -833,7 +833,8 @@ FAMILIES = [
     ("", "421 4.4.2 Connection refused", "soft", "network_error", "network-error"),
     ("", "550 Recipient address lookup failed: user unknown", "hard", "user_unknown", "user-unknown"),
     ("", "550 Mailbox name has an invalid format", "hard", "user_unknown", "user-unknown"),
-    # QQ Mail's refusal (sisimai reads it as too many connections): not an unknown mailbox
+    # QQ Mail's and Cox's refusal (RFC 5321's 550 in either reading; sisimai: too many
+    # connections at QQ): not an unknown mailbox
     ("", "550 Mailbox unavailable or access denied", "block", "policy", "policy"),
     # RFC 3463 codes by subject and detail
     ("5.1.4", "", "soft", "system_error", "code-ambiguous-recipient"),
