@@ -63,15 +63,15 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
     }
 
 
-# The targets hold on the part the rules were tuned on. The held-aside part (the reply
-# strings in the source of OpenSMTPD, chasquid, Dovecot, Cyrus IMAP, mox, Haraka, maddy,
-# hMailServer and Stalwart, labelled before the rules ever saw them) is measured, not tuned on:
-# its floors are what it measured under rules 2026.12.4 (hard recall 24/27, false hard 4/164,
-# class agreement 161/191), so a change that makes the rules generalize worse fails here. The
-# corpus README has the figures and the history of the parts held aside before it.
+# The targets hold on the part the rules were tuned on. The held-aside part (the Exchange
+# Online NDR reference and the reply strings of qpsmtpd, Apache James, Postal and ZoneMTA,
+# labelled before the rules ever saw them) is measured, not tuned on: its floors are what it
+# measured once under rules 2026.12.5 (hard recall 3/5, false hard 2/117, class agreement
+# 101/122), so a change that makes the rules generalize worse fails here. The corpus README has
+# the figures and the history of the parts held aside before it.
 TARGETS = {
     "tuning": {"hard_recall": 0.97, "false_hard": 0.02, "class_agreement": 0.92},
-    "held_aside": {"hard_recall": 0.888, "false_hard": 0.0244, "class_agreement": 0.842},
+    "held_aside": {"hard_recall": 0.599, "false_hard": 0.0171, "class_agreement": 0.827},
 }
 
 
@@ -189,13 +189,20 @@ def test_no_rule_names_a_host_or_id_of_the_corpus():
     assert sorted(t for t in corpus_specific_tokens() if t in patterns) == []
 
 
-if __name__ == "__main__":  # .venv/bin/python tests/test_bounces_generalize.py [--misses]
+if __name__ == "__main__":  # .venv/bin/python tests/test_bounces_generalize.py [--misses] [--sources a,b]
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         for part in PARTS:
             verdicts = classified(part, Path(tmp))
             print(part, {k: round(v, 4) if isinstance(v, float) else v for k, v in figures(verdicts).items()})
+            if "--sources" in sys.argv:  # the figures of the part's rows from these sources only
+                sources = sys.argv[sys.argv.index("--sources") + 1].split(",")
+                with (CORPUS / f"{part}.csv").open(encoding="utf-8", newline="") as f:
+                    of_source = [r["source"] in sources for r in csv.DictReader(f)]
+                subset = verdicts.sort("row_number").filter(pl.Series(of_source))
+                if subset.height:
+                    print(f"  {part}, {len(sources)} sources", figures(subset))
             if "--misses" in sys.argv:
                 with pl.Config(fmt_str_lengths=160, tbl_rows=200, tbl_width_chars=250):
                     print(
