@@ -42,7 +42,7 @@ from listhygiene import pipeline, store  # noqa: E402
 from listhygiene.config import load_config  # noqa: E402
 from listhygiene.errors import OutOfMemory  # noqa: E402
 from listhygiene.outputs import publish  # noqa: E402
-from listhygiene.rules import runner  # noqa: E402
+from listhygiene.rules import evaluation, runner  # noqa: E402
 
 GIB = 1 << 30
 
@@ -141,10 +141,10 @@ def main() -> None:
             "('memory_limit', 'threads', 'temp_directory', 'preserve_insertion_order')"
         ).fetchall()
         print(f"connect {time.perf_counter() - t:.2f}s; " + ", ".join(f"{k}={v}" for k, v in settings))
-        previous = pipeline._previous_run(con, as_of)
+        previous = pipeline.previous_run(con, as_of)
         print(f"as of {as_of.isoformat()}, previous run: {previous[0] if previous else None}")
         con.begin()
-        pipeline._prepare_run_tables(con, config, as_of, previous)
+        evaluation.prepare_run_tables(con, config, as_of, previous)
         con.execute(runner.model_sql("_macros"))
         rule_files = None
         if args.rule_files:

@@ -18,6 +18,8 @@ from listhygiene.sql import sql_literal
 # reads, so that a nightly run can delete the big intermediate tables early (see build_all):
 # duplicates right after primary_records, crm_updates right after unlifted_causes, and the
 # readers of active_reasons before the reported rows that end memberships and primary_records.
+# non_delivery_events comes just before its first reader: the events every rule but the lifts
+# by delivery reads, taken from the log once (a delivery is most of the log).
 RUN_MODELS = (
     "events",
     "contact_files",
@@ -28,6 +30,7 @@ RUN_MODELS = (
     "memberships",
     "primary_records",
     "duplicates",
+    "non_delivery_events",
     "soft_bounce_streaks",
     "external_suppressions",
     "suppression_causes",

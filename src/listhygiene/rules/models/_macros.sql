@@ -73,6 +73,14 @@ create or replace temp macro seen_at(key) as
 create or replace temp macro seen_file_id(key) as ((key >> 40) & 16777215)::integer;
 create or replace temp macro seen_row_number(key) as (key & 1099511627775)::bigint;
 
+-- the part of an address after its last '@' ('' when it has none): the receiving domain. An
+-- address has one '@' but for a few malformed ones; for it, the text after the first '@' is
+-- the same and costs a third of split_part()'s list (rates, over every logged event).
+create or replace temp macro receiver_domain(email) as
+    case when email like '%@%@%' then split_part(email, '@', -1)
+         when email like '%@%' then substr(email, instr(email, '@') + 1)
+         else '' end;
+
 -- the receiver's reply without the codes already shown before it: 550 5.1.1 "user unknown"
 create or replace temp macro reply_text(diagnostic) as
     regexp_replace(diagnostic, '^\s*(smtp;\s*)?\d{3}[ -]?(\d\.\d{1,3}\.\d{1,3}\s*)?', '');

@@ -6,7 +6,9 @@
 -- ranked here, in the one pass over the export rows by address and list: its tier
 -- (record_tier), contact id, file and row.
 -- The aggregates keep fixed-width keys (time, file, row packed in one integer: seen_key and
--- record_key); lineage text is made per membership.
+-- record_key). The rows last seen and seen pending are kept as file and row: active_reasons
+-- makes their lineage text for the few memberships that show it (former members, pending
+-- ones), where text for every membership was most of what this model wrote.
 
 with
 
@@ -75,9 +77,11 @@ final as (
         m.in_latest,
         m.first_seen_at,
         seen_at(m.last_seen) as last_seen_at,
-        lineage(l.source, l.file_name, seen_row_number(m.last_seen)) as last_seen_lineage,
+        seen_file_id(m.last_seen) as last_seen_file_id,
+        seen_row_number(m.last_seen) as last_seen_row_number,
         m.latest_pending,
-        lineage(p.source, p.file_name, seen_row_number(m.pending_seen)) as pending_lineage,
+        seen_file_id(m.pending_seen) as pending_file_id,
+        seen_row_number(m.pending_seen) as pending_row_number,
         {
             tier: record_key_tier(m.best),
             contact_id: m.best_contact_id,
@@ -85,8 +89,6 @@ final as (
             row_number: seen_row_number(m.best)
         } as speaker
     from ranked m
-    join contact_files l on l.file_id = seen_file_id(m.last_seen)
-    left join contact_files p on p.file_id = seen_file_id(m.pending_seen)
 )
 
 select * from final

@@ -11,7 +11,7 @@ accepted as (
 ),
 
 resubscribes as (
-    select * from events where kind = 'resubscribe'
+    select * from non_delivery_events where kind = 'resubscribe'
 ),
 
 without_evidence as (

@@ -27,7 +27,7 @@ logged as (
         source,
         file_name as file,
         row_number
-    from events
+    from non_delivery_events
     where kind in ('unsubscribe', 'complaint', 'do_not_contact', 'do_contact', 'forget')
        or (kind = 'resubscribe' and evidence in (select evidence from accepted_evidence))
 ),

@@ -26,7 +26,7 @@ outcomes as (
     -- each event's outcome, counted per receiver domain and campaign (millions of events become
     -- a few thousand rows before any other work)
     select
-        case when b.email like '%@%' then split_part(b.email, '@', -1) else '' end as address_domain,
+        receiver_domain(b.email) as address_domain,
         b.campaign_id,
         case
             when b.event = 'delivered' then 'delivery'
@@ -46,7 +46,7 @@ outcomes as (
 
 opt_outs as (
     select
-        case when u.email like '%@%' then split_part(u.email, '@', -1) else '' end as address_domain,
+        receiver_domain(u.email) as address_domain,
         u.campaign_id,
         -- an unsubscribe from the feedback loop is a complaint, as in the events model
         case when u.event = 'complaint' or u.origin = 'complaint' then 'complaint' else 'unsubscribe' end

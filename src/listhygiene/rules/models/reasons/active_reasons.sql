@@ -123,10 +123,20 @@ invalid_addresses as (
 ),
 
 confirmations as (
+    -- for one list, or (list_id null) for every list of the address; only whether one exists
+    -- counts, so none is deduplicated
     select email, list_id from contact_records
     where confirmed_at is not null and confirmed_at <= (select as_of from params)
-    union
-    select email, list_id from events where kind = 'resubscribe' and evidence = 'confirmed_optin'
+    union all
+    select email, list_id from non_delivery_events where kind = 'resubscribe' and evidence = 'confirmed_optin'
+),
+
+list_confirmations as (
+    select email, list_id from confirmations where list_id is not null
+),
+
+address_confirmations as (
+    select email from confirmations where list_id is null
 ),
 
 unconfirmed as (
@@ -135,7 +145,8 @@ unconfirmed as (
         m.email, m.list_id, 'unconfirmed' as reason,
         m.first_seen_at as reason_at,
         case when m.latest_pending
-             then 'export status pending, no confirmation recorded (' || m.pending_lineage || ')'
+             then 'export status pending, no confirmation recorded ('
+                  || lineage(p.source, p.file_name, m.pending_row_number) || ')'
              else 'list ' || m.list_id || ' requires confirmed opt-in; none recorded'
         end as detail,
         'export' as origin,
@@ -143,12 +154,15 @@ unconfirmed as (
         false as is_global
     from memberships m
     left join list_settings s on s.list_id = m.list_id
+    left join contact_files p on p.file_id = m.pending_file_id
     where m.in_latest
       and (coalesce(s.require_confirmed_optin, false) or m.latest_pending)
+      -- two anti joins on equalities: one exists() with an `or` in it was a dependent join
+      -- over every membership that needs a confirmation
       and not exists (
-          select 1 from confirmations c
-          where c.email = m.email and (c.list_id is null or c.list_id = m.list_id)
+          select 1 from list_confirmations c where c.email = m.email and c.list_id = m.list_id
       )
+      and not exists (select 1 from address_confirmations c where c.email = m.email)
 ),
 
 snapshot_times as (
@@ -165,11 +179,12 @@ not_in_source as (
         -- the first snapshot that no longer had it
         (select min(t.snapshot_at) from snapshot_times t where t.snapshot_at > m.last_seen_at) as reason_at,
         'absent from the latest export; last seen ' || strftime(m.last_seen_at::timestamp, '%Y-%m-%dT%H:%MZ')
-            || ' (' || m.last_seen_lineage || ')' as detail,
+            || ' (' || lineage(l.source, l.file_name, m.last_seen_row_number) || ')' as detail,
         'export' as origin,
         null::varchar as source,
         false as is_global
     from memberships m
+    join contact_files l on l.file_id = m.last_seen_file_id
     where not m.in_latest
 ),
 

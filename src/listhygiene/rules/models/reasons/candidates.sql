@@ -18,7 +18,7 @@ addresses as (
     -- a delivery causes no reason (it only lifts a bounce, whose address is here by that
     -- bounce): an address seen only in deliveries has nothing to evaluate. Deliveries are most
     -- of the events, which this union would otherwise deduplicate (5M contacts: 30M rows)
-    select email from events where kind <> 'delivery'
+    select email from non_delivery_events
     union
     -- an address on a do-not-mail list in clear, even one the exports and logs never named:
     -- its suppression is kept before it joins a list

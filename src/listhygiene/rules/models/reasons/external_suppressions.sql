@@ -16,7 +16,7 @@ known_addresses as (
     -- the addresses the run evaluates (as candidates finds them), which a hash can name
     select email from primary_records where list_id is null
     union
-    select email from events where kind <> 'delivery'
+    select email from non_delivery_events
 ),
 
 listed_hashes as (

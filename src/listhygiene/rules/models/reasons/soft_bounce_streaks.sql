@@ -21,7 +21,7 @@ soft_bounces as (
         e.occurred_at,
         e.source,
         e
-    from events e
+    from non_delivery_events e
     where e.kind = 'bounce' and e.bounce_class in ('soft', 'unknown')
 ),
 
@@ -36,7 +36,7 @@ candidates_for_limit as (
 resets as (
     select email, occurred_at from events where kind = 'delivery'
     union all
-    select email, occurred_at from events where kind = 'resubscribe' and evidence = 'confirmed_optin'
+    select email, occurred_at from non_delivery_events where kind = 'resubscribe' and evidence = 'confirmed_optin'
     union all
     select email, confirmed_at as occurred_at from contact_records where confirmed_at is not null
 ),

@@ -9,20 +9,20 @@ erasures as (
     select
         email, null::varchar as list_id, 'forgotten' as reason, occurred_at, origin, source,
         'erased on request, ' || utc_minute(occurred_at) || ' (forget: only its keyed hash is kept)' as detail
-    from events
+    from non_delivery_events
     where kind = 'forget'
 ),
 
 complaints as (
     -- a spam complaint stops all marketing to the address, whichever list the mail was for
     select email, null::varchar as list_id, 'complaint' as reason, occurred_at, origin, source, event_detail(e) as detail
-    from events e
+    from non_delivery_events e
     where kind = 'complaint'
 ),
 
 hard_bounces as (
     select email, null::varchar as list_id, 'hard_bounce' as reason, occurred_at, origin, source, event_detail(e) as detail
-    from events e
+    from non_delivery_events e
     where kind = 'bounce' and bounce_class = 'hard'
 ),
 
@@ -33,14 +33,14 @@ unsubscribes as (
         list_id,
         case when list_id is null then 'unsubscribed' else 'list_unsubscribed' end as reason,
         occurred_at, origin, source, event_detail(e) as detail
-    from events e
+    from non_delivery_events e
     where kind = 'unsubscribe'
 ),
 
 do_not_contact_events as (
     -- a kill switch over all marketing; it changes no membership
     select email, null::varchar as list_id, 'do_not_contact' as reason, occurred_at, origin, source, event_detail(e) as detail
-    from events e
+    from non_delivery_events e
     where kind = 'do_not_contact'
 ),
 

@@ -15,7 +15,7 @@ consent as (
     -- resubscribes carrying evidence of consent, and confirmations recorded in the exports
     -- (an export's confirmed_at after an unsubscribe counts as confirmed_optin)
     select e.email, e.list_id, e.occurred_at, e.evidence
-    from events e
+    from non_delivery_events e
     semi join cause_addresses a on a.email = e.email
     where e.kind = 'resubscribe' and e.evidence in (select evidence from accepted_evidence)
     union all
@@ -48,7 +48,7 @@ unsubscribe_lifts as (
 ),
 
 integration_unsubscribers as (
-    select distinct email from events where kind = 'unsubscribe' and origin = 'integration'
+    select distinct email from non_delivery_events where kind = 'unsubscribe' and origin = 'integration'
 ),
 
 subscribed_in_exports as (
@@ -112,7 +112,7 @@ flag_cleared as (
 
 do_contact_lifts as (
     select email, null::varchar as list_id, 'do_not_contact' as reason, occurred_at, null::varchar as only_origin
-    from events
+    from non_delivery_events
     where kind = 'do_contact'
     union all
     select email, null::varchar as list_id, 'do_not_contact' as reason, occurred_at, null::varchar as only_origin
