@@ -1,7 +1,8 @@
 """Time loading a bounce mailbox of N messages (one mbox, format "dsn") through a real run (not collected by pytest).
 
-Run: .venv/bin/python benchmarks/bench_dsn.py [WORKDIR] [MESSAGES]
-Writes WORKDIR/mail/bounces.mbox once (reused while its message count matches): Postfix DSNs,
+Run: .venv/bin/python benchmarks/bench_dsn.py [WORKDIR] [MESSAGES] [--maildir]
+Writes WORKDIR/mail/bounces.mbox once (reused while its message count matches), or with
+--maildir a Maildir of one file per message (WORKDIR/mail/Maildir/cur/): Postfix DSNs,
 two-recipient Exchange DSNs, Exim plain-text bounces, delay DSNs, ARF abuse reports and
 auto-replies, every address distinct. Then times `read_platform` alone and a first-night
 `listhygiene run` (a separate process, wall time and peak RSS) on an empty store.
@@ -206,16 +207,29 @@ def mailbox(n: int) -> pl.Series:
 
 
 def main() -> None:
-    work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="bench-dsn-"))
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
+    args = [a for a in sys.argv[1:] if a != "--maildir"]
+    maildir = "--maildir" in sys.argv[1:]
+    work = Path(args[0]) if args else Path(tempfile.mkdtemp(prefix="bench-dsn-"))
+    n = int(args[1]) if len(args) > 1 else 100_000
     mail = work / "mail"
     mail.mkdir(parents=True, exist_ok=True)
     target = mail / "bounces.mbox"
     marker = work / "messages.count"
-    if not target.exists() or not marker.exists() or marker.read_text() != str(n):
+    layout = f"{n} {'maildir' if maildir else 'mbox'}"
+    if not marker.exists() or marker.read_text() != layout:
         started = time.perf_counter()
-        target.write_text("\n".join(mailbox(n).to_list()))
-        marker.write_text(str(n))
+        shutil.rmtree(mail, ignore_errors=True)
+        mail.mkdir()
+        if maildir:
+            cur = mail / "Maildir" / "cur"
+            cur.mkdir(parents=True)
+            for i, message in enumerate(mailbox(n).to_list()):
+                # a Maildir file holds the message without mbox's "From " line
+                (cur / f"1764000000.M{i}P1.bench:2,S").write_text(message.split("\n", 1)[1])
+            target = cur / "1764000000.M0P1.bench:2,S"
+        else:
+            target.write_text("\n".join(mailbox(n).to_list()))
+        marker.write_text(layout)
         print(
             f"generated {n:,} messages ({target.stat().st_size / 2**20:,.0f} MiB) "
             f"in {time.perf_counter() - started:.1f} s"
@@ -225,8 +239,11 @@ def main() -> None:
     config.write_text(
         '[store]\ndatabase = "state/store.duckdb"\noutput = "out"\n'
         '[[sources]]\nname = "crm"\nkind = "contacts"\npath = "contacts_*.csv"\n'
-        '[[sources]]\nname = "mailbox"\nformat = "dsn"\npath = "mail/*.mbox"\n'
+        '[[sources]]\nname = "mailbox"\nformat = "dsn"\n'
+        + ('path = "mail/Maildir/*/*"\n' if maildir else 'path = "mail/*.mbox"\n')
     )
+    if maildir:
+        target = mail / "Maildir" / "cur" / "1764000000.M0P1.bench:2,S"
 
     source = load_config(config).sources[1]
     started, cpu = time.perf_counter(), time.process_time()
@@ -257,6 +274,7 @@ def main() -> None:
         json.dumps(
             {
                 "messages": n,
+                "layout": "maildir" if maildir else "mbox",
                 "read_platform_seconds": round(read_seconds, 1),
                 "read_platform_cpu_seconds": round(read_cpu, 1),
                 "run_seconds": round(wall, 1),

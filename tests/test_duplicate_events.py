@@ -47,12 +47,15 @@ def expected_marks(loaded: pl.DataFrame) -> list[bool]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(files)
-def test_every_repeat_of_an_event_is_marked_and_its_first_row_is_not(files):
+@given(files, st.lists(st.booleans(), min_size=4, max_size=4))
+def test_every_repeat_of_an_event_is_marked_and_its_first_row_is_not(files, night_ends):
+    """Files are loaded night by night (night_ends[i]: a night ends after file i), and a night's
+    files are marked together in one pass, as a run does: a Maildir is many files in one night."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     store.create_schema(con)
     rows = []
+    tonight: list[int] = []
     for file_id, file_rows in enumerate(files, start=1):
         batch = [{**row, "file_id": file_id, "inserted": len(rows) + i} for i, row in enumerate(file_rows)]
         rows += batch
@@ -62,7 +65,10 @@ def test_every_repeat_of_an_event_is_marked_and_its_first_row_is_not(files):
                 "insert into unsubscribe_events by name "
                 "select * exclude (inserted) from frame order by inserted"
             )
-        mark_duplicate_events(con, "unsubscribe_events", file_id)
+        tonight.append(file_id)
+        if night_ends[file_id - 1] or file_id == len(files):
+            mark_duplicate_events(con, "unsubscribe_events", tonight)
+            tonight = []
     loaded = con.sql(
         "select file_id, row_number, rowid as inserted, is_duplicate, "
         f"event_ref, {', '.join(IDENTITY)} from unsubscribe_events order by rowid"
@@ -82,6 +88,6 @@ def test_a_hash_shared_by_different_events_marks_neither():
                    values (1, 1, 'ann@example.com', true, '2026-11-20', 'unsubscribe', 'contact'),
                           (1, 2, 'bob@example.com', true, '2026-11-20', 'unsubscribe', 'contact'),
                           (1, 3, 'bob@example.com', true, '2026-11-20', 'unsubscribe', 'contact')""")
-    mark_duplicate_events(con, "unsubscribe_events", 1)
+    mark_duplicate_events(con, "unsubscribe_events", [1])
     marks = con.sql("select row_number, is_duplicate from unsubscribe_events order by row_number").fetchall()
     assert marks == [(1, False), (2, False), (3, True)]

@@ -70,6 +70,7 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
     report = LoadReport()
     rejected: list[str] = []
     guard = night_guard(con, config)
+    [(last_before,)] = con.execute("select coalesce(max(file_id), 0) from input_files").fetchall()
     for source in config.sources:
         files = source.files()
         if not files:
@@ -86,6 +87,14 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
         rejected += mailbox_rejection(source, outcomes, config.policy.max_quarantine_fraction)
     if rejected:
         raise inputs_failed(rejected)
+    # once for the night, not per file: a Maildir is thousands of one-message files, and each
+    # pass reads the whole event table (per file, loading a mailbox grew with its square)
+    tonight = [
+        f
+        for (f,) in con.execute("select file_id from input_files where file_id > ?", [last_before]).fetchall()
+    ]
+    for table in EVENT_IDENTITY:
+        mark_duplicate_events(con, table, tonight)
     if guard is not None:
         report.held = settle_forgotten(con, guard)
     return report
@@ -114,11 +123,8 @@ def settle_forgotten(con, guard: NightGuard) -> HeldRows:
     if held.files:
         first = min(held.files)
         for table in EVENT_IDENTITY:
-            later = con.execute(
-                f"select distinct file_id from {table} where file_id >= ? order by 1", [first]
-            )
-            for (file_id,) in later.fetchall():
-                mark_duplicate_events(con, table, file_id)
+            later = con.execute(f"select distinct file_id from {table} where file_id >= ?", [first])
+            mark_duplicate_events(con, table, [file_id for (file_id,) in later.fetchall()])
         rows = sum(held.rows.values())
         if rows:
             log.warning(
@@ -307,7 +313,9 @@ def _load_file(
             con.execute(f"delete from {TABLE_OF_KIND[kind]} where file_id = ?", [file_id])
         return outcome, rejection(result, limit)
 
-    finish_file(con, file_id, source, result, loaded_at, loaded, attribute_columns, guard)
+    finish_file(
+        con, file_id, source, result, loaded_at, loaded, attribute_columns, guard, mark_duplicates=False
+    )
     checkpoint("loading")
     return outcome, None
 
@@ -372,9 +380,10 @@ def finish_file(
     loaded: dict[str, int],
     attribute_columns: list[str],
     guard: NightGuard | None = None,
+    mark_duplicates: bool = True,
 ) -> None:
-    """Once its rows are in: the file's record in input_files, its quarantined rows, and its
-    events already known (from earlier files or rows) marked."""
+    """Once its rows are in: the file's record in input_files, its quarantined rows, and (unless
+    the caller marks a night's files together) its events already known marked."""
     con.execute(
         """insert into input_files by name select ? as file_id, ? as source, ? as kind, ? as path,
                ? as sha256, ? as size, ? as rows_read, ? as rows_loaded, ? as rows_quarantined,
@@ -412,9 +421,10 @@ def finish_file(
                 "from new_quarantine",
                 [file_id],
             )
-    for kind in loaded:
-        if TABLE_OF_KIND[kind] in EVENT_IDENTITY:
-            mark_duplicate_events(con, TABLE_OF_KIND[kind], file_id)
+    if mark_duplicates:
+        for kind in loaded:
+            if TABLE_OF_KIND[kind] in EVENT_IDENTITY:
+                mark_duplicate_events(con, TABLE_OF_KIND[kind], [file_id])
 
 
 def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int, guard: NightGuard | None = None) -> None:
@@ -437,17 +447,20 @@ def arrow_of(frame: pl.DataFrame) -> pa.Table:
     return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
-def mark_duplicate_events(con, table: str, file_id: int) -> None:
-    """Mark the new file's events already known from earlier rows or files.
+def mark_duplicate_events(con, table: str, file_ids: list[int]) -> None:
+    """Mark the new files' events already known from earlier rows or files.
 
     Two events are the same when the platform gave both the same id (event_ref) for the same
     address, or, for events without an id, when every column of the identity is equal; of
     each set of the same event, the first (by file, row) counts and the others are marked.
     Each kind of sameness is one pass. A pass compares the identity's hash first (one integer
-    per row: tonight's hashes, the earlier rows that share one, the hashes seen twice) and
+    per row: the new files' hashes, the earlier rows that share one, the hashes seen twice) and
     ranks by the identity's columns only the few rows whose hash repeats, so a file of new
-    events is never sorted whole.
+    events is never sorted whole. The files are marked together in one pass (a row is
+    marked when a row before it by (file, row) is the same event, whichever file it is in).
     """
+    if not file_ids:
+        return
     identity = EVENT_IDENTITY[table]
     passes = [
         ("event_ref is not null", ("email", "event_ref")),
@@ -461,11 +474,11 @@ def mark_duplicate_events(con, table: str, file_id: int) -> None:
             where rowid in (
                 with
                 tonight as (
-                    select hash({key_list}) as h from {table} where file_id = $file and {which}
+                    select hash({key_list}) as h from {table} where list_contains($files, file_id) and {which}
                 ),
                 earlier as (
                     select hash({key_list}) as h from {table}
-                    where file_id <> $file and {which} and hash({key_list}) in (select h from tonight)
+                    where not list_contains($files, file_id) and {which} and hash({key_list}) in (select h from tonight)
                 ),
                 repeated as (
                     select h from (select h from tonight union all select h from earlier)
@@ -479,8 +492,8 @@ def mark_duplicate_events(con, table: str, file_id: int) -> None:
                     from {table}
                     where {which} and hash({key_list}) in (select h from repeated)
                 )
-                select row_id from ranked where nth > 1 and file_id = $file
+                select row_id from ranked where nth > 1 and list_contains($files, file_id)
             )
             """,
-            {"file": file_id},
+            {"files": file_ids},
         )
