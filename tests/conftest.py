@@ -49,10 +49,23 @@ hypothesis_settings.register_profile("listhygiene", deadline=None)
 hypothesis_settings.load_profile("listhygiene")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The Spark tests run in one worker (pytest-xdist's loadgroup), sharing one Spark session;
-    the others are spread over the workers (pyproject's addopts: -n 2 --dist loadgroup)."""
-    for item in items:
-        if item.path.name.startswith("test_spark_"):
-            item.add_marker(pytest.mark.xdist_group("spark"))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """The Spark tests run in one worker, sharing one Spark session and each module's nights; the
+    others are spread over the workers (pyproject's addopts: -n 2 --dist loadgroup).
+
+    Grouped by file name here, not by an `xdist_group` mark: pytest-xdist 3.8 groups by a
+    suffix it writes into each test's node id, which pytest 9 no longer takes, so the mark was
+    silently ignored and the Spark tests ran on both workers (two sessions, every module's
+    nights built twice)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class SparkTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.split("::", 1)[0].rsplit("/", 1)[-1].startswith("test_spark_"):
+                return "spark"
+            return super()._split_scope(nodeid)
+
+    return SparkTogether(config, log)
