@@ -21,7 +21,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -32,16 +31,10 @@ from pathlib import Path
 
 import duckdb
 
+from bench_forget import store_and_output
+
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent / "src"
-
-
-def store_and_output(pipeline: Path) -> tuple[Path, Path]:
-    text = pipeline.read_text()
-    database = re.search(r'(?m)^database = "(.*)"$', text)
-    output = re.search(r'(?m)^output = "(.*)"$', text)
-    assert database and output, "the pipeline file needs [store] database and output"
-    return (pipeline.parent / database[1]).resolve(), (pipeline.parent / output[1]).resolve()
 
 
 def write_audience(database: Path, rows: int, unknown: float, folder: Path) -> None:

@@ -219,6 +219,31 @@ def test_a_forgotten_address_stays_suppressed_until_fresh_consent_after_the_eras
     assert status.select("reason", "sendable").rows() == [("forgotten", False)]
 
 
+def test_a_forgotten_addresss_event_sent_twice_in_one_night_counts_once(tmp_path):
+    """Rows of a forgotten address are held back while the night's files load and stored last,
+    under the tombstone: the night's repeated events are marked after that, so the same
+    unsubscribe in two of tonight's logs is stored twice and counted once."""
+    config = two_nights(tmp_path)
+    invoke("forget", TOM, "--config", config)
+    text = f"email,occurred_at,event,list_id,source,evidence,evidence_ref\ntom.baker@acme.example,{NIGHT_2},unsubscribe,,contact,,\n"
+    # the same rows in other bytes (a log's content already loaded is not loaded again)
+    (tmp_path / "data" / "sample" / "unsubscribes_resent_a.csv").write_text(text)
+    (tmp_path / "data" / "sample" / "unsubscribes_resent_b.csv").write_text(text.replace("\n", "\r\n"))
+    invoke("run", "--config", config, "--as-of", later(datetime.now(UTC), minutes=5))
+    con = duckdb.connect(str(store_file(config)), read_only=True)
+    try:
+        marks = con.execute(
+            """select e.email, e.is_duplicate from unsubscribe_events e join input_files f using (file_id)
+               where f.path like '%unsubscribes_resent_%' order by f.path"""
+        ).fetchall()
+    finally:
+        con.close()
+    assert marks == [
+        (f"forgotten:{tombstone_of(config, TOM)}", False),
+        (f"forgotten:{tombstone_of(config, TOM)}", True),
+    ]
+
+
 def test_transactional_mail_is_blocked_for_a_forgotten_address(tmp_path):
     config = two_nights(tmp_path)
     invoke("forget", TOM, "--config", config)

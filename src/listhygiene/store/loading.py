@@ -87,16 +87,13 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
         rejected += mailbox_rejection(source, outcomes, config.policy.max_quarantine_fraction)
     if rejected:
         raise inputs_failed(rejected)
+    if guard is not None:
+        report.held = settle_forgotten(con, guard)  # held rows stored first: one may be its event's first
     # once for the night, not per file: a Maildir is thousands of one-message files, and each
     # pass reads the whole event table (per file, loading a mailbox grew with its square)
-    tonight = [
-        f
-        for (f,) in con.execute("select file_id from input_files where file_id > ?", [last_before]).fetchall()
-    ]
+    tonight = con.execute("select file_id from input_files where file_id > ?", [last_before]).fetchall()
     for table in EVENT_IDENTITY:
-        mark_duplicate_events(con, table, tonight)
-    if guard is not None:
-        report.held = settle_forgotten(con, guard)
+        mark_duplicate_events(con, table, [file_id for (file_id,) in tonight])
     return report
 
 
@@ -117,14 +114,10 @@ def mailbox_rejection(source: Source, outcomes: list[FileLoad], limit: float) ->
 
 
 def settle_forgotten(con, guard: NightGuard) -> HeldRows:
-    """Store the rows held back from forgotten addresses, then mark tonight's duplicate events
-    again: a held row, stored last, may be the first of its event."""
+    """Store the rows held back from forgotten addresses (before tonight's duplicate events are
+    marked: a held row may be the first of its event)."""
     held = guard.settle()
     if held.files:
-        first = min(held.files)
-        for table in EVENT_IDENTITY:
-            later = con.execute(f"select distinct file_id from {table} where file_id >= ?", [first])
-            mark_duplicate_events(con, table, [file_id for (file_id,) in later.fetchall()])
         rows = sum(held.rows.values())
         if rows:
             log.warning(
