@@ -60,7 +60,7 @@ def test_every_repeat_of_an_event_is_marked_and_its_first_row_is_not(files, nigh
         batch = [{**row, "file_id": file_id, "inserted": len(rows) + i} for i, row in enumerate(file_rows)]
         rows += batch
         if batch:
-            frame = pl.DataFrame(batch).with_columns(email_raw=pl.col("email"), email_valid=True)  # noqa: F841
+            frame = pl.DataFrame(batch).with_columns(email_valid=True)  # noqa: F841
             con.execute(
                 "insert into unsubscribe_events by name "
                 "select * exclude (inserted) from frame order by inserted"

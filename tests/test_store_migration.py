@@ -92,3 +92,61 @@ def test_a_store_from_a_newer_listhygiene_is_refused_by_readers(tmp_path):
         )
     error = invoke("runs", "--config", config, expect=2).stderr
     assert "written by a newer listhygiene" in error and "upgrade listhygiene" in error
+
+
+def _as_schema_6(database: Path) -> None:
+    """The store as listhygiene wrote it before schema 7: every row's spelling stored whole in email_raw."""
+    with duckdb.connect(str(database)) as con:
+        for table in store.SPELLING_TABLES:
+            con.execute(f"create table {table}_old as select * exclude (email_spelling) from {table}")
+            con.execute(f"drop table {table}")
+            con.execute(f"alter table {table}_old rename to {table}")
+        con.execute("update store_meta set value = '6' where key = 'schema_version'")
+
+
+def test_a_schema_6_store_keeps_each_rows_spelling_and_stores_it_only_where_it_differs(tmp_path):
+    """Schema 7 keeps a row's spelling (email_spelling) only where it differs from the normalized
+    address; email_raw, computed from the two, reads as before, rows under a tombstone included."""
+    config = copy_sample(tmp_path)
+    invoke("run", "--config", config, "--as-of", NIGHT_1)
+    invoke("forget", "tom.baker@acme.example", "--config", config)
+    database = tmp_path / "state" / "sample.duckdb"
+    query = " union all ".join(
+        f"select '{t}' as t, file_id, row_number, email, email_raw from {t}" for t in store.SPELLING_TABLES
+    )
+    with duckdb.connect(str(database)) as con:
+        before = sorted(con.execute(query).fetchall(), key=repr)
+    _as_schema_6(database)
+    with duckdb.connect(str(database)) as con:
+        generated = con.execute(
+            "select count(*) from duckdb_columns() where column_name = 'email_raw' and is_generated"
+        ).fetchall()
+    assert generated == [(0,)]
+
+    con = store.connect(database)
+    try:
+        after = sorted(con.execute(query).fetchall(), key=repr)
+        spellings = con.execute(
+            " union all ".join(
+                f"select email_spelling, email from {t} where email_spelling is not null"
+                for t in store.SPELLING_TABLES
+            )
+        ).fetchall()
+        [(forgotten_spellings,)] = con.execute(
+            "select count(email_raw) from contact_rows where starts_with(email, 'forgotten:')"
+        ).fetchall()
+        [(forgotten_rows,)] = con.execute(
+            "select count(*) from contact_rows where starts_with(email, 'forgotten:')"
+        ).fetchall()
+    finally:
+        con.close()
+    assert after == before
+    assert len(before) > 40 and 0 < len(spellings) < len(before) / 2  # the sample has a few odd spellings
+    assert all(spelling != email for spelling, email in spellings)
+    assert forgotten_rows > 0 and forgotten_spellings == 0  # a pseudonym is never shown as a spelling
+
+
+def test_the_stores_spelling_rule_names_the_pseudonym_forget_writes():
+    from listhygiene.privacy.keys import PSEUDONYM_PREFIX
+
+    assert f"starts_with(email, '{PSEUDONYM_PREFIX}')" in store.SPELLING

@@ -245,8 +245,10 @@ def _rebuild_store(
         ]
         for table in tables:
             columns = con.execute(
+                # a computed column (email_raw) is computed again in the new file, not copied
                 "select column_name, data_type from duckdb_columns() "
-                "where database_name = ? and schema_name = 'main' and table_name = ? order by column_index",
+                "where database_name = ? and schema_name = 'main' and table_name = ? and not is_generated "
+                "order by column_index",
                 [alias, table],
             ).fetchall()
             names = [c for c, _ in columns]

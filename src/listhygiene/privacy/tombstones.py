@@ -19,11 +19,16 @@ __all__ = ["ERASED_COLUMNS", "PSEUDONYM_PREFIX", "HeldRows", "NightGuard", "nigh
 # What a row of a forgotten address keeps: its facts (when, which event, which list, the
 # bounce's class), never the address, how it was spelled, or what the export said of the person.
 ERASED_COLUMNS = {
-    "contact_rows": {"email_raw": "null", "attributes": "null"},
-    "unsubscribe_events": {"email_raw": "null", "evidence_ref": "null", "reason": "null", "platform": "null"},
-    "bounce_events": {"email_raw": "null", "diagnostic": "null", "platform": "null"},
+    "contact_rows": {"email_spelling": "null", "attributes": "null"},
+    "unsubscribe_events": {
+        "email_spelling": "null",
+        "evidence_ref": "null",
+        "reason": "null",
+        "platform": "null",
+    },
+    "bounce_events": {"email_spelling": "null", "diagnostic": "null", "platform": "null"},
     "quarantine": {"raw": "null"},
-    "suppression_rows": {"email_raw": "null", "email_sha256": "null", "reason": "null"},
+    "suppression_rows": {"email_spelling": "null", "email_sha256": "null", "reason": "null"},
 }
 
 

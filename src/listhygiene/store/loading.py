@@ -423,7 +423,11 @@ def finish_file(
 def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int, guard: NightGuard | None = None) -> None:
     """Insert rows of one kind of a file (addresses normalized, bounces classified)."""
     addresses = normalize_addresses(rows["email_raw"])
-    batch = arrow_of(rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id)))
+    batch = arrow_of(
+        with_spelling_apart(
+            rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id))
+        )
+    )
     # DuckDB reads the batch through this function's local of the name the SQL gives (a
     # replacement scan). A view registered instead would keep every batch in memory until the
     # run's transaction commits: a view dropped in a transaction lives on until then.
@@ -433,6 +437,15 @@ def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int, guard: NightG
         guard.insert(TABLE_OF_KIND[kind], batch_sql, file_id, batch)
         return
     con.execute(f"insert into {TABLE_OF_KIND[kind]} by name {batch_sql}")
+
+
+def with_spelling_apart(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows as the store keeps them: email_spelling, the input's spelling only where it
+    differs from the normalized address (store.database.SPELLING), in place of email_raw."""
+    same = pl.col("email_raw") == pl.col("email")
+    return rows.with_columns(
+        pl.when(same).then(None).otherwise(pl.col("email_raw")).alias("email_raw")
+    ).rename({"email_raw": "email_spelling"})
 
 
 def arrow_of(frame: pl.DataFrame) -> pa.Table:

@@ -84,12 +84,16 @@ class LoadedFile:
 
 @cache
 def store_columns() -> dict[str, tuple[tuple[str, str], ...]]:
-    """Each row table's (column, DuckDB type) pairs, in the store's order (from store.SCHEMA itself)."""
+    """Each row table's (column, DuckDB type) pairs, in the store's order (from store.SCHEMA itself).
+
+    The warehouse keeps each row's spelling whole in email_raw (a plain Parquet column): the
+    store's email_spelling, the spelling only where it differs, is DuckDB's own economy."""
     with memory_connection() as con:
         create_schema(con)
         found = con.execute(
-            "select table_name, column_name, data_type from information_schema.columns "
-            "where table_name in (select unnest(?)) order by table_name, ordinal_position",
+            "select table_name, column_name, data_type from duckdb_columns() "
+            "where table_name in (select unnest(?)) and column_name <> 'email_spelling' "
+            "order by table_name, column_index",
             [list(ROW_TABLES)],
         ).fetchall()
     columns: dict[str, list[tuple[str, str]]] = {table: [] for table in ROW_TABLES}
