@@ -176,9 +176,11 @@ def attach_warehouse(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, alias
         for table in DATA_TABLES:
             if not committed or not warehouse.holds(f"tables/{table}"):
                 continue
+            # the warehouse keeps email_raw whole (spark.loading.store_columns): no email_spelling
             columns = con.execute(
                 "select column_name, data_type from information_schema.columns "
-                "where table_catalog = ? and table_name = ? order by ordinal_position",
+                "where table_catalog = ? and table_name = ? and column_name <> 'email_spelling' "
+                "order by ordinal_position",
                 [alias, table],
             ).fetchall()
             typed = ", ".join(f'"{name}"::{kind} as "{name}"' for name, kind in columns)

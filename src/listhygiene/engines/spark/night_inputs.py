@@ -22,7 +22,7 @@ from listhygiene.outputs import publish
 from listhygiene.rules import runner
 from listhygiene.rules.evaluation import prepare_run_tables
 from listhygiene.sql import sql_literal
-from listhygiene.store import connect
+from listhygiene.store import SPELLING_TABLES, connect
 
 try:
     from pyspark.sql import DataFrame, SparkSession
@@ -119,7 +119,9 @@ def stored_rows(
 ) -> DataFrame:
     """The rows of `table` of the files `ids`, in the store's columns, order and types (those of
     `con`'s table), from the warehouse's table or from `location`."""
-    empty = con.sql(f'select * from "{table}" limit 0').to_arrow_table()
+    # the warehouse keeps email_raw whole (spark.loading.store_columns): no email_spelling
+    kept = " exclude (email_spelling)" if table in SPELLING_TABLES else ""
+    empty = con.sql(f'select *{kept} from "{table}" limit 0').to_arrow_table()
     frame = spark.createDataFrame(empty)
     location = location or warehouse.location("tables", table)
     if not ids or not files.exists(spark, location):
