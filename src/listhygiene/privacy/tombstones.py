@@ -55,33 +55,36 @@ class NightGuard:
         into `table`, holding back those of forgotten addresses."""
         con = self.con
         new_rows = new_bounces = batch  # noqa: F841  (read by name by the SQL, as in store.loading)
-        if not self._match("new_rows"):
+        if not self._match(batch):
             con.execute(f"insert into {table} by name {batch_sql}")
             return
         self._hold(table, f"({batch_sql})", batch)
-        self._note_files("new_rows")
+        self._note_files(batch)
         con.execute(
             f"insert into {table} by name select * from ({batch_sql}) anti join guarded_matches using (email)"
         )
 
-    def _match(self, rows: str) -> int:
-        """Fill guarded_matches with the addresses of `rows` that have a live tombstone; how many."""
+    def _match(self, batch) -> int:
+        """Fill guarded_matches with the addresses of the Arrow `batch` that have a live
+        tombstone; how many."""
         con = self.con
+        batch_rows = batch  # noqa: F841  (read by name)
         con.execute("delete from guarded_matches")
         con.execute(
-            f"""insert into guarded_matches
+            """insert into guarded_matches
                select a.email, t.email_hmac
-               from (select distinct email from {rows} where email is not null) a
+               from (select distinct email from batch_rows where email is not null) a
                cross join privacy_keys k
                join live_tombstones t on t.key_id = k.key_id and t.email_hmac = keyed_hash(a.email, k)"""
         )
         [(matched,)] = con.execute("select count(*) from guarded_matches").fetchall()
         return matched
 
-    def _note_files(self, rows: str) -> None:
-        """The files whose rows were held (of `rows`, the batch just matched)."""
+    def _note_files(self, batch) -> None:
+        """The files whose rows were held (of the Arrow `batch` just matched)."""
+        batch_rows = batch  # noqa: F841  (read by name)
         found = self.con.execute(
-            f"select distinct file_id from {rows} semi join guarded_matches using (email)"
+            "select distinct file_id from batch_rows semi join guarded_matches using (email)"
         ).fetchall()
         self.held.files.update(file_id for (file_id,) in found)
 
@@ -109,13 +112,13 @@ class NightGuard:
             'select file_id, row_number, "column" as column_name, error, raw, contact_id, list_id, email '
             "from new_quarantine"
         )
-        if self._match("new_quarantine"):
+        if self._match(rows):
             con.execute(f"create or replace temp table guarded_quarantine as {select}")
             self._hold("quarantine", "guarded_quarantine")
             con.execute(
                 "insert into quarantine by name select * from guarded_quarantine anti join guarded_matches using (email)"
             )
-            self._note_files("guarded_quarantine")
+            self._note_files(rows)
         else:
             con.execute(f"insert into quarantine by name {select}")
 
