@@ -245,7 +245,9 @@ def test_the_same_bytes_twice_in_one_night_load_once(tmp_path, monkeypatch):
         ("1764800101.M2P1.mx:2,S", "already_loaded", 1, 1, 0),
     ]
     assert stored(config, "select count(*) from bounce_events where email = 'full@acme.example'") == [(1,)]
-    assert stored(config, "select count(*) from input_files where path similar to '.*17648001(00|01).*'") == [(1,)]
+    assert stored(config, "select count(*) from input_files where path similar to '.*17648001(00|01).*'") == [
+        (1,)
+    ]
 
 
 def test_an_mbox_over_the_limit_is_refused_alone_among_messages_judged_together(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ import polars as pl
 
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Source
-from listhygiene.ingest.platforms import PlatformRows, format_module, platform_rows
+from listhygiene.ingest.platforms import PlatformRows, dsn, platform_rows
 from listhygiene.ingest.platforms.records import RECORDS_SCHEMA
 from listhygiene.ingest.reading import ReadResult
 from listhygiene.logs import step
@@ -46,10 +46,12 @@ class _Batch:
 
     files: list[tuple[int, PlannedFile]] = field(default_factory=list)
     size: int = 0
+    contents: set[str] = field(default_factory=set)  # the files' sha256
 
-    @property
-    def contents(self) -> set[str]:
-        return {planned.sha256 for _, planned in self.files}
+    def add(self, place: int, planned: PlannedFile) -> None:
+        self.files.append((place, planned))
+        self.size += planned.size
+        self.contents.add(planned.sha256)
 
 
 def load_mailbox(
@@ -90,8 +92,7 @@ def load_mailbox(
             outcomes[place] = already_loaded(source, planned)
             skipped += 1
             continue
-        batch.files.append((place, planned))
-        batch.size += planned.size
+        batch.add(place, planned)
         if len(batch.files) >= most or batch.size >= BATCH_BYTES:
             flush()
     flush()
@@ -220,35 +221,42 @@ class _Read:
 
 
 def _read(source: Source, planned: list[PlannedFile], report: LoadReport) -> _Read:
-    """Every file's messages (dsn.records: row_number = position in the file), numbered across
-    the batch from 1, converted and validated at once, then given back their own numbers."""
-    fmt = format_module("dsn")
-    frames = []
+    """Every file's messages (as dsn.records reads them: row_number = position in the file),
+    numbered across the batch from 1, converted and validated at once, then given back their
+    own numbers."""
+    options = dsn.options_of(source)
+    texts: list[str] = []
+    errors: list[str | None] = []
+    positions: list[int] = []
+    files: list[int] = []
     for k, file in enumerate(planned):
-        if file.size:
-            records = fmt.records(file.path, source)
-        else:
-            records = pl.DataFrame(schema=RECORDS_SCHEMA)
+        if not file.size:
             message = f"{source.name} {file.path.name}: zero-byte file holds no records"
             report.warnings.append(message)
             log.warning(message)
-        frames.append(records.with_columns(file=pl.lit(k, dtype=pl.Int64)))
-    records = pl.concat(frames, rechunk=True) if frames else pl.DataFrame(schema=RECORDS_SCHEMA)
-    positions = records["row_number"]
-    numbered = records.select(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row_number"), "record", "error"
+            continue
+        read = dsn.message_records(file.path, options)
+        for position, (text, error) in enumerate(read, start=1):
+            texts.append(text)
+            errors.append(error)
+            positions.append(position)
+            files.append(k)
+    numbered = pl.DataFrame(
+        {"row_number": range(1, len(texts) + 1), "record": texts, "error": errors}, schema=RECORDS_SCHEMA
     )
-    rows = platform_rows(fmt, numbered, source, planned[0].path)
+    at_position = pl.Series("row_number", positions, dtype=pl.Int64)
+    of_file = pl.Series("file", files, dtype=pl.Int64)
+    rows = platform_rows(dsn, numbered, source, planned[0].path)
 
     def placed(frame: pl.DataFrame) -> pl.DataFrame:
         at = frame["row_number"] - 1
-        return frame.with_columns(row_number=positions.gather(at), file=records["file"].gather(at))
+        return frame.with_columns(at_position.gather(at), of_file.gather(at))
 
     return _Read(
         rows=rows,
         by_kind={kind: placed(frame) for kind, frame in rows.by_kind.items()},
         quarantine=placed(rows.quarantine),
-        records_file=records["file"],
+        records_file=of_file,
     )
 
 
