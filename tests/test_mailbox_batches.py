@@ -13,8 +13,8 @@ import pytest
 
 from listhygiene import store
 from listhygiene.config import load_config
+from listhygiene.ingest.platforms import dsn
 from listhygiene.rules import bounces
-from listhygiene.store import planning
 from listhygiene.store.loading import LoadReport, load_sources
 
 from conftest import copy_sample, invoke, latest
@@ -216,12 +216,12 @@ def test_a_second_night_loads_only_the_new_messages_and_hashes_only_them(tmp_pat
         (new / f"1764900000.M{i}P3.mx:2,").write_bytes(
             original.replace(b"full@acme.example", f"full{i}@acme.example".encode())
         )
-    hashed = []
-    real = planning.file_sha256
-    monkeypatch.setattr(planning, "file_sha256", lambda path: hashed.append(path.name) or real(path))
+    read = []
+    real = dsn.read_file
+    monkeypatch.setattr(dsn, "read_file", lambda path: read.append(path.name) or real(path))
     report = load(config, NIGHT_2)
     # the new messages, and the copy (recorded by its original's content: known only once hashed)
-    assert sorted(hashed) == ["1764800101.M2P1.mx:2,S", "1764900000.M1P3.mx:2,", "1764900000.M2P3.mx:2,"]
+    assert sorted(read) == ["1764800101.M2P1.mx:2,S", "1764900000.M1P3.mx:2,", "1764900000.M2P3.mx:2,"]
     loaded = [o for o in outcomes(report) if o[1] == "loaded"]
     assert loaded == [(f"1764900000.M{i}P3.mx:2,", "loaded", 1, 1, 0) for i in (1, 2)]
     assert len(outcomes(report)) == len(OUTCOMES) + 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -47,11 +48,13 @@ class _Batch:
     files: list[tuple[int, PlannedFile]] = field(default_factory=list)
     size: int = 0
     contents: set[str] = field(default_factory=set)  # the files' sha256
+    data: list[bytes] = field(default_factory=list)  # the files' bytes, read once to hash them
 
-    def add(self, place: int, planned: PlannedFile) -> None:
+    def add(self, place: int, planned: PlannedFile, data: bytes) -> None:
         self.files.append((place, planned))
         self.size += planned.size
         self.contents.add(planned.sha256)
+        self.data.append(data)
 
 
 def load_mailbox(
@@ -82,17 +85,25 @@ def load_mailbox(
             )
         batch = _Batch()
 
+    read: dict[Path, bytes] = {}
+
+    def digest(path: Path) -> str:
+        """A new file's hash, from its bytes kept for reading its messages (not read twice)."""
+        data = read[path] = dsn.read_file(path)
+        return hashlib.sha256(data).hexdigest()
+
     for place, path in enumerate(files):
-        planned = planner.identify(path)
+        planned = planner.identify(path, digest)
         if planned.known is None and planned.sha256 in batch.contents:
             flush()  # the same bytes twice tonight: the second is the first's, once it is loaded
-            planned = planner.identify(path)
+            planned = planner.identify(path, digest)
         planner.judge(planned, report, quiet=True)
+        data = read.pop(path, b"")
         if planned.known is not None:
             outcomes[place] = already_loaded(source, planned)
             skipped += 1
             continue
-        batch.add(place, planned)
+        batch.add(place, planned, data)
         if len(batch.files) >= most or batch.size >= BATCH_BYTES:
             flush()
     flush()
@@ -124,7 +135,7 @@ def _load_batch(
                 "select nextval('input_file_ids') from range(?)", [len(planned)]
             ).fetchall()
         )
-        read = _read(source, planned, report)
+        read = _read(source, batch, report)
         n = len(planned)
         records_read = _per_file(read.records_file, n)
         used = _per_file(read.records_file.gather(read.rows.used - 1), n)
@@ -220,7 +231,7 @@ class _Read:
     records_file: pl.Series  # the file of each message, by the message's number in the batch - 1
 
 
-def _read(source: Source, planned: list[PlannedFile], report: LoadReport) -> _Read:
+def _read(source: Source, batch: _Batch, report: LoadReport) -> _Read:
     """Every file's messages (as dsn.records reads them: row_number = position in the file),
     numbered across the batch from 1, converted and validated at once, then given back their
     own numbers."""
@@ -229,13 +240,13 @@ def _read(source: Source, planned: list[PlannedFile], report: LoadReport) -> _Re
     errors: list[str | None] = []
     positions: list[int] = []
     files: list[int] = []
-    for k, file in enumerate(planned):
+    for k, ((_, file), data) in enumerate(zip(batch.files, batch.data, strict=True)):
         if not file.size:
             message = f"{source.name} {file.path.name}: zero-byte file holds no records"
             report.warnings.append(message)
             log.warning(message)
             continue
-        read = dsn.message_records(file.path, options)
+        read = dsn.message_records(file.path, options, data)
         for position, (text, error) in enumerate(read, start=1):
             texts.append(text)
             errors.append(error)
@@ -246,7 +257,7 @@ def _read(source: Source, planned: list[PlannedFile], report: LoadReport) -> _Re
     )
     at_position = pl.Series("row_number", positions, dtype=pl.Int64)
     of_file = pl.Series("file", files, dtype=pl.Int64)
-    rows = platform_rows(dsn, numbered, source, planned[0].path)
+    rows = platform_rows(dsn, numbered, source, batch.files[0][1].path)
 
     def placed(frame: pl.DataFrame) -> pl.DataFrame:
         at = frame["row_number"] - 1

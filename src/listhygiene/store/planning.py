@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,18 +88,19 @@ class Planner:
         # unchanged part of an export) is loaded again as part of tonight's snapshot.
         return (sha, path if self.source.file_kind in SNAPSHOT_KINDS else None)
 
-    def identify(self, path: Path) -> PlannedFile:
+    def identify(self, path: Path, digest: Callable[[Path], str] | None = None) -> PlannedFile:
         """The file's size, time and content hash, and its counts if the store holds that content.
 
         A file still of the size and modification time it had when loaded is that file: it is
-        not read again (as make and rsync do); any other file is known by its content.
+        not read again (as make and rsync do); any other file is known by its content, hashed
+        by `digest` if given (a caller that keeps the bytes it read), else read for the hash.
         """
         where, info = self._located(path)
         unchanged = self._by_stat.get((where, info.st_size, info.st_mtime_ns))
         if unchanged is not None:
             sha, counts = unchanged
             return PlannedFile(path, sha, info.st_size, info.st_mtime_ns, counts, where)
-        sha = file_sha256(path)
+        sha = (digest or file_sha256)(path)
         known = self._by_content.get(self._content_key(sha, where))
         return PlannedFile(path, sha, info.st_size, info.st_mtime_ns, known, where)
 

@@ -72,16 +72,15 @@ def records(path: Path, source: Source) -> pl.DataFrame:
     )
 
 
-def message_records(path: Path, options: Options) -> list[tuple[str, str | None]]:
+def message_records(path: Path, options: Options, data: bytes | None = None) -> list[tuple[str, str | None]]:
     """Each message of the file in order, as records() makes it: (the report as JSON, None) or
     (the message's start, why it is not read); nothing for a file in a Maildir's tmp/. For a
-    caller reading many files (store.mailbox): plain lists, no frame per file."""
+    caller reading many files (store.mailbox): plain lists, no frame per file, and the file's
+    bytes if it has them already."""
     if is_maildir_tmp(path):
         return []
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror}).", file=str(path)) from None
+    if data is None:
+        data = read_file(path)
     read: list[tuple[str, str | None]] = []
     for message in split_messages(data):
         try:
@@ -89,6 +88,13 @@ def message_records(path: Path, options: Options) -> list[tuple[str, str | None]
         except NotABounce as exc:
             read.append((raw_text(message), str(exc)))
     return read
+
+
+def read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror}).", file=str(path)) from None
 
 
 def convert(records: pl.DataFrame, source: Source) -> pl.DataFrame:
