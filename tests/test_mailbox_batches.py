@@ -299,3 +299,24 @@ def test_a_forgotten_addresss_row_in_a_batch_is_held_and_only_its_file_named(tmp
     finally:
         con.rollback()
         con.close()
+
+
+def test_files_are_recorded_under_their_resolved_path_through_linked_folders_and_links(tmp_path):
+    """The planner resolves a file's folder once and its name only when the file is a link: the
+    paths recorded are those Path.resolve() gives, as for any other source."""
+    config = pipeline(tmp_path / "real")
+    (tmp_path / "real" / "mail").rename(tmp_path / "elsewhere")
+    (tmp_path / "real" / "mail").symlink_to(tmp_path / "elsewhere")
+    cur = tmp_path / "elsewhere" / "Maildir" / "cur"
+    (tmp_path / "kept").mkdir()
+    (cur / "1764800400.M5P1.mx:2,S").rename(tmp_path / "kept" / "abuse.eml")
+    (cur / "1764800400.M5P1.mx:2,S").symlink_to(tmp_path / "kept" / "abuse.eml")
+    load(config)
+    paths = [Path(p) for (p,) in stored(config, "select path from input_files where source = 'maildir'")]
+    assert len(paths) == 11
+    assert all(
+        p == p.resolve() and p.is_relative_to((tmp_path / "elsewhere").resolve())
+        for p in paths
+        if p.name != "abuse.eml"
+    )
+    assert (tmp_path / "kept" / "abuse.eml").resolve() in paths

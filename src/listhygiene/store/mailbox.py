@@ -103,6 +103,10 @@ def load_mailbox(
             outcomes[place] = already_loaded(source, planned)
             skipped += 1
             continue
+        if not planned.size:  # warned here, as files are planned: the night's warnings stay in file order
+            message = f"{source.name} {path.name}: zero-byte file holds no records"
+            report.warnings.append(message)
+            log.warning(message)
         batch.add(place, planned, data)
         if len(batch.files) >= most or batch.size >= BATCH_BYTES:
             flush()
@@ -135,7 +139,7 @@ def _load_batch(
                 "select nextval('input_file_ids') from range(?)", [len(planned)]
             ).fetchall()
         )
-        read = _read(source, batch, report)
+        read = _read(source, batch)
         n = len(planned)
         records_read = _per_file(read.records_file, n)
         used = _per_file(read.records_file.gather(read.rows.used - 1), n)
@@ -231,7 +235,7 @@ class _Read:
     records_file: pl.Series  # the file of each message, by the message's number in the batch - 1
 
 
-def _read(source: Source, batch: _Batch, report: LoadReport) -> _Read:
+def _read(source: Source, batch: _Batch) -> _Read:
     """Every file's messages (as dsn.records reads them: row_number = position in the file),
     numbered across the batch from 1, converted and validated at once, then given back their
     own numbers."""
@@ -242,9 +246,6 @@ def _read(source: Source, batch: _Batch, report: LoadReport) -> _Read:
     files: list[int] = []
     for k, ((_, file), data) in enumerate(zip(batch.files, batch.data, strict=True)):
         if not file.size:
-            message = f"{source.name} {file.path.name}: zero-byte file holds no records"
-            report.warnings.append(message)
-            log.warning(message)
             continue
         read = dsn.message_records(file.path, options, data)
         for position, (text, error) in enumerate(read, start=1):
