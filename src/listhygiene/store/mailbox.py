@@ -14,6 +14,7 @@ import polars as pl
 
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Source
+from listhygiene.ingest.dsn import is_maildir_tmp
 from listhygiene.ingest.platforms import PlatformRows, dsn, platform_rows
 from listhygiene.ingest.platforms.records import RECORDS_SCHEMA
 from listhygiene.ingest.reading import ReadResult
@@ -67,8 +68,9 @@ def load_mailbox(
     report: LoadReport,
     guard: NightGuard | None,
 ) -> tuple[list[FileLoad], list[str]]:
-    """Load a dsn source's new files batch by batch; one FileLoad per file (in `files`' order)
-    and the rejections of files over the quarantine limit (an mbox judged on its own)."""
+    """Load a dsn source's new files batch by batch; one FileLoad per file (in `files`' order;
+    none for a file in a Maildir's tmp/) and the rejections of files over the quarantine limit
+    (an mbox judged on its own)."""
     outcomes: list[FileLoad | None] = [None] * len(files)
     rejected: list[str] = []
     batch = _Batch()
@@ -93,6 +95,10 @@ def load_mailbox(
         return hashlib.sha256(data).hexdigest()
 
     for place, path in enumerate(files):
+        if is_maildir_tmp(path):
+            # still being delivered: not planned, not recorded. (Recorded, its content hashed
+            # but no message read, the message moved to new/ tomorrow would be taken as loaded.)
+            continue
         planned = planner.identify(path, digest)
         if planned.known is None and planned.sha256 in batch.contents:
             flush()  # the same bytes twice tonight: the second is the first's, once it is loaded
@@ -113,7 +119,6 @@ def load_mailbox(
     flush()
     if skipped:
         log.info("source %s: %d of %d files already loaded, skipped", source.name, skipped, len(files))
-    assert all(o is not None for o in outcomes)
     return [o for o in outcomes if o is not None], rejected
 
 
