@@ -5,7 +5,8 @@ Writes WORKDIR/mail/bounces.mbox once (reused while its message count matches), 
 --maildir a Maildir of one file per message (WORKDIR/mail/Maildir/cur/): Postfix DSNs,
 two-recipient Exchange DSNs, Exim plain-text bounces, delay DSNs, ARF abuse reports and
 auto-replies, every address distinct. Then times `read_platform` alone and a first-night
-`listhygiene run` (a separate process, wall time and peak RSS) on an empty store.
+`listhygiene run` (a separate process, wall time and peak RSS) on an empty store. The result
+goes to benchmarks/results/dsn-<layout>-<messages>-<time>.json.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -270,19 +272,22 @@ def main() -> None:
         f"{wall:.1f} s wall ({usage.ru_utime + usage.ru_stime:.1f} s CPU), "
         f"peak RSS {usage.ru_maxrss / 2**20:.2f} GiB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    print(
-        json.dumps(
-            {
-                "messages": n,
-                "layout": "maildir" if maildir else "mbox",
-                "read_platform_seconds": round(read_seconds, 1),
-                "read_platform_cpu_seconds": round(read_cpu, 1),
-                "run_seconds": round(wall, 1),
-                "run_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-                "load_average": round(os.getloadavg()[0], 1),
-                "run_peak_rss_gib": round(usage.ru_maxrss / 2**20, 2),
-            }
-        )
+    result = {
+        "messages": n,
+        "layout": "maildir" if maildir else "mbox",
+        "read_platform_seconds": round(read_seconds, 1),
+        "read_platform_cpu_seconds": round(read_cpu, 1),
+        "run_exit": os.waitstatus_to_exitcode(status),
+        "run_seconds": round(wall, 1),
+        "run_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "load_average": round(os.getloadavg()[0], 1),
+        "cpus": os.cpu_count(),
+        "run_peak_rss_gib": round(usage.ru_maxrss / 2**20, 2),
+    }
+    print(json.dumps(result))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (Path(__file__).parent / "results" / f"dsn-{result['layout']}-{n}-{stamp}.json").write_text(
+        json.dumps(result, indent=2) + "\n"
     )
 
 

@@ -836,6 +836,57 @@ FAMILIES = [
     # QQ Mail's and Cox's refusal (RFC 5321's 550 in either reading; sisimai: too many
     # connections at QQ): not an unknown mailbox
     ("", "550 Mailbox unavailable or access denied", "block", "policy", "policy"),
+    # families by meaning (2026.12.6): the sender's own server, HELO, DKIM signature, From
+    # header and SMTP conversation are the sender's side; a 4.7.x access refusal stays a block
+    # with its retry; a per-sender receive limit is the sender's rate; a relay refusal names an
+    # IP; a banned recipient and an address the receiver cannot parse are the recipient's
+    ("", "554 Your sending account has been suspended", "block", "policy", "sender-service-suspended"),
+    ("", "421 You may not connect from this host for a week", "block", "policy", "sender-may-not-connect"),
+    ("4.7.0", "450 4.7.0 Access denied, try again later", "block", "policy", "policy-transient"),
+    ("", "421 4.7.1 Access is refused, please retry", "block", "policy", "policy-transient"),
+    ("", "550 Per-hour receive limit for this sender exceeded", "block", "rate_limited", "rate-limited"),
+    ("", "421 Too many consecutive RSETs", "block", "protocol_error", "protocol-refused"),
+    ("", "554 Client sent data before the SMTP banner", "block", "protocol_error", "protocol-refused"),
+    ("", "503 Please say HELO first", "block", "protocol_error", "protocol-refused"),
+    ("", "550 Your host has negative karma", "block", "bad_reputation", "bad-reputation"),
+    ("", "552 The Subject header is too long", "block", "malformed_message", "malformed-message"),
+    ("", "554 Required headers are missing", "block", "malformed_message", "malformed-message"),
+    ("", "550 Unparsable Date header", "block", "malformed_message", "malformed-message"),
+    ("", "550 Relaying to 192.0.2.1 is not permitted", "soft", "relay_denied", "relay-denied"),
+    ("", "550 DKIM signature did not verify", "block", "auth_failure", "authentication-failed"),
+    ("", "550 Bad signature on message", "block", "auth_failure", "authentication-failed"),
+    ("", "553 Empty envelope sender refused here", "block", "sender_rejected", "sender-rejected"),
+    ("", "550 Sender name is not valid", "block", "sender_rejected", "sender-rejected"),
+    (
+        "5.1.7",
+        "501 5.1.7 Mail from someone@example.com: domain has no valid MX",
+        "block",
+        "sender_rejected",
+        "sender-rejected",
+    ),
+    ("", "501 Bogus domain given in HELO", "block", "sender_rejected", "sender-rejected"),
+    ("", "550 You are not me", "block", "sender_rejected", "sender-rejected"),
+    ("", "550 Message for someone@example.com not accepted", "block", "policy", "policy"),
+    ("", "550 5.7.1 Access denied: banned mailbox", "hard", "user_unknown", "user-unknown"),
+    (
+        "",
+        "553 The recipient <someone@example.com> is not a valid e-mail address",
+        "hard",
+        "invalid_address",
+        "address-syntax",
+    ),
+    # ... and what they must not take: a recipient's suspended account, the sending MTA's own
+    # connection failure, a greylisting under 4.7.1, a recipient's own receive limit
+    ("", "550 The account has been suspended", "soft", "mailbox_disabled", "mailbox-suspended"),
+    ("", "Could not connect to mx.example.net: connection refused", "soft", "network_error", "network-error"),
+    ("4.7.1", "450 4.7.1 Greylisted, try again in 5 minutes", "soft", "greylisted", "greylisted"),
+    (
+        "5.2.122",
+        "550 5.2.122 Recipient's hourly receive limit exceeded",
+        "soft",
+        "system_error",
+        "code-mailbox-or-system",
+    ),
     # RFC 3463 codes by subject and detail
     ("5.1.4", "", "soft", "system_error", "code-ambiguous-recipient"),
     ("5.5.3", "", "block", "rate_limited", "code-too-many-recipients"),

@@ -63,15 +63,17 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
     }
 
 
-# The targets hold on the part the rules were tuned on. The held-aside part (the Exchange
-# Online NDR reference and the reply strings of qpsmtpd, Apache James, Postal and ZoneMTA,
-# labelled before the rules ever saw them) is measured, not tuned on: its floors are what it
-# measured once under rules 2026.12.5 (hard recall 3/5, false hard 2/117, class agreement
-# 101/122), so a change that makes the rules generalize worse fails here. The corpus README has
-# the figures and the history of the parts held aside before it.
+# What each part measured, as floors (and a ceiling for false hards), so a change that makes the
+# rules read either part worse fails here. The tuning part (every part held aside before, the
+# fifth, the Exchange Online NDR reference and the reply strings of qpsmtpd, Apache James,
+# Postal and ZoneMTA, tuned on under 2026.12.6) reads 370 / 372 hard, 0 / 844 false hard,
+# 1214 / 1216 agreeing. The held-aside part (part 6: hosts' and receivers' help pages and the
+# reply strings of Zimbra, qmail + chkuser, Postfix, Twisted and Courier, labelled before the
+# rules ever saw them) is measured, not tuned on: 45 / 52 hard, 7 / 152 false hard, 157 / 204
+# agreeing under rules 2026.12.6. The corpus README has the figures and the history of the parts.
 TARGETS = {
-    "tuning": {"hard_recall": 0.97, "false_hard": 0.02, "class_agreement": 0.92},
-    "held_aside": {"hard_recall": 0.599, "false_hard": 0.0171, "class_agreement": 0.827},
+    "tuning": {"hard_recall": 0.9946, "false_hard": 0.0, "class_agreement": 0.9983},
+    "held_aside": {"hard_recall": 0.8653, "false_hard": 0.0461, "class_agreement": 0.7696},
 }
 
 

@@ -109,7 +109,7 @@ def test_an_unchanged_file_is_not_read_again_and_a_touched_one_is_known_by_conte
     import os
 
     from listhygiene.ingest.reading import file_sha256
-    from listhygiene.store import loading
+    from listhygiene.store import planning
 
     config = copy_sample(tmp_path)
     invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")
@@ -117,7 +117,7 @@ def test_an_unchanged_file_is_not_read_again_and_a_touched_one_is_known_by_conte
     def no_hashing(path):
         raise AssertionError(f"{path.name} was hashed again though unchanged")
 
-    monkeypatch.setattr(loading, "file_sha256", no_hashing)
+    monkeypatch.setattr(planning, "file_sha256", no_hashing)
     result = invoke("run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")
     assert "already loaded" in result.output
 
@@ -126,7 +126,7 @@ def test_an_unchanged_file_is_not_read_again_and_a_touched_one_is_known_by_conte
     stat = touched.stat()
     os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     hashed = []
-    monkeypatch.setattr(loading, "file_sha256", lambda path: hashed.append(path.name) or file_sha256(path))
+    monkeypatch.setattr(planning, "file_sha256", lambda path: hashed.append(path.name) or file_sha256(path))
     result = invoke("-q", "run", "--config", config, "--as-of", "2026-11-21T06:00:00Z")
     assert hashed == ["bounces.csv"]  # the touched file only, recognised by its content
     with duckdb.connect(str(tmp_path / "state" / "sample.duckdb"), read_only=True) as con:

@@ -107,10 +107,10 @@ def test_the_stages_depend_downstream_only():
         "listhygiene.rules": ("listhygiene.cli",),
         "listhygiene.outputs": ("listhygiene.cli", "listhygiene.pipeline"),
     }
-    # bounces are classified as they load: the store's loader applies the classifier's rules
+    # bounces are classified as they load: the store's inserts apply the classifier's rules
     allowed = {
-        ("listhygiene.store.loading", "listhygiene.rules"),
-        ("listhygiene.store.loading", "listhygiene.rules.bounces"),
+        ("listhygiene.store.inserting", "listhygiene.rules"),
+        ("listhygiene.store.inserting", "listhygiene.rules.bounces"),
     }
     graph = internal_graph()
     wrong = [

@@ -392,7 +392,11 @@ def sync_dir(folder: Path) -> None:
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", "utf-8")
+    """manifest.json, written as it is encoded: a night of a 100,000-file Maildir lists 100,000
+    inputs (52 MB), which encoded whole first cost a quarter of a GiB of memory at once."""
+    with open(folder / "manifest.json", "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=2, default=str)
+        handle.write("\n")
 
 
 def discard(folder: Path) -> None:

@@ -54,28 +54,44 @@ class NightGuard:
         self.held = HeldRows()
         self._tables: set[str] = set()
 
-    def insert(self, table: str, batch_sql: str, file_id: int, batch) -> None:
+    def insert(self, table: str, batch_sql: str, batch) -> None:
         """Insert the rows `batch_sql` selects from the Arrow `batch` (the SQL reads it by the
-        names new_rows / new_bounces) into `table`, holding back those of forgotten addresses."""
+        names new_rows / new_bounces; its rows name their files in file_id, one file or many)
+        into `table`, holding back those of forgotten addresses."""
         con = self.con
         new_rows = new_bounces = batch  # noqa: F841  (read by name by the SQL, as in store.loading)
+        if not self._match(batch):
+            con.execute(f"insert into {table} by name {batch_sql}")
+            return
+        self._hold(table, f"({batch_sql})", batch)
+        self._note_files(batch)
+        con.execute(
+            f"insert into {table} by name select * from ({batch_sql}) anti join guarded_matches using (email)"
+        )
+
+    def _match(self, batch) -> int:
+        """Fill guarded_matches with the addresses of the Arrow `batch` that have a live
+        tombstone; how many."""
+        con = self.con
+        batch_rows = batch  # noqa: F841  (read by name)
         con.execute("delete from guarded_matches")
         con.execute(
             """insert into guarded_matches
                select a.email, t.email_hmac
-               from (select distinct email from new_rows) a
+               from (select distinct email from batch_rows where email is not null) a
                cross join privacy_keys k
                join live_tombstones t on t.key_id = k.key_id and t.email_hmac = keyed_hash(a.email, k)"""
         )
         [(matched,)] = con.execute("select count(*) from guarded_matches").fetchall()
-        if not matched:
-            con.execute(f"insert into {table} by name {batch_sql}")
-            return
-        self._hold(table, f"({batch_sql})", batch)
-        self.held.files.add(file_id)
-        con.execute(
-            f"insert into {table} by name select * from ({batch_sql}) anti join guarded_matches using (email)"
-        )
+        return matched
+
+    def _note_files(self, batch) -> None:
+        """The files whose rows were held (of the Arrow `batch` just matched)."""
+        batch_rows = batch  # noqa: F841  (read by name)
+        found = self.con.execute(
+            "select distinct file_id from batch_rows semi join guarded_matches using (email)"
+        ).fetchall()
+        self.held.files.update(file_id for (file_id,) in found)
 
     def _hold(self, table: str, rows: str, batch=None) -> None:
         con = self.con
@@ -92,33 +108,24 @@ class NightGuard:
             f"from {rows} r join guarded_matches m using (email)"
         )
 
-    def hold_quarantine(self, file_id: int, rows) -> None:
-        """Insert a file's quarantined rows (Arrow, as store.loading builds them) into the
-        quarantine table, holding back those of forgotten addresses."""
+    def hold_quarantine(self, rows) -> None:
+        """Insert quarantined rows (Arrow, as store.inserting builds them, each naming its file
+        in file_id) into the quarantine table, holding back those of forgotten addresses."""
         con = self.con
         new_quarantine = rows  # noqa: F841  (read by name)
         select = (
-            'select ? as file_id, row_number, "column" as column_name, error, raw, contact_id, list_id, email '
+            'select file_id, row_number, "column" as column_name, error, raw, contact_id, list_id, email '
             "from new_quarantine"
         )
-        con.execute("delete from guarded_matches")
-        con.execute(
-            """insert into guarded_matches
-               select a.email, t.email_hmac
-               from (select distinct email from new_quarantine where email is not null) a
-               cross join privacy_keys k
-               join live_tombstones t on t.key_id = k.key_id and t.email_hmac = keyed_hash(a.email, k)"""
-        )
-        [(matched,)] = con.execute("select count(*) from guarded_matches").fetchall()
-        if matched:
-            con.execute(f"create or replace temp table guarded_quarantine as {select}", [file_id])
+        if self._match(rows):
+            con.execute(f"create or replace temp table guarded_quarantine as {select}")
             self._hold("quarantine", "guarded_quarantine")
             con.execute(
                 "insert into quarantine by name select * from guarded_quarantine anti join guarded_matches using (email)"
             )
-            self.held.files.add(file_id)
+            self._note_files(rows)
         else:
-            con.execute(f"insert into quarantine by name {select}", [file_id])
+            con.execute(f"insert into quarantine by name {select}")
 
     def settle(self) -> HeldRows:
         """Store tonight's held rows: a tombstone with fresh consent after its erasure among them

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from listhygiene.config import Config
 from listhygiene.outputs import publish
@@ -92,11 +93,14 @@ def basis(
 
 def _inputs_not_in_use(con, inputs: list[tuple[str, str, str]]) -> str | None:
     """The first input file of the previous run that tonight's rules would not read, if any."""
-    con.execute(
-        "create or replace temp table previous_input_keys (source varchar, sha256 varchar, path varchar)"
+    # one statement for all of them: a Maildir's run lists 100,000 inputs (one insert each took 15 s)
+    keys = pa.table(  # noqa: F841  (read by name by the statement below)
+        {
+            name: pa.array([i[n] for i in inputs], pa.string())
+            for n, name in enumerate(("source", "sha256", "path"))
+        }
     )
-    if inputs:
-        con.executemany("insert into previous_input_keys values (?, ?, ?)", [list(i) for i in inputs])
+    con.execute("create or replace temp table previous_input_keys as select source, sha256, path from keys")
     row = con.execute(
         """select k.path from previous_input_keys k
            left join (

@@ -1,4 +1,9 @@
-"""Loads the pipeline's input files into the store: once per file content, with lineage."""
+"""Loads the pipeline's input files into the store: once per file content, with lineage.
+
+Which files are new is store.planning; a bounce mailbox's files (format "dsn", a Maildir's
+thousands of one-message files) are loaded in batches by store.mailbox; rows go into the
+tables through store.inserting.
+"""
 
 from __future__ import annotations
 
@@ -6,59 +11,38 @@ import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
-from listhygiene.addresses import normalize_addresses
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Config, Source
 from listhygiene.errors import InputError, ValidationFailed
 from listhygiene.ingest.platforms import read_source_batches
-from listhygiene.ingest.reading import ReadResult, file_sha256
+from listhygiene.ingest.reading import ReadResult
 from listhygiene.logs import step
-from listhygiene.masking import mask_addresses_in
 from listhygiene.privacy.tombstones import HeldRows, NightGuard, night_guard
-from listhygiene.rules import bounces
 from listhygiene.store.database import EVENT_IDENTITY
+from listhygiene.store.inserting import TABLE_OF_KIND, insert_quarantine, insert_rows, rejection
+from listhygiene.store.mailbox import load_mailbox
+from listhygiene.store.planning import FileLoad, LoadReport, Planner, already_loaded
+
+__all__ = [
+    "FileLoad",
+    "LoadReport",
+    "finish_file",
+    "inputs_failed",
+    "insert_batches",
+    "insert_file",
+    "load_sources",
+    "mark_duplicate_events",
+    "no_files",
+    "rejection",
+]
 
 log = logging.getLogger("listhygiene")
-
-TABLE_OF_KIND = {
-    "contacts": "contact_rows",
-    "unsubscribes": "unsubscribe_events",
-    "bounces": "bounce_events",
-    "suppressions": "suppression_rows",
-}
-# Kinds whose files are snapshots (the whole of something as of the file's time), not logs:
-# the same content under a new name is a new snapshot, loaded again.
-SNAPSHOT_KINDS = ("contacts", "suppressions")
-
-
-@dataclass
-class FileLoad:
-    """What happened to one input file in this run."""
-
-    source: str
-    kind: str
-    path: Path
-    sha256: str
-    rows_read: int
-    rows_loaded: int
-    rows_quarantined: int
-    status: str  # loaded | already_loaded | rejected
-    one_message: bool = False  # a mailbox file of one message: the guard judges them together
-
-
-@dataclass
-class LoadReport:
-    files: list[FileLoad] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    held: HeldRows | None = None  # rows of forgotten addresses tonight (privacy.tombstones)
 
 
 def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: datetime) -> LoadReport:
@@ -76,13 +60,19 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
         if not files:
             no_files(source, report)
             continue
-        outcomes = []
-        for path in files:
-            with step(f"loading {source.name} {path.name}"):
-                outcome, problem = _load_file(con, source, path, config, loaded_at, report, guard)
-            outcomes.append(outcome)
-            if problem:
-                rejected.append(problem)
+        planner = Planner(con, source)  # the source's loaded files, asked once
+        limit = config.policy.max_quarantine_fraction
+        if source.format == "dsn":  # a mailbox: thousands of one-message files, loaded in batches
+            outcomes, problems = load_mailbox(con, source, files, planner, limit, loaded_at, report, guard)
+            rejected += problems
+        else:
+            outcomes = []
+            for path in files:
+                with step(f"loading {source.name} {path.name}"):
+                    outcome, problem = _load_file(con, source, path, planner, limit, loaded_at, report, guard)
+                outcomes.append(outcome)
+                if problem:
+                    rejected.append(problem)
         report.files += outcomes
         rejected += mailbox_rejection(source, outcomes, config.policy.max_quarantine_fraction)
     if rejected:
@@ -159,91 +149,17 @@ def no_files(source: Source, report: LoadReport) -> None:
     log.warning(message)
 
 
-@dataclass
-class PlannedFile:
-    """An input file as the store knows it: new (known None) or already loaded, with its counts."""
-
-    path: Path
-    sha256: str
-    size: int
-    mtime_ns: int
-    known: tuple[int, int, int] | None  # rows read, loaded, quarantined when it was loaded
-
-
-def plan_file(con, source: Source, path: Path, report: LoadReport) -> PlannedFile:
-    """Whether `path` is new to the store (both engines ask the same catalog tables)."""
-    stat = path.stat()
-    # A file still of the size and modification time it had when loaded is that file: skip it
-    # without reading it again (as make and rsync do); any other file is known by its content.
-    unchanged = con.execute(
-        "select sha256, rows_read, rows_loaded, rows_quarantined from input_files "
-        "where source = ? and path = ? and size = ? and mtime_ns = ? order by file_id desc limit 1",
-        [source.name, str(path.resolve()), stat.st_size, stat.st_mtime_ns],
-    ).fetchall()
-    if unchanged:
-        sha, *counts = unchanged[0]
-        known = [tuple(counts)]
-    else:
-        sha = file_sha256(path)
-        # A log's content is loaded once, wherever it turns up again. A contacts file is a part
-        # of the snapshot its name or folder dates: the same content under a new name (tonight's
-        # unchanged part of an export) is loaded again as part of tonight's snapshot.
-        same_place = " and path = ?" if source.file_kind in SNAPSHOT_KINDS else ""
-        known = con.execute(
-            "select rows_read, rows_loaded, rows_quarantined from input_files "
-            f"where source = ? and sha256 = ?{same_place}",
-            [source.name, sha] + ([str(path.resolve())] if same_place else []),
-        ).fetchall()
-    planned = PlannedFile(path, sha, stat.st_size, stat.st_mtime_ns, None)
-    if known:
-        log.info("%s %s: already loaded (%d rows), skipped", source.name, path.name, known[0][0])
-        planned.known = known[0]
-        return planned
-    [(versions,)] = con.execute(
-        "select count(*) from input_files where source = ? and path = ?",
-        [source.name, str(path.resolve())],
-    ).fetchall()
-    if versions:
-        message = (
-            f"{source.name} {path.name}: content changed since it was loaded; loading it as "
-            f"version {versions + 1}"
-            + (
-                " (it replaces the earlier versions of this snapshot)"
-                if source.file_kind in SNAPSHOT_KINDS
-                else " (events already loaded are counted once)"
-            )
-        )
-        report.warnings.append(message)
-        log.warning(message)
-    return planned
-
-
-def already_loaded(source: Source, planned: PlannedFile) -> FileLoad:
-    """The report line of a file the store already holds."""
-    assert planned.known is not None
-    rows_read, rows_loaded, rows_quarantined = planned.known
-    return FileLoad(
-        source.name,
-        source.file_kind,
-        planned.path,
-        planned.sha256,
-        rows_read,
-        rows_loaded,
-        rows_quarantined,
-        "already_loaded",
-    )
-
-
 def _load_file(
     con,
     source: Source,
     path: Path,
-    config: Config,
+    planner: Planner,
+    limit: float,
     loaded_at: datetime,
     report: LoadReport,
     guard: NightGuard | None = None,
 ) -> tuple[FileLoad, str | None]:
-    planned = plan_file(con, source, path, report)
+    planned = planner.plan(path, report)
     if planned.known is not None:
         return already_loaded(source, planned), None
     sha = planned.sha256
@@ -285,7 +201,6 @@ def _load_file(
         },
     )
 
-    limit = config.policy.max_quarantine_fraction
     one_message = source.format == "dsn" and result.records_read == 1  # judged in mailbox_rejection
     rejected = not one_message and result.rows_read and quarantined / result.rows_read > limit
     outcome = FileLoad(
@@ -309,23 +224,9 @@ def _load_file(
     finish_file(
         con, file_id, source, result, loaded_at, loaded, attribute_columns, guard, mark_duplicates=False
     )
+    planner.learn(planned, (result.rows_read, rows_loaded, quarantined))
     checkpoint("loading")
     return outcome, None
-
-
-def rejection(result: ReadResult, limit: float) -> str:
-    q = result.quarantine
-    examples = q.sort("row_number").head(3)
-    lines = [
-        f"row {r['row_number']}"
-        + (f", column {r['column']!r}" if r["column"] else "")
-        + f": {mask_addresses_in(r['error'])}"
-        for r in examples.iter_rows(named=True)
-    ]
-    return (
-        f"file {result.path} ({result.source}): {q.height} of {result.rows_read} rows quarantined "
-        f"({q.height / result.rows_read:.1%}, limit {limit:.1%}); first: " + "; ".join(lines)
-    )
 
 
 def insert_file(con, source: Source, result: ReadResult, loaded_at: datetime) -> None:
@@ -357,7 +258,9 @@ def insert_batches(
                 attribute_columns = list(json.loads(rows["attributes"][0]).keys())
             if inserting is not None:
                 inserting.result()
-            inserting = inserter.submit(_insert_rows, con, kind, rows, file_id, guard)
+            inserting = inserter.submit(
+                insert_rows, con, kind, rows.with_columns(file_id=pl.lit(file_id)), guard
+            )
             loaded[kind] = loaded.get(kind, 0) + rows.height
         if inserting is not None:
             inserting.result()
@@ -401,56 +304,11 @@ def finish_file(
             result.mtime_ns,
         ],
     )
-    if result.quarantine.height:
-        identified = result.quarantine.with_columns(
-            email=normalize_addresses(result.quarantine["email_raw"])["email"]
-        )
-        new_quarantine = arrow_of(identified)  # read by name: see _insert_rows
-        if guard is not None:
-            guard.hold_quarantine(file_id, new_quarantine)
-        else:
-            con.execute(
-                'insert into quarantine select ?, row_number, "column", error, raw, contact_id, list_id, email '
-                "from new_quarantine",
-                [file_id],
-            )
+    insert_quarantine(con, result.quarantine.with_columns(file_id=pl.lit(file_id, dtype=pl.Int64)), guard)
     if mark_duplicates:
         for kind in loaded:
             if TABLE_OF_KIND[kind] in EVENT_IDENTITY:
                 mark_duplicate_events(con, TABLE_OF_KIND[kind], [file_id])
-
-
-def _insert_rows(con, kind: str, rows: pl.DataFrame, file_id: int, guard: NightGuard | None = None) -> None:
-    """Insert rows of one kind of a file (addresses normalized, bounces classified)."""
-    addresses = normalize_addresses(rows["email_raw"])
-    batch = arrow_of(
-        with_spelling_apart(
-            rows.with_columns(addresses["email"], addresses["email_valid"], file_id=pl.lit(file_id))
-        )
-    )
-    # DuckDB reads the batch through this function's local of the name the SQL gives (a
-    # replacement scan). A view registered instead would keep every batch in memory until the
-    # run's transaction commits: a view dropped in a transaction lives on until then.
-    new_bounces = new_rows = batch  # noqa: F841
-    batch_sql = bounces.classified_bounces_sql(con) if kind == "bounces" else "select * from new_rows"
-    if guard is not None:
-        guard.insert(TABLE_OF_KIND[kind], batch_sql, file_id, batch)
-        return
-    con.execute(f"insert into {TABLE_OF_KIND[kind]} by name {batch_sql}")
-
-
-def with_spelling_apart(rows: pl.DataFrame) -> pl.DataFrame:
-    """The rows as the store keeps them: email_spelling, the input's spelling only where it
-    differs from the normalized address (store.database.SPELLING), in place of email_raw."""
-    same = pl.col("email_raw") == pl.col("email")
-    return rows.with_columns(
-        pl.when(same).then(None).otherwise(pl.col("email_raw")).alias("email_raw")
-    ).rename({"email_raw": "email_spelling"})
-
-
-def arrow_of(frame: pl.DataFrame) -> pa.Table:
-    """The frame as Arrow without copying its text: DuckDB reads polars' string views as they are."""
-    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
 def mark_duplicate_events(con, table: str, file_ids: list[int]) -> None:

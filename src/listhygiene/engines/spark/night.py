@@ -25,15 +25,9 @@ from listhygiene.logs import stage
 from listhygiene.outputs import publish
 from listhygiene.rules import runner
 from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, prepare_run_tables, run_sources
-from listhygiene.store.loading import (
-    FileLoad,
-    LoadReport,
-    already_loaded,
-    inputs_failed,
-    no_files,
-    plan_file,
-)
+from listhygiene.store.loading import FileLoad, LoadReport, inputs_failed, no_files
 from listhygiene.store.lock import run_lock
+from listhygiene.store.planning import Planner, already_loaded
 
 try:
     from pyspark.sql import SparkSession
@@ -177,8 +171,11 @@ def _load(
         files = source.files()
         if not files:
             no_files(source, report)
+        # the source's loaded files, asked once; it does not learn tonight's files (recorded
+        # after the executors load them), so two of the same bytes tonight both load, as before
+        planner = Planner(con, source)
         for path in files:
-            plan = plan_file(con, source, path, report)
+            plan = planner.plan(path, report)
             if plan.known is not None:
                 planned.append(already_loaded(source, plan))
                 continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -30,7 +31,15 @@ from listhygiene.ingest.reading import ReadResult, file_sha256, read_batches
 from listhygiene.sql import memory_connection
 from listhygiene.vocabulary import KINDS
 
-__all__ = ["PlatformFormat", "format_module", "read_platform", "read_source_batches", "run_model"]
+__all__ = [
+    "PlatformFormat",
+    "PlatformRows",
+    "format_module",
+    "platform_rows",
+    "read_platform",
+    "read_source_batches",
+    "run_model",
+]
 
 # Columns a format's SQL may return; missing ones are null.
 LINEAGE_COLUMNS = ("event_ref", "platform")
@@ -107,6 +116,43 @@ def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> R
         if size
         else pl.DataFrame(schema={"row_number": pl.Int64, "record": pl.String, "error": pl.String})
     )
+    rows = platform_rows(fmt, records, source, path)
+    by_kind = dict(rows.by_kind)
+    primary = by_kind.pop(source.file_kind)
+    result = ReadResult(
+        path=path,
+        source=source.name,
+        kind=source.file_kind,
+        sha256=sha256 or file_sha256(path),
+        size=size,
+        rows_read=primary.height + sum(f.height for f in by_kind.values()) + rows.quarantine.height,
+        rows=primary,
+        quarantine=rows.quarantine,
+        other_rows=by_kind,
+        snapshot_at=_snapshot_time(fmt, primary, path, source) if source.file_kind == "contacts" else None,
+        records_read=records.height,
+        records_ignored=records.height - rows.used.len(),
+        warnings=[] if size else ["zero-byte file holds no records"],
+    )
+    return result
+
+
+@dataclass
+class PlatformRows:
+    """What records became: good rows per kind (the source's own kind always present), the
+    quarantined rows (sorted by row_number), and the row numbers of the records that gave a row
+    or were quarantined (the others said nothing about hygiene)."""
+
+    by_kind: dict[str, pl.DataFrame]
+    quarantine: pl.DataFrame
+    used: pl.Series
+
+
+def platform_rows(fmt: PlatformFormat, records: pl.DataFrame, source: Source, path: Path) -> PlatformRows:
+    """Convert, parse and validate records (row_number, record, error), each row keeping the
+    row_number of its record. The records may be one file's or many files' with a working
+    number (a mailbox's messages, store.mailbox): one conversion and one validation for all.
+    `path` names the file in an error that refuses the whole read."""
     valid = records.filter(pl.col("error").is_null())
     rows = _complete(fmt.convert(valid, source) if valid.height else pl.DataFrame())
 
@@ -154,26 +200,10 @@ def read_platform(path: Path, source: Source, *, sha256: str | None = None) -> R
         good, bad = split_bad_rows(kind, parsed, problems, raw_of_rows, keep=lineage)
         by_kind[kind] = good
         quarantine.append(bad)
-    quarantine_frame = pl.concat(quarantine).sort("row_number", maintain_order=True)
-
-    used = set(rows.filter(pl.col("kind").is_not_null())["row_number"]) | set(bad_records["row_number"])
-    primary = by_kind.pop(source.file_kind)
-    result = ReadResult(
-        path=path,
-        source=source.name,
-        kind=source.file_kind,
-        sha256=sha256 or file_sha256(path),
-        size=size,
-        rows_read=primary.height + sum(f.height for f in by_kind.values()) + quarantine_frame.height,
-        rows=primary,
-        quarantine=quarantine_frame,
-        other_rows=by_kind,
-        snapshot_at=_snapshot_time(fmt, primary, path, source) if source.file_kind == "contacts" else None,
-        records_read=records.height,
-        records_ignored=records.height - len(used),
-        warnings=[] if size else ["zero-byte file holds no records"],
-    )
-    return result
+    used = pl.concat(
+        [rows.filter(pl.col("kind").is_not_null())["row_number"], bad_records["row_number"]]
+    ).unique()
+    return PlatformRows(by_kind, pl.concat(quarantine).sort("row_number", maintain_order=True), used)
 
 
 def _snapshot_time(fmt, rows: pl.DataFrame, path: Path, source: Source):

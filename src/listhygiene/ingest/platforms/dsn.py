@@ -61,25 +61,40 @@ def options_of(source: Source) -> Options:
 def records(path: Path, source: Source) -> pl.DataFrame:
     """One record per message (its position in the file from 1): the report as JSON, or the
     start of the message and why it is not a bounce, a feedback report or an auto-reply."""
+    read = message_records(path, options_of(source))
+    return pl.DataFrame(
+        {
+            "row_number": range(1, len(read) + 1),
+            "record": [r for r, _ in read],
+            "error": [e for _, e in read],
+        },
+        schema=RECORDS_SCHEMA,
+    )
+
+
+def message_records(path: Path, options: Options, data: bytes | None = None) -> list[tuple[str, str | None]]:
+    """Each message of the file in order, as records() makes it: (the report as JSON, None) or
+    (the message's start, why it is not read); nothing for a file in a Maildir's tmp/. For a
+    caller reading many files (store.mailbox): plain lists, no frame per file, and the file's
+    bytes if it has them already."""
     if is_maildir_tmp(path):
-        return pl.DataFrame(schema=RECORDS_SCHEMA)
-    options = options_of(source)
+        return []
+    if data is None:
+        data = read_file(path)
+    read: list[tuple[str, str | None]] = []
+    for message in split_messages(data):
+        try:
+            read.append((json.dumps(read_message(message, options)), None))
+        except NotABounce as exc:
+            read.append((raw_text(message), str(exc)))
+    return read
+
+
+def read_file(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror}).", file=str(path)) from None
-    numbers: list[int] = []
-    texts: list[str] = []
-    errors: list[str | None] = []
-    for position, message in enumerate(split_messages(data), start=1):
-        numbers.append(position)
-        try:
-            texts.append(json.dumps(read_message(message, options)))
-            errors.append(None)
-        except NotABounce as exc:
-            texts.append(raw_text(message))
-            errors.append(str(exc))
-    return pl.DataFrame({"row_number": numbers, "record": texts, "error": errors}, schema=RECORDS_SCHEMA)
 
 
 def convert(records: pl.DataFrame, source: Source) -> pl.DataFrame:
