@@ -182,3 +182,39 @@ def test_every_published_run_holds_the_report_its_night_wrote(sample):
     # the night's stages, from its manifest (the report itself is written after it)
     stages = [r["stage"] for r in tables["stages"]]
     assert stages[-1] == "total" and "evaluating rules" in stages
+
+
+def test_a_mailbox_of_many_files_shows_its_files_with_quarantined_rows_and_one_line_for_the_rest():
+    """A Maildir is a file per message: the report lists the files that had rows quarantined,
+    and the others of that source as one line with their count and totals."""
+    from listhygiene.outputs.report.gather import FILES_SHOWN_PER_SOURCE, _quarantine_by_file
+
+    many = FILES_SHOWN_PER_SOURCE + 10
+    inputs = [
+        {
+            "source": "crm",
+            "path": "/in/contacts.csv",
+            "rows_read": 10,
+            "rows_loaded": 10,
+            "rows_quarantined": 0,
+        },
+        *[
+            {
+                "source": "mailbox",
+                "path": f"/mail/cur/{n}.eml",
+                "rows_read": 2,
+                "rows_loaded": 1 if n in (7, 30) else 2,
+                "rows_quarantined": 1 if n in (7, 30) else 0,
+            }
+            for n in range(many)
+        ],
+    ]
+    shown = _quarantine_by_file({"inputs": inputs})
+    assert shown.rows() == [
+        ("crm", "contacts.csv", 10, 10, 0),
+        ("mailbox", "7.eml", 2, 1, 1),
+        ("mailbox", "30.eml", 2, 1, 1),
+        ("mailbox", f"({many - 2} files without quarantined rows)", 2 * (many - 2), 2 * (many - 2), 0),
+    ]
+    few = _quarantine_by_file({"inputs": inputs[:5]})
+    assert few.height == 5  # under the limit every file is its own line

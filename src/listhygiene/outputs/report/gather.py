@@ -214,9 +214,14 @@ def mask_text(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(_ADDRESS_IN_TEXT, "${1}***@${2}")
 
 
+# A source with more files than this (a Maildir: a file per message) shows its files that had
+# rows quarantined one by one, and the others as one line with their count and totals.
+FILES_SHOWN_PER_SOURCE = 50
+
+
 def _quarantine_by_file(manifest: dict) -> pl.DataFrame:
     inputs = manifest.get("inputs", [])
-    return pl.DataFrame(
+    files = pl.DataFrame(
         {
             "source": [i["source"] for i in inputs],
             "file": [Path(i["path"]).name for i in inputs],
@@ -232,6 +237,19 @@ def _quarantine_by_file(manifest: dict) -> pl.DataFrame:
             "rows_quarantined": pl.Int64,
         },
     )
+    many = pl.len().over("source") > FILES_SHOWN_PER_SOURCE
+    clean = many & (pl.col("rows_quarantined") == 0)
+    if not files.select(clean.any()).item():
+        return files
+    folded = (
+        files.filter(clean)
+        .group_by("source", maintain_order=True)
+        .agg(
+            pl.format("({} files without quarantined rows)", pl.len()).alias("file"),
+            pl.col("rows_read", "rows_loaded", "rows_quarantined").sum(),
+        )
+    )
+    return pl.concat([files.filter(~clean), folded]).sort("source", maintain_order=True)
 
 
 def _quarantine_errors(run_folder: Path, show_addresses: bool) -> pl.DataFrame:
