@@ -31,7 +31,7 @@ import polars as pl
 from listhygiene import addresses
 from listhygiene.ingest import columns, parsing, quarantine, reading
 from listhygiene.rules import bounces
-from listhygiene.store import database, loading
+from listhygiene.store import database, inserting, loading, reply_classes
 
 STAGES: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])  # wall, main-thread CPU, process CPU
 
@@ -108,15 +108,16 @@ def part_stages(path: Path, kind: str, folder: Path, top: int) -> None:
     reading.row_problems = timed("pandera's checks", quarantine.row_problems)
     reading.split_bad_rows = timed("splitting quarantined rows", quarantine.split_bad_rows)
     normalize = timed("normalizing addresses", addresses.normalize_addresses)
-    to_arrow = timed("to Arrow", loading.arrow_of)
-    classify_sql = bounces.classified_bounces_sql(con) if kind == "bounces" else "select * from new_rows"
+    to_arrow = timed("to Arrow", inserting.arrow_of)
+    classify_sql = reply_classes.CLASSIFIED_BATCH if kind == "bounces" else "select * from new_rows"
+    classify = timed("classifying new replies (DuckDB)", reply_classes.classify_new_replies)
 
     def insert_sql(arrow: Any) -> None:
         new_rows = new_bounces = arrow  # noqa: F841  (read by name by the SQL)
         con.execute(f"insert into {table} by name {classify_sql}")
 
-    insert = timed("classifying and inserting (DuckDB)", insert_sql)
-    table = loading.TABLE_OF_KIND[kind]
+    insert = timed("inserting, classes joined (DuckDB)", insert_sql)
+    table = inserting.TABLE_OF_KIND[kind]
     profiler = cProfile.Profile() if top else None
     started, rows = clocks(), 0
     if profiler:
@@ -125,11 +126,15 @@ def part_stages(path: Path, kind: str, folder: Path, top: int) -> None:
         rows += batch.height
         found = normalize(batch["email_raw"])
         arrow = to_arrow(batch.with_columns(found["email"], found["email_valid"], file_id=pl.lit(1)))
+        if kind == "bounces":
+            classify(con, arrow)
         insert(arrow)
     if profiler:
         profiler.disable()
     wall, main_cpu, cpu = (a - b for a, b in zip(clocks(), started))
-    print(f"stages: {rows:,} rows in {wall:.1f} s wall, main thread {main_cpu:.1f} s CPU, process {cpu:.1f} s CPU")
+    print(
+        f"stages: {rows:,} rows in {wall:.1f} s wall, main thread {main_cpu:.1f} s CPU, process {cpu:.1f} s CPU"
+    )
     print(f"  {'stage':38s} {'wall':>7s} {'main CPU':>9s} {'all CPU':>8s}")
     for name, (w, m, c) in sorted(STAGES.items(), key=lambda item: -item[1][0]):
         print(f"  {name:38s} {w:6.2f}s {m:8.2f}s {c:7.2f}s")
@@ -142,13 +147,17 @@ def part_stages(path: Path, kind: str, folder: Path, top: int) -> None:
 
 def part_engine(path: Path, kind: str, folder: Path) -> None:
     con = fresh_store(folder)
-    reader = f"read_parquet({_literal(path)})" if path.suffix == ".parquet" else (
-        f"read_csv({_literal(path)}, all_varchar = true)"
+    reader = (
+        f"read_parquet({_literal(path)})"
+        if path.suffix == ".parquet"
+        else (f"read_csv({_literal(path)}, all_varchar = true)")
     )
     before = clocks()
     con.execute(f"create table copied as select * from {reader}")
     wall, _, cpu = (a - b for a, b in zip(clocks(), before))
-    print(f"engine: the file copied into a table (create table as select *): {wall:.1f} s wall, {cpu:.1f} s CPU")
+    print(
+        f"engine: the file copied into a table (create table as select *): {wall:.1f} s wall, {cpu:.1f} s CPU"
+    )
     if kind == "bounces":
         con.execute(
             f"""create or replace temp view new_bounces as
