@@ -31,7 +31,7 @@ import polars as pl
 from listhygiene import addresses
 from listhygiene.ingest import columns, parsing, quarantine, reading
 from listhygiene.rules import bounces
-from listhygiene.store import database, inserting, loading, reply_classes
+from listhygiene.store import database, inserting, loading
 
 STAGES: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])  # wall, main-thread CPU, process CPU
 
@@ -96,6 +96,8 @@ def part_real(path: Path, kind: str, folder: Path) -> None:
 
 
 def part_stages(path: Path, kind: str, folder: Path, top: int) -> None:
+    from listhygiene.store import reply_classes  # not in the code before 2026-12-04: `real` runs there too
+
     con = fresh_store(folder)
     reading._raw_batches = timed_iterator("reading the file as text", reading._raw_batches)
     reading.canonical_text = timed("canonical columns", columns.canonical_text)
