@@ -107,10 +107,10 @@ def test_the_stages_depend_downstream_only():
         "listhygiene.rules": ("listhygiene.cli",),
         "listhygiene.outputs": ("listhygiene.cli", "listhygiene.pipeline"),
     }
-    # bounces are classified as they load: the store's inserts apply the classifier's rules
+    # bounces are classified as they load: the store's inserts apply the classifier's rules (store.reply_classes)
     allowed = {
-        ("listhygiene.store.inserting", "listhygiene.rules"),
-        ("listhygiene.store.inserting", "listhygiene.rules.bounces"),
+        ("listhygiene.store.reply_classes", "listhygiene.rules"),
+        ("listhygiene.store.reply_classes", "listhygiene.rules.bounces"),
     }
     graph = internal_graph()
     wrong = [

@@ -9,7 +9,7 @@ from listhygiene.addresses import normalize_addresses
 from listhygiene.ingest.reading import ReadResult
 from listhygiene.masking import mask_addresses_in
 from listhygiene.privacy.tombstones import NightGuard
-from listhygiene.rules import bounces
+from listhygiene.store.reply_classes import CLASSIFIED_BATCH, classify_new_replies
 
 TABLE_OF_KIND = {
     "contacts": "contact_rows",
@@ -27,8 +27,11 @@ def insert_rows(con, kind: str, rows: pl.DataFrame, guard: NightGuard | None = N
     # DuckDB reads the batch through this function's local of the name the SQL gives (a
     # replacement scan). A view registered instead would keep every batch in memory until the
     # run's transaction commits: a view dropped in a transaction lives on until then.
-    new_bounces = new_rows = batch  # noqa: F841
-    batch_sql = bounces.classified_bounces_sql(con) if kind == "bounces" else "select * from new_rows"
+    new_rows = batch  # noqa: F841
+    batch_sql = "select * from new_rows"
+    if kind == "bounces":
+        classify_new_replies(con, batch)
+        batch_sql = CLASSIFIED_BATCH
     if guard is not None:
         guard.insert(TABLE_OF_KIND[kind], batch_sql, batch)
         return
