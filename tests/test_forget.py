@@ -395,3 +395,31 @@ def test_forget_erases_a_partner_lists_clear_row_and_keeps_the_address_suppresse
         con.close()
     assert rows[0] == (f"forgotten:{tombstone_of(config, TOM)}", None, None, None)
     assert rows[1][0] == "megan@acme.example"
+
+
+def test_the_proof_fails_when_a_spelling_is_left_in_the_store_or_in_a_published_file(tmp_path):
+    """The proof is what makes forget trustworthy: it must raise, naming the file, when any
+    spelling is left, in the store's bytes or in a Parquet file's values, in any letter case."""
+    from listhygiene.privacy.proof import ErasureIncomplete, _first_parquet_holding, prove_erased
+
+    database = tmp_path / "store.duckdb"
+    output = tmp_path / "out"
+    (output / "runs" / "r1").mkdir(parents=True)
+    database.write_bytes(b"\x00" * 1000 + b"nothing here" + b"\x00" * 1000)
+    clean = output / "runs" / "r1" / "sendable.parquet"
+    pl.DataFrame({"email": ["diana@x.example", "bob@x.example"]}).write_parquet(clean)
+    spellings = ["ana@x.example", "Ana@X.example"]
+    assert prove_erased(database, output, spellings) == 2  # diana@ is not ana@
+
+    database.write_bytes(b"\x00" * 1000 + b"ANA@x.EXAMPLE;" + b"\x00" * 1000)
+    with pytest.raises(ErasureIncomplete, match=re.escape(str(database))):
+        prove_erased(database, output, spellings)
+
+    database.write_bytes(b"\x00" * 1000)
+    held = output / "runs" / "r1" / "contact_status.parquet"
+    pl.DataFrame({"email": ["bob@x.example"] * 1000 + ["ana@x.example"], "n": range(1001)}).write_parquet(
+        held, compression="zstd"
+    )
+    assert _first_parquet_holding([clean, held], spellings) == held  # the values, whatever the bytes show
+    with pytest.raises(ErasureIncomplete, match=re.escape("contact_status.parquet")):
+        prove_erased(database, output, spellings)
