@@ -104,12 +104,8 @@ def undecodable_rows(table: RawTable) -> pl.DataFrame:
         *(f"field {len(table.headers) + i + 1}" for i in range(len(text_columns) - len(table.headers))),
     ]
     first_damaged = pl.coalesce(pl.when(hit).then(pl.lit(name)) for hit, name in zip(damaged, names))
-    # the few damaged rows first, then their message: no text is made for the other rows
-    hit_rows = table.frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("index")).filter(
-        pl.any_horizontal(damaged)
-    )
-    return hit_rows.select(
-        "index",
+    return table.frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
         first_damaged.alias("column"),
         pl.format(
             "bytes that are not valid in the file's encoding (in column {}) were replaced; {}",
