@@ -1,8 +1,7 @@
 """Loading's faster path against the path it replaced: the same stored rows, quarantine, counts and errors.
 
-The reference path is kept here, for this test only: the undecodable-bytes scan as it was (a
-message made for every row, then filtered) and each batch classified by the rules' model over
-the whole batch (where the loader now classifies each distinct reply once). Hostile
+The reference path is kept here, for this test only: each batch classified by the rules' model
+over the whole batch (where the loader now classifies each distinct reply once). Hostile
 files (bad UTF-8, BOM, CRLF, quotes, gzip, ragged rows, bad dates and codes, empty emails, IDNA
 domains, huge fields, Parquet) and hypothesis-made bounce logs go through both at several batch
 sizes.
@@ -23,11 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from listhygiene.csv_files import REPLACED_BYTES, RawTable
 from listhygiene.errors import InputError
 from listhygiene.ingest import reading
-from listhygiene.ingest.columns import ENCODING_HINT
-from listhygiene.ingest.quarantine import raw_names
 from listhygiene.rules import bounces
 from listhygiene.store import database, inserting, loading
 from listhygiene.store.inserting import TABLE_OF_KIND
@@ -37,38 +33,13 @@ ROOT = Path(__file__).parent.parent
 FILE_IDS = count(1)
 
 
-def reference_undecodable_rows(table: RawTable) -> pl.DataFrame:
-    """quarantine.undecodable_rows as it was: the message made for every row, then filtered."""
-    text_columns = [f"h{i}" for i in range(len(table.headers))] + [
-        c for c in table.frame.columns if c.startswith("x") and c[1:].isdigit()
-    ]
-    if not text_columns:
-        return pl.DataFrame(
-            schema={"index": pl.Int64, "column": pl.String, "error": pl.String, "rank": pl.Int64}
-        )
-    damaged = [pl.col(c).str.contains(REPLACED_BYTES, literal=True).fill_null(False) for c in text_columns]
-    names = [
-        *raw_names(table.headers),
-        *(f"field {len(table.headers) + i + 1}" for i in range(len(text_columns) - len(table.headers))),
-    ]
-    first_damaged = pl.coalesce(pl.when(hit).then(pl.lit(name)) for hit, name in zip(damaged, names))
-    return table.frame.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
-        first_damaged.alias("column"),
-        pl.format(
-            "bytes that are not valid in the file's encoding (in column {}) were replaced; {}",
-            first_damaged,
-            pl.lit(ENCODING_HINT),
-        ).alias("error"),
-        pl.lit(-2, dtype=pl.Int64).alias("rank"),
-    ).filter(pl.col("column").is_not_null())
-
-
 def reference_insert_rows(con, kind: str, rows: pl.DataFrame, guard=None) -> None:
     """store.inserting.insert_rows as it was: each batch classified by the rules' model whole."""
     assert guard is None
     found = inserting.normalize_addresses(rows["email_raw"])
-    batch = inserting.arrow_of(rows.with_columns(found["email"], found["email_valid"]))
+    batch = inserting.arrow_of(
+        inserting.with_spelling_apart(rows.with_columns(found["email"], found["email_valid"]))
+    )
     new_bounces = new_rows = batch  # noqa: F841  (read by name by the SQL)
     batch_sql = bounces.classified_bounces_sql(con) if kind == "bounces" else "select * from new_rows"
     con.execute(f"insert into {TABLE_OF_KIND[kind]} by name {batch_sql}")
@@ -92,12 +63,12 @@ def batch_rows(rows: int | None):
 
 @contextmanager
 def reference_path():
-    saved = reading.undecodable_rows, loading.insert_rows
-    reading.undecodable_rows, loading.insert_rows = reference_undecodable_rows, reference_insert_rows
+    saved = loading.insert_rows
+    loading.insert_rows = reference_insert_rows
     try:
         yield
     finally:
-        reading.undecodable_rows, loading.insert_rows = saved
+        loading.insert_rows = saved
 
 
 def load(con, path: Path, kind: str, *, reference: bool):
