@@ -72,7 +72,7 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
 # rules ever saw them) is measured, not tuned on: 45 / 52 hard, 7 / 152 false hard, 157 / 204
 # agreeing under rules 2026.12.6. The corpus README has the figures and the history of the parts.
 TARGETS = {
-    "tuning": {"hard_recall": 0.9946, "false_hard": 0.0, "class_agreement": 0.9983},
+    "tuning": {"hard_recall": 0.9952, "false_hard": 0.0011, "class_agreement": 0.9978},
     "held_aside": {"hard_recall": 0.8653, "false_hard": 0.0461, "class_agreement": 0.7696},
 }
 
