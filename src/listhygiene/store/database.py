@@ -15,8 +15,8 @@ SCHEMA_VERSION = 7
 # How a row's input spelled its address (email_raw, for lineage and for forget) is most often
 # the normalized address itself (96% of a bounce log's rows, 87% of an export's): the store
 # keeps the spelling (email_spelling) only where it differs, and email_raw is a column computed
-# from the two. That keeps one copy of each address per row instead of two (a 5M store: 1.63
-# -> 1.06 GiB). A row under a tombstone (docs/privacy.md) has no spelling: its email is the
+# from the two. That keeps one copy of each address per row instead of two (a 5M store: 1,630 MiB
+# -> 1,069 MiB). A row under a tombstone (docs/privacy.md) has no spelling: its email is the
 # pseudonym, which is never shown as one.
 SPELLING = (
     "case when email_spelling is not null then email_spelling "
