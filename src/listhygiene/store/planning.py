@@ -159,11 +159,6 @@ class Planner:
         )
 
 
-def plan_file(con, source: Source, path: Path, report: LoadReport) -> PlannedFile:
-    """Whether one file is new to the store (a source's many files: one Planner for them all)."""
-    return Planner(con, source).plan(path, report)
-
-
 def already_loaded(source: Source, planned: PlannedFile) -> FileLoad:
     """The report line of a file the store already holds."""
     assert planned.known is not None
