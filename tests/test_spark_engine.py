@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -22,8 +23,20 @@ pytestmark = pytest.mark.spark
 OUTPUTS = (*OUTPUT_QUERIES, "sendable.parquet")
 # outputs with rows on each data set's second night, so that the comparison is not vacuous
 HAVE_ROWS = {"sendable.parquet", "contact_status.parquet", "suppressions.parquet", "vanished.parquet"}
+
+
+def sample_with_a_log_twice(root: Path) -> tuple[Path, list[str]]:
+    """The sample, its unsubscribe log also under a second name (the same bytes, resent): the
+    night loads it once, and skips the second as already loaded, on both engines."""
+    config, nights = sample_pipeline(root)
+    shutil.copy(
+        root / "data" / "sample" / "unsubscribes.csv", root / "data" / "sample" / "unsubscribes_resent.csv"
+    )
+    return config, nights
+
+
 DATASETS = {
-    "sample": lambda root: sample_pipeline(root),
+    "sample": sample_with_a_log_twice,
     "synth-window-30": lambda root: synth_pipeline(root / "data", window=30),
 }
 
@@ -114,6 +127,14 @@ def test_the_manifests_agree_but_for_the_run(nights):
     for night, (duckdb_run, spark_run) in nights.items():
         assert json.loads((spark_run / "manifest.json").read_text())["engine"] == "spark"
         assert comparable(spark_run) == comparable(duckdb_run), night
+    # the resent log was not loaded a second time (DuckDB records no file for it)
+    resent = [
+        entry
+        for night, (_, spark_run) in nights.items()
+        for entry in json.loads((spark_run / "manifest.json").read_text())["inputs"]
+        if night.startswith("sample") and entry["path"].endswith("unsubscribes_resent.csv")
+    ]
+    assert resent == []
 
 
 def test_runs_lists_the_spark_runs_from_the_warehouse(nights):

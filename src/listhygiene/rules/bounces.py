@@ -45,6 +45,9 @@ _RULES_KEY = "bounce_rules"
 
 # the columns bounce_classes.sql adds for people reading classifications, not for the store
 _REPLY_COLUMNS = ("reply_smtp_code", "reply_enhanced_code")
+# Patterns RE2 compiled in this process: a pattern's validity never changes, and each run (and
+# each connection that classifies) loads the rules again.
+_COMPILED_IN_RE2: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -228,20 +231,25 @@ def _rule(entry: dict, here: str, origin: str) -> Rule:
 
 def _check_regexes(rules: list[Rule]) -> None:
     """Every pattern must compile in RE2 (DuckDB's regex engine), not just in Python's re."""
+    unchecked = [
+        (rule, key, pattern)
+        for rule in rules
+        for key in CONDITIONS
+        if (pattern := getattr(rule, key)) is not None and pattern not in _COMPILED_IN_RE2
+    ]
+    if not unchecked:
+        return
     con = memory_connection()
     try:
-        for rule in rules:
-            for key in CONDITIONS:
-                pattern = getattr(rule, key)
-                if pattern is None:
-                    continue
-                try:
-                    con.execute("select regexp_matches('', ?)", [pattern]).fetchall()
-                except duckdb.Error as exc:
-                    raise ConfigError(
-                        f"bounce rule {rule.id!r} ({rule.origin}): {key} is not a valid RE2 "
-                        f"regular expression: {str(exc).splitlines()[0]}"
-                    ) from None
+        for rule, key, pattern in unchecked:
+            try:
+                con.execute("select regexp_matches('', ?)", [pattern]).fetchall()
+            except duckdb.Error as exc:
+                raise ConfigError(
+                    f"bounce rule {rule.id!r} ({rule.origin}): {key} is not a valid RE2 "
+                    f"regular expression: {str(exc).splitlines()[0]}"
+                ) from None
+            _COMPILED_IN_RE2.add(pattern)
     finally:
         con.close()
 
@@ -276,24 +284,17 @@ def install_rules(con: duckdb.DuckDBPyConnection, ruleset: Ruleset) -> None:
         "reason varchar, enhanced_code varchar, smtp_code varchar, bounce_type varchar, "
         "text varchar, why varchar, origin varchar)"
     )
-    con.executemany(
-        "insert into bounce_rules values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            [
-                i,
-                r.id,
-                r.bounce_class,
-                r.reason,
-                r.enhanced_code,
-                r.smtp_code,
-                r.bounce_type,
-                r.text,
-                r.why,
-                r.origin,
-            ]
-            for i, r in enumerate(ruleset.rules, start=1)
-        ],
+    attributes = {"rule_id": "id", "class": "bounce_class", "reason": "reason"} | {
+        key: key for key in (*CONDITIONS, "why", "origin")
+    }
+    rules = pl.DataFrame(  # noqa: F841  (read by name by the SQL: one insert, not one per rule)
+        {"position": pl.Series(range(1, len(ruleset.rules) + 1), dtype=pl.Int32)}
+        | {
+            column: pl.Series([getattr(r, attribute) for r in ruleset.rules], dtype=pl.String)
+            for column, attribute in attributes.items()
+        }
     )
+    con.execute("insert into bounce_rules by name select * from rules")
     con.execute(_position_macro(ruleset.rules))
 
 

@@ -82,6 +82,10 @@ class Planner:
         self._by_content.setdefault(self._content_key(sha, path), counts)
         self._versions[path] = self._versions.get(path, 0) + 1
 
+    def content_key(self, planned: PlannedFile) -> tuple[str, str | None]:
+        """What makes a file the same as another for this source (see _content_key)."""
+        return self._content_key(planned.sha256, planned.where or str(planned.path.resolve()))
+
     def _content_key(self, sha: str, path: str) -> tuple[str, str | None]:
         # A log's content is loaded once, wherever it turns up again. A contacts file is a part
         # of the snapshot its name or folder dates: the same content under a new name (tonight's

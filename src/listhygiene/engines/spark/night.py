@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import duckdb
 
 from listhygiene import pipeline
 from listhygiene.checkpoints import checkpoint
-from listhygiene.config import Config
+from listhygiene.config import Config, Source
 from listhygiene.engines.spark import files, rules_change
 from listhygiene.engines.spark.catalog import Warehouse, commit_catalog, file_ids, open_catalog
 from listhygiene.engines.spark.evaluation import build_models
@@ -27,7 +29,7 @@ from listhygiene.rules import runner
 from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, prepare_run_tables, run_sources
 from listhygiene.store.loading import FileLoad, LoadReport, inputs_failed, no_files
 from listhygiene.store.lock import run_lock
-from listhygiene.store.planning import Planner, already_loaded
+from listhygiene.store.planning import PlannedFile, Planner, already_loaded
 
 try:
     from pyspark.sql import SparkSession
@@ -155,6 +157,17 @@ def _scratch(spark: SparkSession, warehouse: Warehouse, run_id: str) -> str:
     return warehouse.location("scratch", run_id)
 
 
+@dataclass
+class SameAsTonight:
+    """A file of the same content as one planned earlier tonight: already loaded once that one is
+    (DuckDB's loader learns each file it loads, and skips the second)."""
+
+    source: Source
+    plan: PlannedFile
+    planner: Planner
+    first: FileToLoad
+
+
 def _load(
     spark: SparkSession,
     con: duckdb.DuckDBPyConnection,
@@ -165,22 +178,27 @@ def _load(
     """Plan the night's files as DuckDB's loader does (the catalog says which are new), load the
     new ones in the executors, and record them in the catalog connection (committed with the run)."""
     report = LoadReport()
-    planned: list[FileToLoad | FileLoad] = []
+    planned: list[FileToLoad | FileLoad | SameAsTonight] = []
     [(last_id,)] = con.execute("select coalesce(max(file_id), 0) from input_files").fetchall()
     for source in config.sources:
         files = source.files()
         if not files:
             no_files(source, report)
-        # the source's loaded files, asked once; it does not learn tonight's files (recorded
-        # after the executors load them), so two of the same bytes tonight both load, as before
-        planner = Planner(con, source)
+        planner = Planner(con, source)  # the source's loaded files, asked once
+        tonight: dict[tuple[str, str | None], FileToLoad] = {}  # and the ones it loads tonight
         for path in files:
             plan = planner.plan(path, report)
             if plan.known is not None:
                 planned.append(already_loaded(source, plan))
                 continue
+            same = tonight.get(planner.content_key(plan))
+            if same is not None:
+                planned.append(SameAsTonight(source, plan, planner, same))
+                continue
             last_id += 1
-            planned.append(FileToLoad(last_id, source, path, plan.sha256, plan.size, plan.mtime_ns))
+            new_file = FileToLoad(last_id, source, path, plan.sha256, plan.size, plan.mtime_ns)
+            tonight[planner.content_key(plan)] = new_file
+            planned.append(new_file)
     new = [p for p in planned if isinstance(p, FileToLoad)]
     earlier = file_ids(con)
     loaded = {
@@ -197,6 +215,12 @@ def _load(
     for item in planned:
         if isinstance(item, FileLoad):
             report.files.append(item)
+            continue
+        if isinstance(item, SameAsTonight):
+            first = loaded[item.first.file_id].load
+            known = (first.rows_read, first.rows_loaded, first.rows_quarantined)
+            plan = item.planner.judge(dataclasses.replace(item.plan, known=known), report)
+            report.files.append(already_loaded(item.source, plan))
             continue
         result = loaded[item.file_id]
         report.files.append(result.load)
