@@ -69,11 +69,13 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
 # postalsys/bounce-classifier's tests, KumoMTA's community bounce rules and hosting help pages,
 # tuned on under 2026.12.8) reads 473 / 475 hard, 1 / 1122 false hard (a Chinese host's "554 mail
 # address invalid.", the sender's address by its page's account), 1594 / 1597 agreeing. The
-# held-aside part is measured, not tuned on. The corpus README has the figures and the history
-# of the parts.
+# held-aside part (part 8: MailPress's bounce phrases and go-guerrilla's canned replies,
+# labelled before the rules ever saw them) is measured, not tuned on: 23 / 48 hard, 0 / 144
+# false hard, 119 / 192 agreeing under rules 2026.12.8. The corpus README has the figures and
+# the history of the parts.
 TARGETS = {
     "tuning": {"hard_recall": 0.9957, "false_hard": 0.0009, "class_agreement": 0.9981},
-    "held_aside": {"hard_recall": 0.8039, "false_hard": 0.0, "class_agreement": 0.8644},
+    "held_aside": {"hard_recall": 0.4791, "false_hard": 0.0, "class_agreement": 0.6197},
 }
 
 
