@@ -65,17 +65,17 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
 
 # What each part measured, as floors (and a ceiling for false hards), so a change that makes the
 # rules read either part worse fails here. The tuning part (every part held aside before, the
-# sixth, hosts' and receivers' help pages and the reply strings of Zimbra, qmail + chkuser,
-# Postfix, Twisted and Courier, tuned on under 2026.12.7) reads 422 / 424 hard, 1 / 996 false
-# hard (a Chinese host's "554 mail address invalid.", the sender's address by its page's
-# account), 1417 / 1420 agreeing. The held-aside part (part 7: the replies collected by
-# reacherhq/check-if-email-exists and AfterShip/email-verifier, postalsys/bounce-classifier's
-# tests, KumoMTA's community bounce rules and hosting help pages, labelled before the rules ever
-# saw them) is measured, not tuned on: 41 / 51 hard, 0 / 126 false hard, 153 / 177 agreeing under
-# rules 2026.12.7. The corpus README has the figures and the history of the parts.
+# seventh, the replies collected by reacherhq/check-if-email-exists and AfterShip/email-verifier,
+# postalsys/bounce-classifier's tests, KumoMTA's community bounce rules and hosting help pages,
+# tuned on under 2026.12.8) reads 473 / 475 hard, 1 / 1122 false hard (a Chinese host's "554 mail
+# address invalid.", the sender's address by its page's account), 1594 / 1597 agreeing. The
+# held-aside part (part 8: MailPress's bounce phrases and go-guerrilla's canned replies,
+# labelled before the rules ever saw them) is measured, not tuned on: 23 / 48 hard, 0 / 144
+# false hard, 119 / 192 agreeing under rules 2026.12.8. The corpus README has the figures and
+# the history of the parts.
 TARGETS = {
-    "tuning": {"hard_recall": 0.9952, "false_hard": 0.0011, "class_agreement": 0.9978},
-    "held_aside": {"hard_recall": 0.8039, "false_hard": 0.0, "class_agreement": 0.8644},
+    "tuning": {"hard_recall": 0.9957, "false_hard": 0.0009, "class_agreement": 0.9981},
+    "held_aside": {"hard_recall": 0.4791, "false_hard": 0.0, "class_agreement": 0.6197},
 }
 
 
