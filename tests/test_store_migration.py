@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -11,6 +12,7 @@ from listhygiene import store
 from conftest import copy_sample, invoke
 
 NIGHT_1 = "2026-11-20T06:00:00Z"
+NIGHT_2 = "2026-11-21T06:00:00Z"
 
 
 def test_a_version_1_store_is_brought_up_to_date_without_losing_rows(tmp_path):
@@ -150,3 +152,71 @@ def test_the_stores_spelling_rule_names_the_pseudonym_forget_writes():
     from listhygiene.privacy.keys import PSEUDONYM_PREFIX
 
     assert f"starts_with(email, '{PSEUDONYM_PREFIX}')" in store.SPELLING
+
+
+def _stored_runs(database: Path) -> list[tuple[str, dict, list[tuple[str, str, str]]]]:
+    """Each run of the store: its id, its stored manifest, and its input files as run_inputs names them."""
+    from listhygiene.store.runs import run_input_keys
+
+    con = store.connect(database)
+    try:
+        rows = con.execute("select run_id, manifest from runs order by run_id").fetchall()
+        return [
+            (run_id, json.loads(text), run_input_keys(con, run_id, json.loads(text))) for run_id, text in rows
+        ]
+    finally:
+        con.close()
+
+
+def _published_inputs(run: dict) -> list[tuple[str, str, str]]:
+    """A run's input files as its published manifest.json lists them."""
+    manifest = json.loads((Path(run["path"]) / "manifest.json").read_text())
+    return [(i["source"], i["sha256"], i["path"]) for i in manifest["inputs"]]
+
+
+def test_a_run_keeps_its_inputs_in_run_inputs_not_in_its_stored_manifest(tmp_path):
+    """manifest.json lists every input file of a run; the store keeps that list as run_inputs rows
+    (a bounce mailbox's list of 100,000 files would otherwise be stored again every night)."""
+    config = copy_sample(tmp_path)
+    for night in (NIGHT_1, NIGHT_2):
+        invoke("run", "--config", config, "--as-of", night)
+    database = tmp_path / "state" / "sample.duckdb"
+    runs = _stored_runs(database)
+    assert len(runs) == 2
+    with duckdb.connect(str(database)) as con:
+        paths = dict(con.execute("select run_id, path from runs").fetchall())
+    for run_id, manifest, inputs in runs:
+        assert "inputs" not in manifest and manifest["run_id"] == run_id
+        assert inputs == _published_inputs({"path": paths[run_id]}) and inputs
+
+
+def _as_schema_7(database: Path) -> None:
+    """The store as listhygiene wrote it before schema 8: each run's inputs in its stored manifest."""
+    with duckdb.connect(str(database)) as con:
+        for run_id, path, text in con.execute("select run_id, path, manifest from runs").fetchall():
+            inputs = json.loads((Path(path) / "manifest.json").read_text())["inputs"]
+            con.execute(
+                "update runs set manifest = ? where run_id = ?",
+                [json.dumps(json.loads(text) | {"inputs": inputs}), run_id],
+            )
+        con.execute("drop table run_inputs")
+        con.execute("update store_meta set value = '7' where key = 'schema_version'")
+
+
+def test_a_schema_7_store_moves_each_runs_inputs_out_of_its_manifest(tmp_path):
+    config = copy_sample(tmp_path)
+    for night in (NIGHT_1, NIGHT_2):
+        invoke("run", "--config", config, "--as-of", night)
+    database = tmp_path / "state" / "sample.duckdb"
+    before = _stored_runs(database)
+    _as_schema_7(database)
+    with duckdb.connect(str(database)) as con:
+        assert all("inputs" in json.loads(t) for (t,) in con.execute("select manifest from runs").fetchall())
+
+    after = _stored_runs(database)  # store.connect migrates
+    assert after == before
+    assert all("inputs" not in manifest for _, manifest, _ in after)
+    # the next night builds on the last run, whose inputs it finds in run_inputs
+    invoke("run", "--config", config, "--as-of", "2026-11-22T06:00:00Z")
+    evaluation = _stored_runs(database)[-1][1]["evaluation"]
+    assert evaluation["mode"] == "incremental" and evaluation["basis_run_id"] == after[-1][0]

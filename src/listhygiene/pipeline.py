@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import json
 import logging
 import secrets
 import shutil
@@ -27,6 +26,7 @@ from listhygiene.rules.evaluation import LIST_COUNTS, Evaluation, evaluate, run_
 from listhygiene.rules.reasons import PRECEDENCE
 from listhygiene.store.loading import LoadReport, load_sources
 from listhygiene.store.lock import run_lock
+from listhygiene.store.runs import RUN_INPUT_FILES, record_run_inputs, stored_manifest
 from listhygiene.vocabulary import AS_OF_AHEAD, EARLIEST_TIME
 
 log = logging.getLogger("listhygiene")
@@ -203,9 +203,10 @@ def record_run(
             finished_at,
             facts.forced,
             str(final),
-            json.dumps(manifest),
+            stored_manifest(manifest),
         ],
     )
+    record_run_inputs(con, facts.run_id)
     return manifest
 
 
@@ -391,8 +392,7 @@ def run_manifest(
            select f.source, f.kind, f.path, f.sha256, f.rows_read, f.rows_loaded,
                   f.rows_quarantined, coalesce(d.n, 0), {iso_utc("f.snapshot_at")}, {iso_utc("f.loaded_at")},
                   f.format, f.records_read, f.records_ignored
-           from input_files f
-           join run_sources s on s.source = f.source and s.kind = f.kind
+           from {RUN_INPUT_FILES}
            left join duplicates d using (file_id)
            order by f.source, f.path, f.file_id"""
     ).fetchall()

@@ -24,6 +24,7 @@ from listhygiene.overrides import Override, check_lists
 from listhygiene.rules import bounces
 from listhygiene.rules.evaluation import evaluate
 from listhygiene.sql import memory_connection, sql_literal
+from listhygiene.store.runs import run_input_keys
 
 log = logging.getLogger("listhygiene")
 
@@ -219,7 +220,7 @@ def _basis(con: duckdb.DuckDBPyConnection, run_id: str | None, as_of: datetime |
     found, run_as_of, path, manifest = row
     manifest = json.loads(manifest)
     digest = manifest.get("config", {}).get("sha256")
-    inputs = [[i["source"], i["sha256"], i["path"]] for i in manifest.get("inputs", [])]
+    inputs = [list(key) for key in run_input_keys(con, found, manifest, STORE_ALIAS)]
     statuses = Path(path) / "contact_status.parquet"
     if not statuses.exists():
         log.warning(

@@ -14,6 +14,7 @@ from listhygiene.config import Config
 from listhygiene.outputs import publish
 from listhygiene.rules import bounces, runner
 from listhygiene.sql import sql_literal
+from listhygiene.store.runs import run_input_keys
 
 log = logging.getLogger("listhygiene")
 
@@ -77,8 +78,7 @@ def basis(
     missing = [name for name in PREVIOUS_OUTPUTS if not (path / f"{name}.parquet").exists()]
     if missing:
         return None, f"run {run_id} has no {missing[0]}.parquet"
-    inputs = [(i["source"], i["sha256"], i["path"]) for i in manifest.get("inputs", [])]
-    gone = _inputs_not_in_use(con, inputs)
+    gone = _inputs_not_in_use(con, run_input_keys(con, run_id, manifest))
     if gone:
         return None, f"an input of run {run_id} is no longer in use ({gone}: replaced by a re-export?)"
     columns = tuple(

@@ -10,7 +10,7 @@ import duckdb
 from listhygiene.errors import ConfigError, LockHeld
 from listhygiene.sql import sql_literal
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # How a row's input spelled its address (email_raw, for lineage and for forget) is most often
 # the normalized address itself (96% of a bounce log's rows, 87% of an export's): the store
@@ -170,7 +170,14 @@ create table if not exists runs (
     status      varchar not null,         -- committed, then published (later pruned); lost
     forced      boolean not null,
     path        varchar not null,
-    manifest    json not null
+    manifest    json not null             -- manifest.json without its inputs (run_inputs)
+);
+
+-- The input files each run read (manifest.json's inputs), one row per file. Kept out of the
+-- runs' stored manifests: a bounce mailbox of 100,000 files makes a 50 MB list, every night.
+create table if not exists run_inputs (
+    run_id  varchar not null,
+    file_id bigint not null
 );
 """.replace("{SPELLING}", SPELLING)
 
@@ -292,6 +299,8 @@ MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     # a row's spelling kept only where it differs from its normalized address: the address
     # tables are rebuilt (at 5M contacts / 30M events, once, about a minute)
     7: lambda con: _set_spellings_apart(con),
+    # each run's input files in run_inputs (the table SCHEMA creates), out of its stored manifest
+    8: "select 1;",
     # the uniqueness of a file becomes (source, content, path): the table is rebuilt
     4: """
     create table input_files_v4 as select * from input_files;
@@ -305,6 +314,20 @@ AFTER_MIGRATION: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = 
     drop table input_files_v4;
     """,
     7: lambda con: _set_spellings_apart(con, after=True),
+    8: """
+    insert into run_inputs
+    select listed.run_id, f.file_id
+    from (
+        select run_id, unnest(from_json(manifest->'$.inputs',
+            '[{"source": "VARCHAR", "sha256": "VARCHAR", "path": "VARCHAR"}]'), recursive := true)
+        from runs
+    ) listed
+    join input_files f using (source, sha256, path);
+    -- a manifest sheds its list only when every input it names was found
+    update runs set manifest = json_merge_patch(manifest, '{"inputs": null}')
+    where json_array_length(manifest->'$.inputs')
+        = (select count(*) from run_inputs i where i.run_id = runs.run_id);
+    """,
 }
 
 

@@ -28,7 +28,7 @@ from listhygiene.outputs.explain.rows import STORE_ALIAS
 from listhygiene.sql import memory_connection, sql_literal
 from listhygiene.store import create_schema
 
-CATALOG_TABLES = ("store_meta", "input_files", "runs")
+CATALOG_TABLES = ("store_meta", "input_files", "runs", "run_inputs")
 DATA_TABLES = ("contact_rows", "unsubscribe_events", "bounce_events", "suppression_rows", "quarantine")
 _VERSION = re.compile(r"^v(\d{10})\.duckdb$")
 KEEP_VERSIONS = 5  # older versions are removed once a newer one is written
@@ -91,7 +91,15 @@ def open_catalog(warehouse: Warehouse) -> tuple[duckdb.DuckDBPyConnection, int]:
                 destination_filesystem=arrow_fs.LocalFileSystem(),
             )
             con.execute(f"attach {sql_literal(str(local))} as stored (read_only)")
-            for table in CATALOG_TABLES:  # the stored rows replace what create_schema put in
+            stored = {
+                name
+                for (name,) in con.execute(
+                    "select table_name from duckdb_tables() where database_name = 'stored'"
+                ).fetchall()
+            }
+            # the stored rows replace what create_schema put in; a catalog written before store
+            # schema 8 has no run_inputs (its runs' manifests still list their inputs)
+            for table in (t for t in CATALOG_TABLES if t in stored):
                 con.execute(f'delete from main."{table}"')
                 con.execute(f'insert into main."{table}" select * from stored."{table}"')
             con.execute("detach stored")

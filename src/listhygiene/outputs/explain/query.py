@@ -20,6 +20,7 @@ from listhygiene.privacy.recognition import standing_tombstone
 from listhygiene.rules.reasons import BY_NAME
 from listhygiene.sql import memory_connection
 from listhygiene.store.database import require_current_schema
+from listhygiene.store.runs import run_input_keys
 
 log = logging.getLogger("listhygiene")
 
@@ -159,7 +160,7 @@ def _run(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict:
         "as_of_exact": as_of_exact + "+00:00",
         "path": path,
         "config_sha256": manifest.get("config", {}).get("sha256"),
-        "inputs": [(i["source"], i["sha256"], i["path"]) for i in manifest.get("inputs", [])],
+        "inputs": run_input_keys(con, run_id, manifest, STORE_ALIAS),
     }
 
 
