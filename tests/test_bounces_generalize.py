@@ -68,11 +68,12 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
 # eighth, MailPress's bounce phrases and go-guerrilla's canned replies, tuned on under
 # 2026.12.9) reads 521 / 523 hard, 1 / 1266 false hard (a Chinese host's "554 mail address
 # invalid.", the sender's address by its page's account), 1786 / 1789 agreeing. The held-aside
-# part (part 9, labelled before the rules ever saw it) is measured, not tuned on. The corpus
-# README has the figures and the history of the parts.
+# part (part 9: the phrase tables of Sisimai's Go port, labelled before the rules ever saw them)
+# is measured, not tuned on: 27 / 48 hard, 0 / 143 false hard, 116 / 191 agreeing under rules
+# 2026.12.9. The corpus README has the figures and the history of the parts.
 TARGETS = {
     "tuning": {"hard_recall": 0.9961, "false_hard": 0.0008, "class_agreement": 0.9983},
-    "held_aside": {"hard_recall": 0.4791, "false_hard": 0.0, "class_agreement": 0.6197},
+    "held_aside": {"hard_recall": 0.5625, "false_hard": 0.0, "class_agreement": 0.6073},
 }
 
 
