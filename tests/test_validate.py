@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from test_dsn import maildir_pipeline
+
 from conftest import copy_sample, invoke
 
 
@@ -41,3 +43,20 @@ def test_a_missing_contacts_export_fails_validation(tmp_path):
         path.unlink()
     result = invoke("validate", "--config", config, expect=3)
     assert "error: contacts source 'crm' matches no file" in result.output
+
+
+def test_a_maildirs_messages_are_judged_together_as_a_run_judges_them(tmp_path):
+    # 2 stray messages among 30 more bounces: under the sample's 5% limit together, though each
+    # stray message alone is a whole file quarantined; the file in tmp/ is not read (a run skips it)
+    config = maildir_pipeline(tmp_path / "many", good_copies=30)
+    result = invoke("validate", "--config", config)
+    assert result.output.rstrip().endswith("all inputs would load")
+    assert result.output.count("counted with its source") == 2
+    assert "1764800800.M9P1.mx" not in result.output
+    # the fixture alone: 2 of 7 rows, over the limit, as the run says (test_dsn)
+    config = maildir_pipeline(tmp_path / "few", good_copies=0)
+    result = invoke("validate", "--config", config, expect=3)
+    assert (
+        "error: source maildir: 2 of 7 rows of its 8 messages quarantined (28.6%, limit 5.0%, "
+        "the messages judged together)" in result.output
+    )

@@ -142,6 +142,15 @@ def _open_store(config):
     return store.connect(config.database, read_only=True)
 
 
+def _verdict(check) -> str:
+    """A file's verdict in validate's table; a one-message file's quarantine counts with its source's."""
+    if check.error:
+        return "unusable"
+    if check.over_limit:
+        return "over the limit"
+    return "counted with its source" if check.one_message and check.rows_quarantined else "ok"
+
+
 @click.command()
 @config_option
 @engine_option
@@ -173,7 +182,7 @@ def validate(config_path: str, engine: str | None) -> None:
             f.rows_read,
             f.rows_valid,
             f.rows_quarantined,
-            "unusable" if f.error else ("over the limit" if f.over_limit else "ok"),
+            _verdict(f),
         ]
         for f in report.files
     ]

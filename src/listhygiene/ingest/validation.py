@@ -11,6 +11,7 @@ import polars as pl
 
 from listhygiene.config import Config, Source
 from listhygiene.errors import InputError
+from listhygiene.ingest.dsn import is_maildir_tmp
 from listhygiene.ingest.platforms import read_source_batches
 from listhygiene.masking import mask_addresses_in
 
@@ -29,6 +30,8 @@ class FileCheck:
     examples: list[str] = field(default_factory=list)
     error: str | None = None  # the whole file is unusable
     over_limit: bool = False
+    # a mailbox file of one message (a Maildir's, an .eml): judged with the source's others
+    one_message: bool = False
 
     @property
     def failed(self) -> bool:
@@ -67,9 +70,32 @@ def validate_inputs(config: Config, run_checks: CheckRunner = check_here) -> Val
                 warnings.append(f"error: contacts source {source.name!r} matches no file ({source.path})")
             else:
                 warnings.append(f"{source.file_kind} source {source.name!r} matches no file ({source.path})")
-        planned.extend((source, path) for path in matched)
-    files = run_checks(partial(check_file, limit=config.policy.max_quarantine_fraction), planned)
+        # a file in a Maildir's tmp/ is still being delivered: a run neither loads nor records it
+        planned.extend(
+            (source, path) for path in matched if not (source.format == "dsn" and is_maildir_tmp(path))
+        )
+    limit = config.policy.max_quarantine_fraction
+    files = run_checks(partial(check_file, limit=limit), planned)
+    warnings.extend(_messages_over_the_limit(config, files, limit))
     return ValidationReport(files, warnings)
+
+
+def _messages_over_the_limit(config: Config, files: list[FileCheck], limit: float) -> list[str]:
+    """The quarantine limit over each source's one-message files judged together, as a run
+    judges a bounce mailbox's messages (store.loading.mailbox_rejection): one stray message is
+    not a whole file gone bad. A run judges the messages new to the store; this, all of them."""
+    found = []
+    for source in config.sources:
+        messages = [f for f in files if f.source == source.name and f.one_message and f.error is None]
+        read = sum(f.rows_read for f in messages)
+        quarantined = sum(f.rows_quarantined for f in messages)
+        if read and quarantined / read > limit:
+            found.append(
+                f"error: source {source.name}: {quarantined} of {read} rows of its {len(messages)} "
+                f"messages quarantined ({quarantined / read:.1%}, limit {limit:.1%}, the messages "
+                "judged together)"
+            )
+    return found
 
 
 def check_file(source: Source, path: Path, limit: float) -> FileCheck:
@@ -98,7 +124,10 @@ def check_file(source: Source, path: Path, limit: float) -> FileCheck:
             + f": {mask_addresses_in(r['error'])}"
             for r in quarantine.sort("row_number").head(EXAMPLES_PER_FILE).iter_rows(named=True)
         ]
-    check.over_limit = bool(result.rows_read) and quarantine.height / result.rows_read > limit
+    check.one_message = source.format == "dsn" and result.records_read == 1
+    check.over_limit = (
+        not check.one_message and bool(result.rows_read) and quarantine.height / result.rows_read > limit
+    )
     return check
 
 
