@@ -8,6 +8,7 @@ rows that need it (a quarantined row's raw text, a message naming the value): `t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -24,11 +25,10 @@ def parquet_batches(path: Path, rows: int, typed: frozenset[int] = frozenset()) 
     try:
         scan = pl.scan_parquet(path)
         hex_columns = _binary_columns_not_utf8(scan)
-        batches = scan.collect_batches(chunk_size=rows)
-        frame = next(batches, None)
+        total = scan.select(pl.len()).collect().item()
     except READ_ERRORS as exc:
         raise unreadable_parquet(path, exc) from exc
-    while frame is not None:
+    for frame in _slices(path, scan, total, rows):
         text = pl.DataFrame(
             [
                 (
@@ -40,10 +40,29 @@ def parquet_batches(path: Path, rows: int, typed: frozenset[int] = frozenset()) 
             ]
         )
         yield text.with_columns(extra_fields=pl.lit(0, dtype=pl.Int32))
+
+
+def _slices(path: Path, scan: pl.LazyFrame, total: int, rows: int) -> Iterator[pl.DataFrame]:
+    """The file's rows `rows` at a time, the next slice read (in a thread) while this one is used.
+
+    One slice read ahead, not more: polars' own batches (collect_batches) read ~0.6 GiB ahead of
+    a consumer slower than the reader (a 30M-row bounce log: 0.95 GiB against 0.39 GiB). A
+    slice reads only the row groups it needs.
+    """
+
+    def read(offset: int) -> pl.DataFrame:
         try:
-            frame = next(batches, None)
+            return scan.slice(offset, rows).collect()
         except READ_ERRORS as exc:
             raise unreadable_parquet(path, exc) from exc
+
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        ahead = reader.submit(read, 0) if total else None
+        for offset in range(rows, total + rows, rows):
+            assert ahead is not None
+            frame = ahead.result()
+            ahead = reader.submit(read, offset) if offset < total else None
+            yield frame
 
 
 def _binary_columns_not_utf8(scan: pl.LazyFrame) -> set[str]:
