@@ -102,6 +102,8 @@ def part_stages(path: Path, kind: str, folder: Path, top: int) -> None:
     reading._raw_batches = timed_iterator("reading the file as text", reading._raw_batches)
     reading.canonical_text = timed("canonical columns", columns.canonical_text)
     parsing.timestamps = timed("parsing: ISO 8601 times", parsing.timestamps)
+    if hasattr(parsing, "typed_timestamps"):  # since 2026-12-05: a Parquet file's typed times
+        parsing.typed_timestamps = timed("parsing: typed times", parsing.typed_timestamps)
     parsing._canonical_tokens = timed("parsing: tokens", parsing._canonical_tokens)
     parsing._first_match = timed("parsing: SMTP codes", parsing._first_match)
     reading.PARSERS = {k: timed("parsing (all)", v) for k, v in parsing.PARSERS.items()}
@@ -127,7 +129,8 @@ def part_stages(path: Path, kind: str, folder: Path, top: int) -> None:
     for batch in reading.read_batches(path, source="profile", kind=kind, sha256=""):
         rows += batch.height
         found = normalize(batch["email_raw"])
-        arrow = to_arrow(batch.with_columns(found["email"], found["email_valid"], file_id=pl.lit(1)))
+        spelled = inserting.with_spelling_apart(batch.with_columns(found["email"], found["email_valid"]))
+        arrow = to_arrow(spelled.with_columns(file_id=pl.lit(1)))
         if kind == "bounces":
             classify(con, arrow)
         insert(arrow)

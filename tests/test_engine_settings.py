@@ -41,6 +41,32 @@ def test_without_a_setting_duckdb_gets_a_quarter_of_the_machine_at_most_2_5_gib(
         con.close()
 
 
+def test_loading_gives_duckdb_three_quarters_of_its_limit_then_all_of_it(tmp_path, monkeypatch):
+    """polars' batches sit beside DuckDB while the inputs load: DuckDB gets less meanwhile."""
+    import duckdb
+    import pytest
+
+    from listhygiene.store import database
+
+    monkeypatch.setenv("LISTHYGIENE_MEMORY_LIMIT", "2GiB")
+    con = store.connect(tmp_path / "store.duckdb")
+    try:
+        with database.loading_memory(con):
+            assert setting(con, "memory_limit") == "1.5 GiB"
+        assert setting(con, "memory_limit") == "2.0 GiB"
+        # a transaction DuckDB aborted while loading: its own error comes out, not the SET's
+        con.begin()
+        with pytest.raises(duckdb.InvalidInputException, match="broken"):
+            with database.loading_memory(con):
+                con.execute("select error('broken')")
+        con.rollback()
+        monkeypatch.setenv("LISTHYGIENE_MEMORY_LIMIT", "100MiB")  # never under 128 MiB, nor over the limit
+        with database.loading_memory(con):
+            assert setting(con, "memory_limit") == "100.0 MiB"
+    finally:
+        con.close()
+
+
 def test_soft_bounce_streaks_joins_each_campaign_to_its_last_reset_by_a_sorted_asof_join(tmp_path):
     """DuckDB runs an ASOF join as a nested loop when it estimates the left side under 64 rows;
     on a filtered, grouped input that estimate can be far off (600k campaigns at 5M contacts:

@@ -10,9 +10,10 @@ sizes.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import count
 from pathlib import Path
 
@@ -22,8 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from listhygiene.config import Mapping
 from listhygiene.errors import InputError
-from listhygiene.ingest import reading
+from listhygiene.ingest import parsing, reading
 from listhygiene.rules import bounces
 from listhygiene.store import database, inserting, loading
 from listhygiene.store.inserting import TABLE_OF_KIND
@@ -71,12 +73,23 @@ def reference_path():
         loading.insert_rows = saved
 
 
-def load(con, path: Path, kind: str, *, reference: bool):
-    """One file loaded into the store: (stored rows, quarantine, rows read, warnings) or the error."""
+@contextmanager
+def text_times():
+    """The reference for Parquet: every column read as text and parsed back, as before typed times."""
+    saved = reading.TIME_COLUMNS
+    reading.TIME_COLUMNS = ()
+    try:
+        yield
+    finally:
+        reading.TIME_COLUMNS = saved
+
+
+def load(con, path: Path, kind: str, *, reference, mapping: Mapping | None = None):
+    """One file loaded into the store: (stored rows, quarantine, rows read, warnings, snapshot) or the error."""
     file_id = next(FILE_IDS)
-    with reference_path() if reference else _nothing():
+    with reference() if reference else _nothing():
         try:
-            batches = reading.read_batches(path, source="s", kind=kind, sha256="")
+            batches = reading.read_batches(path, source="s", kind=kind, sha256="", mapping=mapping)
             loaded, _ = insert_batches(con, ((kind, rows) for rows in batches), file_id)
         except InputError as exc:
             return ("error", str(exc), exc.column)
@@ -86,7 +99,7 @@ def load(con, path: Path, kind: str, *, reference: bool):
         [file_id],
     ).fetchall()
     assert result.rows_read == sum(loaded.values()) + result.quarantine.height
-    return stored, result.quarantine, result.rows_read, result.warnings
+    return stored, result.quarantine, result.rows_read, result.warnings, result.snapshot_at
 
 
 @contextmanager
@@ -94,10 +107,12 @@ def _nothing():
     yield
 
 
-def assert_same_load(con, path: Path, kind: str, rows: int | None) -> None:
+def assert_same_load(
+    con, path: Path, kind: str, rows: int | None, *, reference=reference_path, mapping: Mapping | None = None
+) -> None:
     with batch_rows(rows):
-        old = load(con, path, kind, reference=True)
-        new = load(con, path, kind, reference=False)
+        old = load(con, path, kind, reference=reference, mapping=mapping)
+        new = load(con, path, kind, reference=None, mapping=mapping)
     if old[0] == "error":
         assert new == old
         return
@@ -336,3 +351,152 @@ def test_replies_are_classified_again_under_other_rules(tmp_path):
     finally:
         con.rollback()
         con.close()
+
+
+# Parquet files' typed times (Datetime naive or zoned, Date) are converted without their text; the
+# reference reads every column as text and parses it back. Values around each edge: DST gaps and
+# overlaps of the zones below, sub-microsecond digits, the accepted range (1970-2099), the years
+# ISO 8601's shape allows (0000-9999, others refused as not a timestamp), nulls.
+WALL_CLOCK = [
+    datetime(2026, 11, 20, 10, 0),
+    datetime(2026, 3, 29, 2, 30),  # Paris: in the spring gap
+    datetime(2026, 10, 25, 2, 30),  # Paris: twice in the autumn
+    datetime(2026, 3, 8, 2, 30),  # New York: gap
+    datetime(2026, 11, 1, 1, 30, 0, 500),  # New York: twice
+    datetime(1970, 1, 1, 0, 30),  # in range in UTC, not east of it
+    datetime(1969, 12, 31, 23, 59, 59, 999999),
+    datetime(2099, 12, 31, 23, 30),  # in range in UTC, not west of it
+    datetime(2100, 1, 1),
+    datetime(1960, 5, 5),
+    datetime(1, 1, 1),
+    datetime(9999, 12, 31, 23, 59, 59),
+    None,
+]
+MICROS = pl.Datetime("us")
+# year 0, year -1, year 10000 (written -0001, +10000: not ISO 8601's shape)
+FAR = pl.Series([-62167219200_000000, -62198755200_000000, 253402300800_000000], dtype=pl.Int64).cast(MICROS)
+NANOS = pl.Series(
+    [1774745400_123456789, 1774745400_999999999, -1_500, -1_000_000_500, 4102444799_999999999, None],
+    dtype=pl.Int64,
+).cast(pl.Datetime("ns"))
+DATES = [date(2026, 11, 20), date(2018, 11, 4), date(1969, 12, 31), date(2100, 1, 1), date(1, 1, 1), None]
+ZONES = ["UTC", "Europe/Paris", "America/New_York", "America/Sao_Paulo", "Asia/Kolkata"]
+
+
+def typed_times() -> dict[str, pl.Series]:
+    naive = pl.concat([pl.Series(WALL_CLOCK, dtype=MICROS), FAR])
+    nanos = pl.concat([NANOS, pl.Series([None] * (naive.len() - NANOS.len()), dtype=pl.Datetime("ns"))])
+    days = pl.Series(DATES * 3, dtype=pl.Date).head(naive.len())
+    return {
+        "naive": naive,
+        "zoned": naive.dt.replace_time_zone("Asia/Tokyo"),
+        "utc_ms": naive.dt.cast_time_unit("ms").dt.replace_time_zone("UTC"),
+        "naive_ns": nanos,
+        "zoned_ns": nanos.dt.replace_time_zone("America/New_York", ambiguous="earliest", non_existent="null"),
+        "date": days,
+    }
+
+
+def typed_file(tmp_path: Path, kind: str, times: pl.Series) -> Path:
+    """A Parquet file of the kind whose every time column holds `times` (a second one reversed)."""
+    n = times.len()
+    emails = pl.Series([f"user{i}@example.com" for i in range(n)])
+    if kind == "contacts":
+        columns = {
+            "contact_id": [f"c{i}" for i in range(n)],
+            "email": emails,
+            "list_id": ["news"] * n,
+            "confirmed_at": times.reverse(),
+            "exported_at": times,
+            "signed_up": times,  # an attribute: text, as read
+        }
+    elif kind == "suppressions":
+        columns = {"email": emails, "reason": ["legal"] * n, "occurred_at": times}
+    else:
+        columns = {
+            "email": emails,
+            "occurred_at": times,
+            "event": ["bounce", "complaint"] * (n // 2) + ["x"] * (n % 2),
+        }
+        columns["campaign_id"] = times.reverse()  # a time in a text column: text
+    path = tmp_path / f"{kind}_2026-11-21.parquet"
+    pl.DataFrame(columns).write_parquet(path)
+    return path
+
+
+@pytest.fixture
+def typed_calls(monkeypatch):
+    """How many times the typed path converted a column (the comparison must not be vacuous)."""
+    calls = []
+    convert = parsing.typed_timestamps
+    monkeypatch.setattr(parsing, "typed_timestamps", lambda *a: calls.append(a[0].dtype) or convert(*a))
+    return calls
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("column", sorted(typed_times()))
+@pytest.mark.parametrize("kind", ["bounces", "unsubscribes", "contacts", "suppressions"])
+def test_parquet_typed_times_load_as_their_text_does(store, tmp_path, typed_calls, kind, column, zone):
+    path = typed_file(tmp_path, kind, typed_times()[column])
+    for rows in (4, None):
+        assert_same_load(store, path, kind, rows, reference=text_times, mapping=Mapping(time_zone=zone))
+    assert typed_calls  # the new path did convert typed values
+
+
+def test_parquet_typed_times_quarantine_with_their_text(store, tmp_path):
+    """What the reference agrees with, said once: the raw text and the message of a refused time."""
+    path = typed_file(tmp_path, "bounces", typed_times()["naive"])
+    _, quarantine, *_ = load(
+        store, path, "bounces", reference=None, mapping=Mapping(time_zone="Europe/Paris")
+    )
+    by_row = {row["row_number"]: row for row in quarantine.iter_rows(named=True)}
+    assert by_row[7]["error"] == (
+        "occurred_at '1969-12-31T23:59:59.999999' is outside the times listhygiene accepts (from 1970 to 2099)"
+    )
+    assert json.loads(by_row[7]["raw"])["occurred_at"] == "1969-12-31T23:59:59.999999"
+    assert by_row[16]["error"] == "occurred_at '+10000-01-01T00:00:00' is not an ISO 8601 timestamp"
+    assert by_row[6]["column"] == "occurred_at"  # 00:30 in Paris is 1969 in UTC
+    assert by_row[13]["error"] == "occurred_at is empty"
+
+
+def test_parquet_typed_times_with_value_maps_or_renames(store, tmp_path, typed_calls):
+    """A value map on a time column reads its words as text; a renamed column is still typed."""
+    times = typed_times()["zoned"]
+    path = tmp_path / "bounces.parquet"
+    pl.DataFrame({"Email": [f"u{i}@x.com" for i in range(times.len())], "When": times}).write_parquet(path)
+    renamed = Mapping(columns={"email": "email", "when": "occurred_at"})
+    assert_same_load(store, path, "bounces", None, reference=text_times, mapping=renamed)
+    assert typed_calls
+    typed_calls.clear()
+    mapped = Mapping(columns=renamed.columns, values={"occurred_at": {"never": "2026-01-01"}})
+    assert_same_load(store, path, "bounces", None, reference=text_times, mapping=mapped)
+    assert not typed_calls
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.one_of(st.none(), st.integers(-70_000 * 86_400_000_000, 3_000_000 * 86_400_000_000 // 10)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["us", "ms", "ns"]),
+    st.sampled_from([None, "UTC", "Europe/Paris", "America/Sao_Paulo"]),
+    st.sampled_from(ZONES),
+    st.booleans(),
+)
+def test_made_up_parquet_times_load_as_their_text_does(
+    store, tmp_path, micros, unit, file_zone, zone, as_date
+):
+    values = pl.Series(micros, dtype=pl.Int64).cast(MICROS)
+    if unit == "ns":
+        values = values.clip(datetime(1678, 1, 1), datetime(2261, 12, 31)).dt.cast_time_unit("ns")
+    else:
+        values = values.dt.cast_time_unit(unit)
+    if as_date:
+        values = values.dt.date()
+    elif file_zone is not None:
+        values = values.dt.replace_time_zone(file_zone, ambiguous="earliest", non_existent="null")
+    path = tmp_path / "bounces.parquet"
+    pl.DataFrame({"email": ["a@x.com"] * values.len(), "occurred_at": values}).write_parquet(path)
+    assert_same_load(store, path, "bounces", 5, reference=text_times, mapping=Mapping(time_zone=zone))

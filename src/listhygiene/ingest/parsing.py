@@ -12,6 +12,7 @@ from typing import cast
 import polars as pl
 
 from listhygiene.errors import InputError
+from listhygiene.ingest.parquet_files import is_typed_time, text_of
 from listhygiene.ingest.schemas import KNOWN_EVIDENCE, UTC_MICROS
 from listhygiene.sql import memory_connection, sql_literal
 from listhygiene.vocabulary import EARLIEST_TIME, LATEST_TIME
@@ -152,11 +153,35 @@ def _parse_iso_8601(values: pl.Series, time_zone: str = "UTC") -> pl.Series:
     return parsed.zip_with(shaped, pl.Series([None], dtype=UTC_MICROS)).alias(values.name)
 
 
+def typed_timestamps(values: pl.Series, time_zone: str = "UTC") -> pl.Series:
+    """A Parquet file's Datetime or Date values as the UTC microsecond timestamps their text would parse to.
+
+    The text a CSV would hold (parquet_files.text_of) is never made: a zoned value is its moment
+    (its text says Z), a naive value or a date a wall-clock time in `time_zone`, cast by DuckDB
+    as it casts such text (the same rule in a DST gap or overlap); sub-microsecond digits are cut
+    as the text's cast cuts them. A value whose year, as written, is not 0000-9999 does not have
+    ISO 8601's shape: null, as timestamps() makes it. Out of range: clipped as timestamps() clips.
+    """
+    if isinstance(values.dtype, pl.Datetime) and values.dtype.time_zone is not None:
+        written = values.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+        moments = written.cast(UTC_MICROS)
+    else:
+        written = (
+            values.cast(pl.Datetime("us")) if values.dtype == pl.Date else values.dt.cast_time_unit("us")
+        )
+        utc = time_zone == "UTC"
+        moments = written.dt.replace_time_zone("UTC") if utc else _duckdb_timestamps(written, time_zone)
+    shaped = written.dt.year().is_between(0, 9999).fill_null(False)
+    null = pl.Series([None], dtype=UTC_MICROS)
+    return moments.clip(*_CLIPPED).zip_with(shaped, null).alias(values.name)
+
+
 def _duckdb_timestamps(values: pl.Series, time_zone: str = "UTC") -> pl.Series:
-    """TRY_CAST(text AS TIMESTAMPTZ) in a session of `time_zone`, the zone of text without an offset."""
+    """TRY_CAST(value AS TIMESTAMPTZ) in a session of `time_zone`, the zone of text (or a naive
+    TIMESTAMP) without an offset."""
     connection = _scratch_connection(time_zone)
-    relation = connection.from_arrow(values.to_frame("text").to_arrow())
-    moments = relation.select("TRY_CAST(text AS TIMESTAMPTZ) AS moment").to_arrow_table()
+    relation = connection.from_arrow(values.to_frame("value").to_arrow())
+    moments = relation.select("TRY_CAST(value AS TIMESTAMPTZ) AS moment").to_arrow_table()
     return pl.DataFrame(moments).to_series().cast(UTC_MICROS)
 
 
@@ -177,6 +202,26 @@ def _scratch_connection(time_zone: str):
     return connection
 
 
+def _times(text: pl.DataFrame, column: str, time_zone: str) -> tuple[pl.Series, pl.Series]:
+    """A time column's text as read (null where blank) and its UTC timestamps.
+
+    A Parquet file's typed column (is_typed_time) is converted without its text; the text is
+    made only where the value is refused (not a time, or outside the accepted times): where a
+    message names it. Where a value is accepted, nothing reads its text.
+    """
+    values = text.get_column(column)
+    if not is_typed_time(values.dtype):
+        raw = text.select(_present(column)).to_series().alias(f"{column}_raw")
+        return raw, timestamps(raw, time_zone)
+    moments = typed_timestamps(values, time_zone)
+    accepted = moments.is_between(EARLIEST_TIME, LATEST_TIME, closed="left").fill_null(False)
+    refused = values.is_not_null() & ~accepted
+    raw = pl.repeat(None, values.len(), dtype=pl.String, eager=True).alias(f"{column}_raw")
+    if refused.any():
+        raw = raw.scatter(refused.arg_true(), text_of(values.filter(refused)))
+    return raw, moments
+
+
 def _first_match(values: pl.Series, pattern: str, dtype: pl.DataType) -> pl.Series:
     """The first capture of pattern in each value, as dtype; null where there is none."""
     return _map_values(values, _with_expr(lambda v: v.str.extract(pattern, 1).cast(dtype)))
@@ -184,31 +229,34 @@ def _first_match(values: pl.Series, pattern: str, dtype: pl.DataType) -> pl.Seri
 
 def parse_contacts(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
     """Contacts with typed columns beside the text they came from."""
+    confirmed_at_raw, confirmed_at = _times(text, "confirmed_at", time_zone)
+    exported_at_raw, exported_at = _times(text, "exported_at", time_zone)
     raw = text.select(
         "row_number",
         _trimmed("contact_id").alias("contact_id"),
         _present("email").alias("email_raw"),
         _trimmed("list_id").alias("list_id"),
         _present("status").alias("status_raw"),
-        _present("confirmed_at").alias("confirmed_at_raw"),
+        confirmed_at_raw,
         _present("do_not_contact").alias("do_not_contact_raw"),
-        _present("exported_at").alias("exported_at_raw"),
+        exported_at_raw,
         "attributes",
     )
     return raw.with_columns(
         status=_canonical_tokens(raw["status_raw"], STATUS_ALIASES, "subscribed"),
-        confirmed_at=timestamps(raw["confirmed_at_raw"], time_zone),
+        confirmed_at=confirmed_at,
         do_not_contact=_booleans(raw["do_not_contact_raw"]),
-        exported_at=timestamps(raw["exported_at_raw"], time_zone),
+        exported_at=exported_at,
     )
 
 
 def parse_unsubscribes(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
     """Unsubscribe-log events with typed columns beside the text they came from."""
+    occurred_at_raw, occurred_at = _times(text, "occurred_at", time_zone)
     raw = text.select(
         "row_number",
         _present("email").alias("email_raw"),
-        _present("occurred_at").alias("occurred_at_raw"),
+        occurred_at_raw,
         _present("event").alias("event_raw"),
         _trimmed("list_id").alias("list_id"),
         _present("source").alias("origin_raw"),
@@ -218,7 +266,7 @@ def parse_unsubscribes(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFra
         _trimmed("reason").alias("reason"),
     )
     return raw.with_columns(
-        occurred_at=timestamps(raw["occurred_at_raw"], time_zone),
+        occurred_at=occurred_at,
         event=_canonical_tokens(raw["event_raw"], {}, "unsubscribe"),
         origin=_canonical_tokens(raw["origin_raw"], {}, "contact"),
         evidence=_evidence_kinds(raw["evidence"]),
@@ -227,10 +275,11 @@ def parse_unsubscribes(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFra
 
 def parse_bounces(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
     """Bounce-log events with typed columns beside the text they came from."""
+    occurred_at_raw, occurred_at = _times(text, "occurred_at", time_zone)
     raw = text.select(
         "row_number",
         _present("email").alias("email_raw"),
-        _present("occurred_at").alias("occurred_at_raw"),
+        occurred_at_raw,
         _present("event").alias("event_raw"),
         _trimmed("campaign_id").alias("campaign_id"),
         _present("bounce_type").alias("bounce_type_raw"),
@@ -239,7 +288,7 @@ def parse_bounces(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
         _trimmed("diagnostic").alias("diagnostic"),
     )
     return raw.with_columns(
-        occurred_at=timestamps(raw["occurred_at_raw"], time_zone),
+        occurred_at=occurred_at,
         event=_canonical_tokens(raw["event_raw"], BOUNCE_EVENT_ALIASES, "bounce"),
         bounce_type=_canonical_tokens(raw["bounce_type_raw"], BOUNCE_TYPE_ALIASES, None),
         smtp_code=_first_match(raw["smtp_code_raw"], SMTP_CODE, pl.Int32()),
@@ -249,17 +298,18 @@ def parse_bounces(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
 
 def parse_suppressions(text: pl.DataFrame, time_zone: str = "UTC") -> pl.DataFrame:
     """Rows of a do-not-mail list: the address as read, or its hash trimmed and lower-cased."""
+    occurred_at_raw, occurred_at = _times(text, "occurred_at", time_zone)
     raw = text.select(
         "row_number",
         _present("email").alias("email_raw"),
         _present("email_sha256").alias("email_sha256_raw"),
         _trimmed("list_id").alias("list_id"),
         _trimmed("reason").alias("reason"),
-        _present("occurred_at").alias("occurred_at_raw"),
+        occurred_at_raw,
     )
     return raw.with_columns(
         email_sha256=pl.col("email_sha256_raw").str.strip_chars().str.to_lowercase(),
-        occurred_at=timestamps(raw["occurred_at_raw"], time_zone),
+        occurred_at=occurred_at,
     )
 
 

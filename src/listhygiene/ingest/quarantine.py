@@ -10,6 +10,7 @@ import polars as pl
 from listhygiene.csv_files import REPLACED_BYTES, SPARE_FIELDS, RawTable, unique_names
 from listhygiene.errors import InputError
 from listhygiene.ingest.columns import ENCODING_HINT
+from listhygiene.ingest.parquet_files import text_expr
 from listhygiene.ingest.schemas import SCHEMAS, describe_failures, find_failures
 from listhygiene.vocabulary import KINDS
 
@@ -91,19 +92,23 @@ def undecodable_rows(table: RawTable) -> pl.DataFrame:
     The reader replaces such bytes with U+FFFD so the rest of the file reads; the row is set
     aside naming its first damaged column, and the run's quarantine limit decides the file.
     """
-    text_columns = [f"h{i}" for i in range(len(table.headers))] + [
+    fields = [f"h{i}" for i in range(len(table.headers))] + [
         c for c in table.frame.columns if c.startswith("x") and c[1:].isdigit()
     ]
+    names = [
+        *raw_names(table.headers),
+        *(f"field {len(table.headers) + i + 1}" for i in range(len(fields) - len(table.headers))),
+    ]
+    # a Parquet file's typed times (not text) hold no replaced bytes
+    text_columns = [(c, name) for c, name in zip(fields, names) if table.frame.schema[c] == pl.String]
     if not text_columns:
         return pl.DataFrame(
             schema={"index": pl.Int64, "column": pl.String, "error": pl.String, "rank": pl.Int64}
         )
-    damaged = [pl.col(c).str.contains(REPLACED_BYTES, literal=True).fill_null(False) for c in text_columns]
-    names = [
-        *raw_names(table.headers),
-        *(f"field {len(table.headers) + i + 1}" for i in range(len(text_columns) - len(table.headers))),
-    ]
-    first_damaged = pl.coalesce(pl.when(hit).then(pl.lit(name)) for hit, name in zip(damaged, names))
+    first_damaged = pl.coalesce(
+        pl.when(pl.col(c).str.contains(REPLACED_BYTES, literal=True).fill_null(False)).then(pl.lit(name))
+        for c, name in text_columns
+    )
     return table.frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
         first_damaged.alias("column"),
@@ -150,7 +155,9 @@ def _quarantine_rows(
 def raw_json(table: RawTable) -> pl.Expr:
     """The row as read, as a JSON object of header name to text; overflowing fields under _extra_fields."""
     names = raw_names(table.headers)
-    fields = [pl.col(f"h{i}").fill_null("").alias(name) for i, name in enumerate(names)]
+    fields = [
+        _text(table.frame.schema[f"h{i}"], f"h{i}").fill_null("").alias(name) for i, name in enumerate(names)
+    ]
     plain = pl.struct(fields).struct.json_encode() if fields else pl.lit("{}")
     if "x0" not in table.frame.columns:
         return plain.alias("raw")
@@ -162,6 +169,11 @@ def raw_json(table: RawTable) -> pl.Expr:
     )
     with_overflow = pl.struct([*fields, overflow]).struct.json_encode()
     return pl.when(pl.col("extra_fields") > 0).then(with_overflow).otherwise(plain).alias("raw")
+
+
+def _text(dtype: pl.DataType, column: str) -> pl.Expr:
+    """A field as text: a Parquet file's typed time as the text a CSV export would hold."""
+    return pl.col(column) if dtype == pl.String else text_expr(pl.col(column), dtype)
 
 
 def raw_names(headers: list[str]) -> list[str]:

@@ -38,6 +38,8 @@ from listhygiene.ingest.schemas import UTC_MICROS
 from listhygiene.vocabulary import KINDS
 
 ACCEPTED_FORMATS = (".csv", ".csv.gz", ".parquet")
+# The canonical columns parsed as times (parsing.timestamps).
+TIME_COLUMNS = ("confirmed_at", "exported_at", "occurred_at")
 HASH_CHUNK = 1 << 20
 # Rows read, validated and handed to the loader at a time: what bounds the memory of loading a
 # file whatever its size. Measured on bounce logs: ~1.5 GiB at most on the polars side (the
@@ -188,6 +190,12 @@ class InputBatches:
         self.positions, self.extras = match_columns(
             renamed(self.headers, mapping), kind, path, self.result.warnings
         )
+        # A Parquet file's typed times are parsed as they are (no value map rewrites their words).
+        self.typed = frozenset(
+            position
+            for name, position in self.positions.items()
+            if name in TIME_COLUMNS and name not in mapping.values
+        )
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
         if self.headers is None:
@@ -196,7 +204,7 @@ class InputBatches:
         records = rows_read = blank_rows = 0
         quarantined = [self.result.quarantine]
         latest = []  # contacts: each batch's latest exported_at
-        for frame in _raw_batches(path, self.file_format, self.headers, self.mapping):
+        for frame in _raw_batches(path, self.file_format, self.headers, self.mapping, self.typed):
             rows, quarantine, blank = _validate_batch(
                 RawTable(self.headers, frame),
                 kind,
@@ -330,11 +338,14 @@ def _read_header(path: Path, file_format: str, mapping: Mapping | None = None) -
 
 
 def _raw_batches(
-    path: Path, file_format: str, headers: list[str], mapping: Mapping
+    path: Path, file_format: str, headers: list[str], mapping: Mapping, typed: frozenset[int] = frozenset()
 ) -> Iterator[pl.DataFrame]:
-    """The file's records as text (RawTable frames), batch_rows() at a time; at least one, maybe empty."""
+    """The file's records as text (RawTable frames), batch_rows() at a time; at least one, maybe empty.
+
+    A Parquet file's typed times at the positions in `typed` stay typed (parquet_batches).
+    """
     if file_format == ".parquet":
-        batches = parquet_batches(path, batch_rows())
+        batches = parquet_batches(path, batch_rows(), typed)
         empty = pl.DataFrame(
             schema={f"h{i}": pl.String for i in range(len(headers))} | {"extra_fields": pl.Int32}
         )

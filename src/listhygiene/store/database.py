@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -234,16 +236,7 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
     pin blocks, which the CLI reports as a clean out-of-memory error naming the step (exit
     1, nothing changed); a disk filled by the spill is reported the same way.
     """
-    import os
-
-    limit = os.environ.get("LISTHYGIENE_MEMORY_LIMIT")
-    if not limit:
-        try:
-            physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            physical = 8 << 30
-        limit = f"{max(min(physical // 4, DEFAULT_MEMORY_LIMIT), 256 << 20) >> 20}MiB"
-    con.execute(f"set memory_limit = {sql_literal(limit)}")
+    con.execute(f"set memory_limit = {sql_literal(memory_limit())}")
     con.execute(f"set temp_directory = {sql_literal(f'{database}.tmp')}")
     # Every output states its order (ORDER BY) and every model its tie-breaks, so DuckDB need
     # not keep rows in the order they were read: tables and files are then written by both
@@ -254,6 +247,52 @@ def tune_engine(con: duckdb.DuckDBPyConnection, database: Path) -> None:
     # rows: soft_bounce_streaks' join of 600k campaigns to their last reset (5M contacts) took
     # 52 s as a loop. Always the sorted ASOF join instead.
     con.execute("set asof_loop_join_threshold = 0")
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit: LISTHYGIENE_MEMORY_LIMIT, else DEFAULT_MEMORY_LIMIT or a quarter of
+    the machine's memory, whichever is less (tune_engine)."""
+    import os
+
+    limit = os.environ.get("LISTHYGIENE_MEMORY_LIMIT")
+    if not limit:
+        try:
+            physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            physical = 8 << 30
+        limit = f"{max(min(physical // 4, DEFAULT_MEMORY_LIMIT), 256 << 20) >> 20}MiB"
+    return limit
+
+
+# Loading holds polars' batches beside DuckDB (the one read ahead, the one validated, the one
+# being inserted: ~0.4-0.6 GiB at 500,000 rows), and DuckDB fills its memory with the blocks it
+# writes, which it need not keep: while the inputs load, it gets this share of its limit.
+LOADING_MEMORY_SHARE = 0.75
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b)\s*$", re.IGNORECASE)
+_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+
+
+@contextmanager
+def loading_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's memory limit lowered to LOADING_MEMORY_SHARE of memory_limit() for the block, then
+    set back. A limit not in DuckDB's size syntax (a number and a unit) is left as it is."""
+    limit = memory_limit()
+    found = _SIZE.match(limit)
+    if found is None:
+        yield
+        return
+    size = float(found.group(1)) * _UNITS[found.group(2).lower()]
+    loading = max(int(size * LOADING_MEMORY_SHARE), min(int(size), 128 << 20))
+    con.execute(f"set memory_limit = '{loading >> 20}MiB'")
+    try:
+        yield
+    except BaseException:
+        # a transaction DuckDB aborted takes no SET: the caller rolls back and the night ends
+        with suppress(duckdb.Error):
+            con.execute(f"set memory_limit = {sql_literal(limit)}")
+        raise
+    con.execute(f"set memory_limit = {sql_literal(limit)}")
 
 
 # Platforms resend events: the same event in two files (or twice in one) is one event. These

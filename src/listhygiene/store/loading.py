@@ -24,7 +24,7 @@ from listhygiene.ingest.platforms import read_source_batches
 from listhygiene.ingest.reading import ReadResult
 from listhygiene.logs import step
 from listhygiene.privacy.tombstones import HeldRows, NightGuard, night_guard
-from listhygiene.store.database import EVENT_IDENTITY
+from listhygiene.store.database import EVENT_IDENTITY, loading_memory
 from listhygiene.store.inserting import TABLE_OF_KIND, insert_quarantine, insert_rows, rejection
 from listhygiene.store.mailbox import load_mailbox
 from listhygiene.store.planning import FileLoad, LoadReport, Planner, already_loaded
@@ -51,6 +51,11 @@ def load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: date
     Runs inside the caller's transaction: on any error the caller rolls back, so the store is
     left exactly as it was.
     """
+    with loading_memory(con):  # polars' batches beside DuckDB: less for DuckDB meanwhile
+        return _load_sources(con, config, loaded_at)
+
+
+def _load_sources(con: duckdb.DuckDBPyConnection, config: Config, loaded_at: datetime) -> LoadReport:
     report = LoadReport()
     rejected: list[str] = []
     guard = night_guard(con, config)
