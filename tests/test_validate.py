@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from test_dsn import maildir_pipeline
+import shutil
+
+import pytest
+
+from listhygiene.config import load_config
+from listhygiene.ingest.validation import validate_inputs
+from test_dsn import FIXTURES, MESSAGES, maildir_pipeline
 
 from conftest import copy_sample, invoke
 
@@ -60,3 +66,31 @@ def test_a_maildirs_messages_are_judged_together_as_a_run_judges_them(tmp_path):
         "error: source maildir: 2 of 7 rows of its 8 messages quarantined (28.6%, limit 5.0%, "
         "the messages judged together)" in result.output
     )
+
+
+def _one_file_at_a_time(check, files):
+    """A runner that is not check_here: every file checked alone, as before batches."""
+    return [check(source, path) for source, path in files]
+
+
+@pytest.mark.parametrize("batch", ["1", "3", "default"])
+def test_a_mailbox_read_in_batches_gives_the_report_of_one_file_at_a_time(tmp_path, monkeypatch, batch):
+    """validate reads a bounce mailbox's files in batches, as a run loads them; each file's counts,
+    problems and examples, and the verdicts, are those of reading it alone. The mailbox: the
+    Maildir fixture (a stray message, a file in tmp/), an mbox, single-message .eml files of
+    several shapes and an empty file."""
+    if batch != "default":
+        monkeypatch.setenv("LISTHYGIENE_MAILBOX_BATCH_FILES", batch)
+    config_path = maildir_pipeline(tmp_path, good_copies=4)
+    shutil.copy(FIXTURES / "bounces.mbox", tmp_path / "mail" / "Maildir" / "cur" / "x.mbox")
+    for message in sorted(MESSAGES.glob("*.eml")):
+        shutil.copy(message, tmp_path / "mail" / "Maildir" / "new" / message.name)
+    (tmp_path / "mail" / "Maildir" / "new" / "empty").write_bytes(b"")
+    config = load_config(config_path)
+    batched = validate_inputs(config)
+    alone = validate_inputs(config, _one_file_at_a_time)
+    mailbox = [f for f in batched.files if f.source == "maildir"]
+    assert len(mailbox) == 8 + 4 + 1 + len(list(MESSAGES.glob("*.eml"))) + 1  # tmp/ is not read
+    assert any(f.rows_quarantined for f in mailbox) and any(f.rows_read == 0 for f in mailbox)
+    assert any(not f.one_message and f.rows_read > 1 for f in mailbox)  # the mbox
+    assert batched == alone

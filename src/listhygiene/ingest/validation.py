@@ -12,7 +12,8 @@ import polars as pl
 from listhygiene.config import Config, Source
 from listhygiene.errors import InputError
 from listhygiene.ingest.dsn import is_maildir_tmp
-from listhygiene.ingest.platforms import read_source_batches
+from listhygiene.ingest.mailbox_batches import BATCH_BYTES, batch_files, per_file, read_messages
+from listhygiene.ingest.platforms import dsn, read_source_batches
 from listhygiene.masking import mask_addresses_in
 
 EXAMPLES_PER_FILE = 3
@@ -75,9 +76,74 @@ def validate_inputs(config: Config, run_checks: CheckRunner = check_here) -> Val
             (source, path) for path in matched if not (source.format == "dsn" and is_maildir_tmp(path))
         )
     limit = config.policy.max_quarantine_fraction
-    files = run_checks(partial(check_file, limit=limit), planned)
+    # Here (not on Spark), a bounce mailbox's files are read in batches, as a run loads them: a
+    # Maildir of 100,000 one-message files checked one by one would take hours.
+    batched = run_checks is check_here
+    one_by_one = [i for i, (source, _) in enumerate(planned) if not (batched and source.format == "dsn")]
+    checked = run_checks(partial(check_file, limit=limit), [planned[i] for i in one_by_one])
+    checks: dict[int, FileCheck] = dict(zip(one_by_one, checked, strict=True))
+    for source in config.sources:
+        places = [i for i, (s, _) in enumerate(planned) if s is source and i not in checks]
+        if places:
+            found = check_mailbox(source, [planned[i][1] for i in places], limit)
+            checks.update(zip(places, found, strict=True))
+    files = [checks[i] for i in range(len(planned))]
     warnings.extend(_messages_over_the_limit(config, files, limit))
     return ValidationReport(files, warnings)
+
+
+def check_mailbox(source: Source, paths: list[Path], limit: float) -> list[FileCheck]:
+    """check_file's answer for each of a bounce mailbox's files, read in batches of up to
+    batch_files() files or BATCH_BYTES as a run loads them (a file that cannot be read is
+    checked alone, for its error)."""
+    checks: list[FileCheck] = []
+    batch: list[Path] = []
+    contents: list[bytes] = []
+
+    def flush() -> None:
+        if batch:
+            checks.extend(_check_batch(source, batch, contents, limit))
+        batch.clear()
+        contents.clear()
+
+    most = batch_files()
+    for path in paths:
+        try:
+            data = dsn.read_file(path)
+        except InputError:
+            flush()
+            checks.append(check_file(source, path, limit))
+            continue
+        batch.append(path)
+        contents.append(data)
+        if len(batch) >= most or sum(map(len, contents)) >= BATCH_BYTES:
+            flush()
+    flush()
+    return checks
+
+
+def _check_batch(source: Source, paths: list[Path], contents: list[bytes], limit: float) -> list[FileCheck]:
+    read = read_messages(source, paths, contents)
+    n = len(paths)
+    records = per_file(read.records_file, n)
+    quarantined = per_file(read.quarantine["file"], n)
+    valid = per_file(pl.concat([rows["file"] for rows in read.by_kind.values()]), n)
+    checks = []
+    for k, path in enumerate(paths):
+        check = FileCheck(source.name, source.file_kind, path)
+        check.rows_read, check.rows_valid, check.rows_quarantined = (
+            valid[k] + quarantined[k],
+            valid[k],
+            quarantined[k],
+        )
+        if quarantined[k]:
+            _describe(check, read.quarantine.filter(pl.col("file") == k))
+        check.one_message = records[k] == 1
+        check.over_limit = (
+            not check.one_message and bool(check.rows_read) and quarantined[k] / check.rows_read > limit
+        )
+        checks.append(check)
+    return checks
 
 
 def _messages_over_the_limit(config: Config, files: list[FileCheck], limit: float) -> list[str]:
@@ -117,18 +183,23 @@ def check_file(source: Source, path: Path, limit: float) -> FileCheck:
         quarantine.height,
     )
     if quarantine.height:
-        check.by_problem = _problems(quarantine)
-        check.examples = [
-            f"row {r['row_number']}"
-            + (f", column {r['column']!r}" if r["column"] else "")
-            + f": {mask_addresses_in(r['error'])}"
-            for r in quarantine.sort("row_number").head(EXAMPLES_PER_FILE).iter_rows(named=True)
-        ]
+        _describe(check, quarantine)
     check.one_message = source.format == "dsn" and result.records_read == 1
     check.over_limit = (
         not check.one_message and bool(result.rows_read) and quarantine.height / result.rows_read > limit
     )
     return check
+
+
+def _describe(check: FileCheck, quarantine: pl.DataFrame) -> None:
+    """A file's quarantined rows by kind of problem, and its first examples (addresses masked)."""
+    check.by_problem = _problems(quarantine)
+    check.examples = [
+        f"row {r['row_number']}"
+        + (f", column {r['column']!r}" if r["column"] else "")
+        + f": {mask_addresses_in(r['error'])}"
+        for r in quarantine.sort("row_number").head(EXAMPLES_PER_FILE).iter_rows(named=True)
+    ]
 
 
 def _problems(quarantine: pl.DataFrame) -> dict[str, int]:

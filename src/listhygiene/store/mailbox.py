@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,8 +14,8 @@ import polars as pl
 from listhygiene.checkpoints import checkpoint
 from listhygiene.config import Source
 from listhygiene.ingest.dsn import is_maildir_tmp
-from listhygiene.ingest.platforms import PlatformRows, dsn, platform_rows
-from listhygiene.ingest.platforms.records import RECORDS_SCHEMA
+from listhygiene.ingest.mailbox_batches import BATCH_BYTES, batch_files, per_file, read_messages
+from listhygiene.ingest.platforms import dsn
 from listhygiene.ingest.reading import ReadResult
 from listhygiene.logs import step
 from listhygiene.privacy.tombstones import NightGuard
@@ -24,22 +23,6 @@ from listhygiene.store.inserting import arrow_of, insert_quarantine, insert_rows
 from listhygiene.store.planning import FileLoad, LoadReport, PlannedFile, Planner, already_loaded
 
 log = logging.getLogger("listhygiene")
-
-# A Maildir holds one file per message: loaded one by one, each file cost ~0.1 s of fixed work
-# (a validation, an insert and its classification, a catalog row), so 100,000 messages took
-# hours. A batch pays that once: at 5,000 files, ~20 microseconds a message (parsing one costs
-# ~100), and a batch of typical bounces (2-10 KiB each) stays tens of MiB. The byte bound keeps
-# a batch of large messages (returned attachments) or mbox files from growing past ~64 MiB read
-# at once (a larger file is a batch of its own). LISTHYGIENE_MAILBOX_BATCH_FILES overrides the
-# count (tests set it tiny).
-BATCH_FILES = 5_000
-BATCH_BYTES = 64 << 20
-
-
-def batch_files() -> int:
-    """Files per batch: LISTHYGIENE_MAILBOX_BATCH_FILES when set, else BATCH_FILES."""
-    configured = os.environ.get("LISTHYGIENE_MAILBOX_BATCH_FILES")
-    return max(int(configured), 1) if configured else BATCH_FILES
 
 
 @dataclass
@@ -144,12 +127,12 @@ def _load_batch(
                 "select nextval('input_file_ids') from range(?)", [len(planned)]
             ).fetchall()
         )
-        read = _read(source, batch)
+        read = read_messages(source, [p.path for _, p in batch.files], batch.data)
         n = len(planned)
-        records_read = _per_file(read.records_file, n)
-        used = _per_file(read.records_file.gather(read.rows.used - 1), n)
-        quarantined = _per_file(read.quarantine["file"], n)
-        loaded = _per_file(pl.concat([rows["file"] for rows in read.by_kind.values()]), n)
+        records_read = per_file(read.records_file, n)
+        used = per_file(read.records_file.gather(read.rows.used - 1), n)
+        quarantined = per_file(read.quarantine["file"], n)
+        loaded = per_file(pl.concat([rows["file"] for rows in read.by_kind.values()]), n)
         rows_read = [q + good for q, good in zip(quarantined, loaded, strict=True)]
         refused: set[int] = set()
         problems = []
@@ -227,62 +210,6 @@ def _load_batch(
     )
     checkpoint("loading")
     return problems
-
-
-@dataclass
-class _Read:
-    """A batch's messages read: the rows per kind and the quarantine, each row with its message's
-    position in its file (row_number) and the file's index in the batch (file)."""
-
-    rows: PlatformRows  # row numbers counting the batch's messages
-    by_kind: dict[str, pl.DataFrame]
-    quarantine: pl.DataFrame
-    records_file: pl.Series  # the file of each message, by the message's number in the batch - 1
-
-
-def _read(source: Source, batch: _Batch) -> _Read:
-    """Every file's messages (as dsn.records reads them: row_number = position in the file),
-    numbered across the batch from 1, converted and validated at once, then given back their
-    own numbers."""
-    options = dsn.options_of(source)
-    texts: list[str] = []
-    errors: list[str | None] = []
-    positions: list[int] = []
-    files: list[int] = []
-    for k, ((_, file), data) in enumerate(zip(batch.files, batch.data, strict=True)):
-        if not file.size:
-            continue
-        read = dsn.message_records(file.path, options, data)
-        for position, (text, error) in enumerate(read, start=1):
-            texts.append(text)
-            errors.append(error)
-            positions.append(position)
-            files.append(k)
-    numbered = pl.DataFrame(
-        {"row_number": range(1, len(texts) + 1), "record": texts, "error": errors}, schema=RECORDS_SCHEMA
-    )
-    at_position = pl.Series("row_number", positions, dtype=pl.Int64)
-    of_file = pl.Series("file", files, dtype=pl.Int64)
-    rows = platform_rows(dsn, numbered, source, batch.files[0][1].path)
-
-    def placed(frame: pl.DataFrame) -> pl.DataFrame:
-        at = frame["row_number"] - 1
-        return frame.with_columns(at_position.gather(at), of_file.gather(at))
-
-    return _Read(
-        rows=rows,
-        by_kind={kind: placed(frame) for kind, frame in rows.by_kind.items()},
-        quarantine=placed(rows.quarantine),
-        records_file=of_file,
-    )
-
-
-def _per_file(files: pl.Series, n: int) -> list[int]:
-    """How many of the values are each file's index, for files 0..n-1."""
-    counts = [0] * n
-    for k, count in files.value_counts().iter_rows():
-        counts[k] = count
-    return counts
 
 
 def _rejection(
