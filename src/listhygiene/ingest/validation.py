@@ -99,12 +99,15 @@ def check_mailbox(source: Source, paths: list[Path], limit: float) -> list[FileC
     checks: list[FileCheck] = []
     batch: list[Path] = []
     contents: list[bytes] = []
+    size = 0
 
     def flush() -> None:
+        nonlocal size
         if batch:
             checks.extend(_check_batch(source, batch, contents, limit))
         batch.clear()
         contents.clear()
+        size = 0
 
     most = batch_files()
     for path in paths:
@@ -116,7 +119,8 @@ def check_mailbox(source: Source, paths: list[Path], limit: float) -> list[FileC
             continue
         batch.append(path)
         contents.append(data)
-        if len(batch) >= most or sum(map(len, contents)) >= BATCH_BYTES:
+        size += len(data)
+        if len(batch) >= most or size >= BATCH_BYTES:
             flush()
     flush()
     return checks
