@@ -65,14 +65,13 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
 
 # What each part measured, as floors (and a ceiling for false hards), so a change that makes the
 # rules read either part worse fails here. The tuning part (every part held aside before, the
-# eighth, MailPress's bounce phrases and go-guerrilla's canned replies, tuned on under
-# 2026.12.9) reads 521 / 523 hard, 1 / 1266 false hard (a Chinese host's "554 mail address
-# invalid.", the sender's address by its page's account), 1786 / 1789 agreeing. The held-aside
-# part (part 9: the phrase tables of Sisimai's Go port, labelled before the rules ever saw them)
-# is measured, not tuned on: 27 / 48 hard, 0 / 143 false hard, 116 / 191 agreeing under rules
-# 2026.12.9. The corpus README has the figures and the history of the parts.
+# ninth, the phrase tables of Sisimai's Go port, just moved in and not yet tuned on) reads
+# 548 / 571 hard, 1 / 1409 false hard (a Chinese host's "554 mail address invalid.", the
+# sender's address by its page's account), 1902 / 1980 agreeing under rules 2026.12.9. The
+# held-aside part is empty until part 10 is built; the test skips it. The corpus README has the
+# figures and the history of the parts.
 TARGETS = {
-    "tuning": {"hard_recall": 0.9961, "false_hard": 0.0008, "class_agreement": 0.9983},
+    "tuning": {"hard_recall": 0.9597, "false_hard": 0.0008, "class_agreement": 0.9606},
     "held_aside": {"hard_recall": 0.5625, "false_hard": 0.0, "class_agreement": 0.6073},
 }
 
@@ -197,6 +196,9 @@ if __name__ == "__main__":  # .venv/bin/python tests/test_bounces_generalize.py 
     with tempfile.TemporaryDirectory() as tmp:
         for part in PARTS:
             verdicts = classified(part, Path(tmp))
+            if verdicts.height == 0:  # a part between two held-aside parts: nothing to measure
+                print(part, f"no {part.replace('_', '-')} rows")
+                continue
             print(part, {k: round(v, 4) if isinstance(v, float) else v for k, v in figures(verdicts).items()})
             if "--sources" in sys.argv:  # the figures of the part's rows from these sources only
                 sources = sys.argv[sys.argv.index("--sources") + 1].split(",")
