@@ -1256,6 +1256,159 @@ FAMILIES = [
     ("", "Mailer error: user unknown", "hard", "user_unknown", "user-unknown"),
     ("", "Mailer error, mailbox full", "soft", "mailbox_full", "mailbox-full"),
     ("5.3.4", "552 5.3.4 Message size exceeds fixed limit", "soft", "message_too_big", "message-too-big"),
+    # families by meaning (2026.12.11, part 10): real replies of a bounce parser's sample
+    # messages: a refusal reported after MAIL FROM (the sender's, whatever its words), Office
+    # 365's not-found reply asking to check the address and resend, Sendmail's authoritative
+    # 'Host unknown' in a transcript that defers another recipient, Lotus Notes' directory in
+    # Japanese, qmail's refused HELO name, the sending IP whose messages 'weren't sent', the
+    # sending MTA giving up after retries, a host not reachable, an autoresponder's template
+    (
+        "",
+        "SMTP error from remote mail server after MAIL FROM:<news@example.org> SIZE=2048: 550 Unknown domain",
+        "block",
+        "sender_rejected",
+        "refused-after-mail-from",
+    ),
+    (
+        "",
+        "host mx.example.org said: 550 5.1.0 Address does not exist (in reply to MAIL FROM command)",
+        "block",
+        "sender_rejected",
+        "refused-after-mail-from",
+    ),
+    (
+        "",
+        ">>> MAIL FROM:<news@example.org> <<< 553 No such user",
+        "block",
+        "sender_rejected",
+        "refused-after-mail-from",
+    ),
+    (
+        "",
+        "The address you entered couldn't be found. Please check the recipient's email address and try again.",
+        "hard",
+        "user_unknown",
+        "address-not-found-retype",
+    ),
+    (
+        "",
+        "554 <b@example.org>... 550 Host unknown (Authoritative answer from name server) 250 <c@example.org>... Deferred",
+        "hard",
+        "domain_unknown",
+        "host-unknown-authoritative",
+    ),
+    ("", "宛先はディレクトリに見つかりません", "hard", "user_unknown", "user-unknown-languages"),
+    (
+        "",
+        "Connected to mx.example.org but my name was rejected. I'm not going to try again; this message has been in the queue too long.",
+        "block",
+        "sender_rejected",
+        "sender-rejected",
+    ),
+    (
+        "",
+        "Messages from 203.0.113.5 weren't sent. Please contact your provider.",
+        "block",
+        "blocklisted",
+        "blocklisted",
+    ),
+    ("", "Unable to deliver message after several retries, giving up", "soft", "expired", "delivery-expired"),
+    ("", "421 Host not reachable", "soft", "network_error", "network-error"),
+    (
+        "",
+        "Failed to read response template: No such file or directory",
+        "soft",
+        "system_error",
+        "receiving-system-error",
+    ),
+    # ... and what they must not take: a refusal after RCPT TO, a transcript whose MAIL FROM was
+    # accepted, the same words with no command named, a message too big or a full disk at MAIL
+    # FROM; a not-found reply asking to check the address and try again *later*; a host unknown
+    # without an authoritative answer, with a deferral; a directory service that cannot be
+    # reached; qmail's queue tail with no refused name; messages from an account, not an IP; a
+    # reason given after the retries; a domain not reachable under a 5xx; a response that
+    # failed to arrive
+    (
+        "",
+        "SMTP error from remote mail server after RCPT TO:<b@example.org>: 550 5.1.1 No such user",
+        "hard",
+        "user_unknown",
+        "user-unknown",
+    ),
+    (
+        "",
+        "host mx.example.org said: 550 5.1.1 Unknown domain (in reply to RCPT TO command)",
+        "hard",
+        "domain_unknown",
+        "domain-unknown",
+    ),
+    (
+        "",
+        ">>> MAIL FROM:<news@example.org> <<< 250 Sender ok >>> RCPT TO:<b@example.org> <<< 550 No such user",
+        "hard",
+        "user_unknown",
+        "user-unknown",
+    ),
+    ("", "550 Unroutable address", "hard", "domain_unknown", "domain-unknown"),
+    (
+        "",
+        "host mx.example.org said: 552 Message too big for this server (in reply to MAIL FROM command)",
+        "soft",
+        "message_too_big",
+        "message-too-big",
+    ),
+    (
+        "",
+        "host mx.example.org said: 452 Insufficient system storage (in reply to MAIL FROM command)",
+        "soft",
+        "system_error",
+        "receiving-system-error",
+    ),
+    (
+        "",
+        "The address couldn't be found. Check the address and try again later.",
+        "soft",
+        "temporary_failure",
+        "try-again-later",
+    ),
+    (
+        "",
+        "The email address couldn't be found. Check the address and try to resend the message in an hour.",
+        "soft",
+        "temporary_failure",
+        "try-again-later",
+    ),
+    (
+        "",
+        "Host unknown (Name server: mx.example.org: host not found), deferred",
+        "soft",
+        "temporary_failure",
+        "try-again-later",
+    ),
+    ("", "ディレクトリサービスに接続できません", "unknown", "unclassified", "unrecognised"),
+    (
+        "",
+        "Connected to 192.0.2.9 but connection died. I'm not going to try again; this message has been in the queue too long.",
+        "soft",
+        "expired",
+        "delivery-expired",
+    ),
+    (
+        "",
+        "Messages from your account weren't delivered because the mailbox is full",
+        "soft",
+        "mailbox_full",
+        "mailbox-full",
+    ),
+    (
+        "",
+        "Could not deliver after 3 attempts: 550 5.1.1 User unknown",
+        "hard",
+        "user_unknown",
+        "user-unknown",
+    ),
+    ("", "550 Domain not reachable", "hard", "domain_unknown", "domain-unreachable"),
+    ("", "Failed to read response from the remote host", "unknown", "unclassified", "unrecognised"),
     # RFC 3463 codes by subject and detail
     ("5.1.4", "", "soft", "system_error", "code-ambiguous-recipient"),
     ("5.5.3", "", "block", "rate_limited", "code-too-many-recipients"),

@@ -48,7 +48,7 @@ def test_table_shows_each_row_masked_with_class_reason_and_rule():
     assert "gone@example.com" not in result.stdout and "g***@example.com" in result.stdout
     # the malformed row 12 is named on stderr, and a summary follows
     assert "row 12, column 'occurred_at'" in result.stderr
-    assert "24 rows, rules 2026.12.10: soft 9, block 4, hard 1" in result.stderr
+    assert "24 rows, rules 2026.12.11: soft 9, block 4, hard 1" in result.stderr
 
 
 def test_json_and_csv_carry_the_same_rows():

@@ -65,14 +65,14 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
 
 # What each part measured, as floors (and a ceiling for false hards), so a change that makes the
 # rules read either part worse fails here. The tuning part (every part held aside before, the
-# ninth, the phrase tables of Sisimai's Go port, tuned on under 2026.12.10) reads 569 / 571
-# hard, 1 / 1409 false hard (a Chinese host's "554 mail address invalid.", the sender's address
-# by its page's account), 1977 / 1980 agreeing. The held-aside part is part 10 (real replies of
-# Sisimai's sample messages the shared corpus was not built from), measured once under
-# 2026.12.10: 51 / 55 hard, 3 / 85 false hard, 127 / 140 agreeing. The corpus README has the
-# figures and the history of the parts.
+# tenth, real replies of Sisimai's sample messages, tuned on under 2026.12.11) reads 623 / 626
+# hard, 1 / 1494 false hard (a Chinese host's "554 mail address invalid.", the sender's address
+# by its page's account), 2116 / 2120 agreeing. The held-aside part is empty until part 11 is
+# built (the test skips it); its floors are still part 10's, measured once under 2026.12.10,
+# for part 11 to replace with what it measures. The corpus README has the figures and the
+# history of the parts.
 TARGETS = {
-    "tuning": {"hard_recall": 0.9964, "false_hard": 0.0008, "class_agreement": 0.9984},
+    "tuning": {"hard_recall": 0.9952, "false_hard": 0.0007, "class_agreement": 0.9981},
     "held_aside": {"hard_recall": 0.9272, "false_hard": 0.0353, "class_agreement": 0.9071},
 }
 
