@@ -43,6 +43,7 @@ from listhygiene.config import load_config  # noqa: E402
 from listhygiene.errors import OutOfMemory  # noqa: E402
 from listhygiene.outputs import publish  # noqa: E402
 from listhygiene.rules import evaluation, runner  # noqa: E402
+from listhygiene.sql import sql_literal  # noqa: E402
 
 GIB = 1 << 30
 
@@ -135,7 +136,7 @@ def main() -> None:
         t = time.perf_counter()
         con = store.connect(database)
         if args.memory_limit:
-            con.execute(f"set memory_limit = {store.sql_literal(args.memory_limit)}")
+            con.execute(f"set memory_limit = {sql_literal(args.memory_limit)}")
         settings = con.execute(
             "select name, value from duckdb_settings() where name in "
             "('memory_limit', 'threads', 'temp_directory', 'preserve_insertion_order')"

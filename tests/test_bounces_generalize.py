@@ -67,13 +67,14 @@ def figures(verdicts: pl.DataFrame) -> dict[str, float]:
 # rules read either part worse fails here. The tuning part (every part held aside before, the
 # tenth, real replies of Sisimai's sample messages, tuned on under 2026.12.11) reads 623 / 626
 # hard, 1 / 1494 false hard (a Chinese host's "554 mail address invalid.", the sender's address
-# by its page's account), 2116 / 2120 agreeing. The held-aside part is empty until part 11 is
-# built (the test skips it); its floors are still part 10's, measured once under 2026.12.10,
-# for part 11 to replace with what it measures. The corpus README has the figures and the
-# history of the parts.
+# by its page's account), 2116 / 2120 agreeing. The held-aside part is part 11, six real
+# replies from other projects' fixtures (the public sources no part had read were exhausted),
+# measured once under 2026.12.11: 3 / 3 hard, 1 / 3 false hard (Amazon SES's own suppression
+# list under 5.1.1), 5 / 6 agreeing. The corpus README has the figures and the history of the
+# parts.
 TARGETS = {
     "tuning": {"hard_recall": 0.9952, "false_hard": 0.0007, "class_agreement": 0.9981},
-    "held_aside": {"hard_recall": 0.9272, "false_hard": 0.0353, "class_agreement": 0.9071},
+    "held_aside": {"hard_recall": 1.0, "false_hard": 0.3334, "class_agreement": 0.8333},
 }
 
 
