@@ -11,6 +11,7 @@ from listhygiene.store.database import (
     SPELLING_TABLES,
     connect,
     create_schema,
+    memory_for_the_store,
     rule_tables_dir,
     tune_engine,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "SPELLING_TABLES",
     "connect",
     "create_schema",
+    "memory_for_the_store",
     "rule_tables_dir",
     "run_lock",
     "tune_engine",
