@@ -67,40 +67,6 @@ def test_loading_gives_duckdb_three_quarters_of_its_limit_then_all_of_it(tmp_pat
         con.close()
 
 
-def test_a_large_store_s_rules_get_more_memory_up_to_a_quarter_of_the_machine(tmp_path, monkeypatch, caplog):
-    """BYTES_PER_STORED_ROW per stored row, from the default limit up to a quarter of the machine;
-    LISTHYGIENE_MEMORY_LIMIT, when set, is never changed."""
-    from listhygiene.store import database
-
-    monkeypatch.delenv("LISTHYGIENE_MEMORY_LIMIT", raising=False)
-    monkeypatch.setattr(database, "physical_memory", lambda: 16 << 30)
-    monkeypatch.setattr(database, "STORED_ROWS", ("contact_rows", "bounce_events"))
-    con = store.connect(tmp_path / "store.duckdb")
-    try:
-        # the store's tables stand in: 3,000 rows in all, counted across both tables
-        con.execute("create temp table contact_rows as select range as id from range(1000)")
-        con.execute("create temp table bounce_events as select range as id from range(2000)")
-        monkeypatch.setattr(database, "BYTES_PER_STORED_ROW", 1 << 20)  # 3,000 MiB wanted
-        with caplog.at_level("INFO", logger="listhygiene"):
-            database.memory_for_the_store(con)
-        assert setting(con, "memory_limit") == "2.9 GiB"
-        assert "raised to 3000 MiB for the rules and outputs of 3000 stored rows" in caplog.text
-        monkeypatch.setattr(database, "BYTES_PER_STORED_ROW", 4 << 20)  # 12,000 MiB: capped at 4 GiB
-        database.memory_for_the_store(con)
-        assert setting(con, "memory_limit") == "4.0 GiB"
-        monkeypatch.setattr(database, "BYTES_PER_STORED_ROW", 1)  # a small store: the default stays
-        con.execute("set memory_limit = '2560MiB'")
-        database.memory_for_the_store(con)
-        assert setting(con, "memory_limit") == "2.5 GiB"
-        monkeypatch.setenv("LISTHYGIENE_MEMORY_LIMIT", "300MiB")  # the operator's limit stands
-        monkeypatch.setattr(database, "BYTES_PER_STORED_ROW", 4 << 20)
-        con.execute("set memory_limit = '300MiB'")
-        database.memory_for_the_store(con)
-        assert setting(con, "memory_limit") == "300.0 MiB"
-    finally:
-        con.close()
-
-
 def test_soft_bounce_streaks_joins_each_campaign_to_its_last_reset_by_a_sorted_asof_join(tmp_path):
     """DuckDB runs an ASOF join as a nested loop when it estimates the left side under 64 rows;
     on a filtered, grouped input that estimate can be far off (600k campaigns at 5M contacts:

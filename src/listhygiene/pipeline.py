@@ -114,7 +114,6 @@ def run(
             previous = previous_run(con, as_of)
             run_sources(con, config)
             basis, why = incremental.basis(con, config, previous, reclassified, full)
-            store.memory_for_the_store(con)  # a large store's models spill less
             with stage("evaluating rules", stages):
                 evaluation = evaluate(con, config, as_of, previous, scratch=rule_tables, basis=basis, why=why)
             checkpoint("evaluated")

@@ -11,7 +11,6 @@ from listhygiene.store.database import (
     SPELLING_TABLES,
     connect,
     create_schema,
-    memory_for_the_store,
     rule_tables_dir,
     tune_engine,
 )
@@ -25,7 +24,6 @@ __all__ = [
     "SPELLING_TABLES",
     "connect",
     "create_schema",
-    "memory_for_the_store",
     "rule_tables_dir",
     "run_lock",
     "tune_engine",

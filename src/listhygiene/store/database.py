@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -12,8 +11,6 @@ import duckdb
 
 from listhygiene.errors import ConfigError, LockHeld
 from listhygiene.sql import sql_literal
-
-log = logging.getLogger("listhygiene")
 
 SCHEMA_VERSION = 8
 
@@ -259,49 +256,12 @@ def memory_limit() -> str:
 
     limit = os.environ.get("LISTHYGIENE_MEMORY_LIMIT")
     if not limit:
-        limit = f"{max(min(physical_memory() // 4, DEFAULT_MEMORY_LIMIT), 256 << 20) >> 20}MiB"
+        try:
+            physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            physical = 8 << 30
+        limit = f"{max(min(physical // 4, DEFAULT_MEMORY_LIMIT), 256 << 20) >> 20}MiB"
     return limit
-
-
-def physical_memory() -> int:
-    """The machine's memory in bytes (8 GiB when the system does not say)."""
-    import os
-
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-# A night over a large store sorts and joins more rows, and past DuckDB's limit every model
-# spills to disk. Unless LISTHYGIENE_MEMORY_LIMIT is set, the rules and outputs get this many
-# bytes per stored row, from the default limit up to a quarter of the machine: a 5M-contact
-# first night (41M stored rows) stays at 2.5 GiB, a 20M one (165M rows) gets 6 GiB on a 24 GiB
-# machine. Loading keeps the default: it streams, and more memory buys it nothing.
-BYTES_PER_STORED_ROW = 64
-STORED_ROWS = ("contact_rows", "unsubscribe_events", "bounce_events", "suppression_rows")
-
-
-def memory_for_the_store(con: duckdb.DuckDBPyConnection) -> None:
-    """Raise DuckDB's memory limit for the rules and outputs of a large store
-    (BYTES_PER_STORED_ROW), when LISTHYGIENE_MEMORY_LIMIT does not fix it."""
-    import os
-
-    if os.environ.get("LISTHYGIENE_MEMORY_LIMIT"):
-        return
-    counts = " + ".join(f"(select count(*) from {table})" for table in STORED_ROWS)
-    [(rows,)] = con.execute(f"select {counts}").fetchall()
-    base = _SIZE.match(memory_limit())
-    assert base is not None  # memory_limit() without the variable is always "<n>MiB"
-    default = int(float(base.group(1)) * _UNITS[base.group(2).lower()])
-    limit = max(default, min(rows * BYTES_PER_STORED_ROW, physical_memory() // 4))
-    if limit > default:
-        con.execute(f"set memory_limit = '{limit >> 20}MiB'")
-        log.info(
-            "DuckDB's memory limit raised to %d MiB for the rules and outputs of %d stored rows",
-            limit >> 20,
-            rows,
-        )
 
 
 # Loading holds polars' batches beside DuckDB (the one read ahead, the one validated, the one
